@@ -83,8 +83,8 @@ def write_gpkg(path: str | os.PathLike, layers: Sequence[VectorLayer], crs_wkt: 
         for layer in layers:
             schema = {"geometry": "Polygon",
                       "properties": {name: FIELD_TYPES[t] for name, t in layer.fields.items()}}
-            mode = "a" if os.path.exists(tmp_name) else "w"
-            with fiona.open(tmp_name, mode, driver="GPKG", layer=layer.name, schema=schema,
+            # Mode "w" with a new layer name adds a layer to an existing GeoPackage ("a" appends rows).
+            with fiona.open(tmp_name, "w", driver="GPKG", layer=layer.name, schema=schema,
                             crs_wkt=crs_wkt) as sink:
                 sink.writerecords(
                     {

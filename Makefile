@@ -1,0 +1,48 @@
+# remoteclip-qgis: set-up, tests, demo. `make test` and `make demo` work on a fresh Debian 12 machine.
+SHELL := /bin/bash
+SYSTEM_PYTHON ?= /usr/bin/python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.setup-stamp
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Tests never touch the network: weights come from files or a locally laid-out hub cache.
+TEST_ENV := QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONDONTWRITEBYTECODE=1
+DEMO_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: setup qgis-system test demo lint clean help
+
+help:
+	@echo "make setup  - Debian's QGIS (if missing) and the venv with pinned requirements (idempotent)"
+	@echo "make test   - set up, then run the test suite"
+	@echo "make demo   - set up, then search / classify / count on the shipped NAIP sample"
+	@echo "make lint   - ruff"
+
+setup: qgis-system $(STAMP)
+
+# QGIS and PyQGIS come from Debian: QGIS's Python cannot carry torch, and pip cannot carry QGIS.
+qgis-system:
+	@if ! $(SYSTEM_PYTHON) -c "import qgis.core" >/dev/null 2>&1 || ! command -v qgis_process >/dev/null; then \
+		echo "installing Debian's QGIS (qgis, python3-qgis, xvfb)"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends qgis python3-qgis xvfb; \
+	fi
+
+# --system-site-packages: PyQGIS (Debian's) and the backend's packages meet in one interpreter for tests.
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(SYSTEM_PYTHON) -m venv --system-site-packages $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+test: setup
+	$(TEST_ENV) $(PY) -m pytest tests -q $(PYTEST_ARGS)
+
+demo: setup
+	$(PY) -m backend demo $(DEMO_ARGS)
+
+lint: setup
+	$(PY) -m ruff check backend remoteclip_qgis train tests
+
+clean:
+	rm -rf demo_output .pytest_cache .ruff_cache
+	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,423 @@
+"""The loopback HTTP service the QGIS plugin drives (FastAPI on uvicorn).
+
+Bound to 127.0.0.1 by default on a free port; a random bearer token guards every route but
+``/health``. Port, token and pid go to a state file only the user can read. Embedding runs as a
+background job with progress and cancel; queries over an existing store answer synchronously.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import secrets
+import socket
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from . import __version__
+from .errors import ConflictError, JobCancelled, NotFoundError, UserError
+
+DEFAULT_MODEL = "remoteclip-vit-b-32"
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
+MAX_BODY_BYTES = 1_000_000
+
+
+def default_state_file() -> Path:
+    """``$XDG_STATE_HOME/remoteclip-qgis/backend.json`` (``~/.local/state`` when unset)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "remoteclip-qgis" / "backend.json"
+
+
+# ---------------------------------------------------------------- request and response bodies
+
+
+class RasterRequest(BaseModel):
+    """A raster and how to embed it; the same fields address the same cached store."""
+
+    raster: str = Field(..., description="path of a raster file on the backend's machine")
+    model: str = Field(DEFAULT_MODEL, description="model name from GET /models")
+    weights: str | None = Field(None, description="checkpoint file instead of the registry's")
+    tile_size: int | None = Field(None, description="tile side in raster pixels (default: model input size)")
+    ground_size_m: float | None = Field(None, description="tile side on the ground in metres")
+    gsd: float | None = Field(None, description="metres per model-input pixel")
+    overlap: float = Field(0.0, description="fraction of a tile shared with its neighbour, 0 to 0.9")
+    bands: list[int] | None = Field(None, description="1 or 3 band numbers used as R, G, B")
+    min_valid: float = Field(0.01, description="skip tiles with a smaller valid fraction")
+    batch_size: int = Field(32, ge=1, le=4096)
+
+
+class SearchRequest(RasterRequest):
+    queries: list[str] = Field(..., description="one or more phrases; their embeddings are averaged")
+    k: int = 10
+    output: str | None = Field(None, description="GeoPackage to write the layers to")
+    include_surface: bool = Field(True, description="return the per-tile similarity surface")
+
+
+class ClassifyRequest(RasterRequest):
+    classes: list[str]
+    output: str | None = None
+
+
+class CountRequest(RasterRequest):
+    object: str
+    output: str | None = None
+
+
+class SimilarRequest(RasterRequest):
+    x: float | None = Field(None, description="example point X in the raster's CRS")
+    y: float | None = Field(None, description="example point Y in the raster's CRS")
+    tile_id: int | None = Field(None, description="example tile id instead of a point")
+    k: int = 10
+    output: str | None = None
+    include_surface: bool = True
+
+
+class JobStatus(BaseModel):
+    id: str
+    kind: str
+    state: Literal["queued", "running", "done", "failed", "cancelled"]
+    done: int
+    total: int
+    error: str | None = None
+    result: dict | None = None
+    created: float
+    finished: float | None = None
+
+
+# ---------------------------------------------------------------- jobs
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str
+    state: str = "queued"
+    done: int = 0
+    total: int = 0
+    error: str | None = None
+    result: dict | None = None
+    created: float = field(default_factory=time.time)
+    finished: float | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    def status(self) -> JobStatus:
+        return JobStatus(id=self.id, kind=self.kind, state=self.state, done=self.done, total=self.total,
+                         error=self.error, result=self.result, created=self.created, finished=self.finished)
+
+
+class Jobs:
+    """Background jobs, run one at a time (they saturate the device anyway)."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, Job] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+        self._lock = threading.Lock()
+
+    def submit(self, kind: str, work) -> Job:
+        job = Job(id=uuid.uuid4().hex[:12], kind=kind)
+        with self._lock:
+            self._jobs[job.id] = job
+        self._pool.submit(self._run, job, work)
+        return job
+
+    def _run(self, job: Job, work) -> None:
+        if job.cancel.is_set():
+            job.state, job.finished = "cancelled", time.time()
+            return
+        job.state = "running"
+        try:
+            job.result = work(job)
+            job.state = "done"
+        except JobCancelled:
+            job.state = "cancelled"
+        except UserError as exc:
+            job.state, job.error = "failed", str(exc)
+        except Exception as exc:  # a bug or a device failure: report its kind, never a traceback
+            job.state, job.error = "failed", f"internal error ({type(exc).__name__}): {exc}".splitlines()[0]
+        finally:
+            job.finished = time.time()
+
+    def get(self, job_id: str) -> Job:
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None:
+            raise NotFoundError(f"no job '{job_id}'")
+        return job
+
+    def all(self) -> list[Job]:
+        with self._lock:
+            return list(self._jobs.values())
+
+    def shutdown(self) -> None:
+        for job in self.all():
+            job.cancel.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+# ---------------------------------------------------------------- the app
+
+
+def _tiling(req: RasterRequest):
+    from .raster_reader import TilingParams
+
+    bands = tuple(req.bands) if req.bands else None
+    if bands is not None and len(bands) not in (1, 3):
+        raise UserError(f"bands must name 1 or 3 bands, got {len(bands)}")
+    return TilingParams(tile_px=req.tile_size, ground_m=req.ground_size_m, gsd=req.gsd, overlap=req.overlap,
+                        bands=bands, min_valid=req.min_valid)
+
+
+def _host_allowed(host_header: str | None, bound_host: str) -> bool:
+    """Only loopback names (and the address we are bound to) may appear in Host: stops DNS rebinding."""
+    if not host_header:
+        return False
+    host = host_header.rsplit(":", 1)[0] if not host_header.startswith("[") else host_header.split("]")[0] + "]"
+    if host in LOOPBACK_NAMES or host == bound_host or f"[{bound_host}]" == host:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0.1") -> FastAPI:
+    """The FastAPI application; ``token`` is the bearer token every route but /health requires."""
+    app = FastAPI(title="RemoteCLIP backend", version=__version__,
+                  description="Text search, zero-shot classification and counting over raster tiles.")
+    jobs = Jobs()
+    app.state.jobs = jobs
+    expected = f"Bearer {token}".encode()
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        if not _host_allowed(request.headers.get("host"), bound_host):
+            return JSONResponse({"error": "Host header not allowed: use 127.0.0.1 or localhost"}, status_code=403)
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return JSONResponse({"error": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413)
+        if request.url.path != "/health":
+            given = request.headers.get("authorization", "").encode()
+            if not secrets.compare_digest(given, expected):
+                return JSONResponse({"error": "missing or wrong bearer token (see the backend's state file)"},
+                                    status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return await call_next(request)
+
+    @app.exception_handler(UserError)
+    async def user_error(_: Request, exc: UserError):
+        return JSONResponse({"error": str(exc)}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def internal_error(_: Request, exc: Exception):
+        return JSONResponse({"error": f"internal error ({type(exc).__name__})"}, status_code=500)
+
+    @app.on_event("shutdown")
+    def stop_jobs() -> None:
+        jobs.shutdown()
+
+    def model_for(req: RasterRequest):
+        from .model_factory import get_model
+
+        return get_model(req.model, weights=req.weights, device=device)
+
+    def plan_for(req: RasterRequest, model):
+        from .embedding import plan_embedding
+
+        return plan_embedding(req.raster, model.identity, model.spec.name, model.image_size, _tiling(req))
+
+    def store_for(req: RasterRequest):
+        from .embedding import cached_store
+
+        model = model_for(req)
+        plan = plan_for(req, model)
+        store = cached_store(plan)
+        if store is None:
+            raise ConflictError(
+                f"{plan.info.path} is not embedded yet with {model.spec.name} and this tiling: POST /embed first"
+            )
+        return model, store
+
+    def answer(model, store, layers, output: str | None, summary: dict, include: set[str]) -> dict:
+        written = None
+        if output:
+            from .vector_layer import write_gpkg
+
+            written = str(write_gpkg(output, layers, store.crs_wkt))
+        return {
+            "model": model.spec.name, "weights": str(model.weights_path), "store": store.key,
+            "n_tiles": store.n_tiles, "crs_wkt": store.crs_wkt, "output": written, "summary": summary,
+            "layers": {layer.name: layer.geojson(store.crs_wkt) for layer in layers if layer.name in include},
+        }
+
+    @app.get("/health")
+    def health() -> dict:
+        """Liveness: open to all, reveals nothing but the version."""
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/models")
+    def models() -> list[dict]:
+        from .model_registry import list_models, weights_status
+
+        out = []
+        for spec in list_models():
+            st = weights_status(spec)
+            out.append({"name": spec.name, "arch": spec.arch, "source": spec.source,
+                        "description": spec.description, "present": st.present, "where": st.where})
+        return out
+
+    @app.post("/embed", status_code=202)
+    def embed(req: RasterRequest) -> JobStatus:
+        """Start embedding a raster (a background job); returns at once with the job's id."""
+        from .embedding import embed_raster
+
+        model = model_for(req)
+        plan = plan_for(req, model)
+
+        def work(job: Job) -> dict:
+            def progress(done: int, total: int) -> None:
+                job.done, job.total = done, total
+
+            store = embed_raster(plan, model, batch_size=req.batch_size, progress=progress,
+                                 cancelled=job.cancel.is_set)
+            return {"store": store.key, "n_tiles": store.n_tiles, "raster": plan.info.path,
+                    "tile_px": plan.grid.tile_px, "bands": list(plan.bands.bands)}
+
+        job = jobs.submit("embed", work)
+        job.total = plan.grid.n_tiles
+        return job.status()
+
+    @app.get("/jobs")
+    def list_jobs() -> list[JobStatus]:
+        return [job.status() for job in jobs.all()]
+
+    @app.get("/jobs/{job_id}")
+    def job_status(job_id: str) -> JobStatus:
+        return jobs.get(job_id).status()
+
+    @app.post("/jobs/{job_id}/cancel")
+    def cancel_job(job_id: str) -> JobStatus:
+        job = jobs.get(job_id)
+        job.cancel.set()
+        return job.status()
+
+    @app.post("/search")
+    def search(req: SearchRequest) -> dict:
+        from .hit_selection import check_k
+        from .text_search import text_search
+
+        check_k(req.k)
+        model, store = store_for(req)
+        ranked, layers = text_search(store, model, req.queries, k=req.k, templates=model.spec.prompt_templates)
+        include = {"hits", "similarity"} if req.include_surface else {"hits"}
+        return answer(model, store, layers, req.output, {"best_score": float(ranked.scores.max())}, include)
+
+    @app.post("/classify")
+    def classify(req: ClassifyRequest) -> dict:
+        from .zero_shot import zero_shot
+
+        model, store = store_for(req)
+        result, layers = zero_shot(store, model, req.classes, templates=model.spec.prompt_templates)
+        return answer(model, store, layers, req.output, {"class_shares": result.class_shares()}, {"classes"})
+
+    @app.post("/count")
+    def count(req: CountRequest) -> dict:
+        from .counting import count_objects
+
+        model, store = store_for(req)
+        result, layers = count_objects(store, model, req.object)
+        return answer(model, store, layers, req.output, {"total_expected": result.total_expected}, {"counts"})
+
+    @app.post("/similar")
+    def similar(req: SimilarRequest) -> dict:
+        from .hit_selection import check_k
+        from .similar_tiles import similar_tiles
+
+        check_k(req.k)
+        point = None
+        if req.x is not None or req.y is not None:
+            if req.x is None or req.y is None:
+                raise UserError("give both x and y (a point in the raster's CRS)")
+            point = (req.x, req.y)
+        model, store = store_for(req)
+        example, _, layers = similar_tiles(store, k=req.k, tile_id=req.tile_id, point=point)
+        include = {"similar", "similarity"} if req.include_surface else {"similar"}
+        return answer(model, store, layers, req.output, {"example_tile": example}, include)
+
+    return app
+
+
+# ---------------------------------------------------------------- running it
+
+
+def write_state_file(path: Path, state: dict) -> None:
+    """Write the state JSON atomically with mode 0600 (it holds the token)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=".backend.", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(state, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port (port 0: a free one chosen by the OS)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}): choose another --port or 0") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(host: str = "127.0.0.1", port: int = 0, state_file: str | None = None, device: str | None = None) -> int:
+    """Run the service until interrupted; the state file exists exactly while it serves."""
+    import uvicorn
+
+    try:
+        is_loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        is_loopback = host == "localhost"
+    if not is_loopback:
+        print(f"warning: listening on {host}, reachable from other machines; every request still needs the token",
+              file=sys.stderr)
+    token = secrets.token_urlsafe(32)
+    sock = bind_socket(host, port)
+    actual_port = sock.getsockname()[1]
+    url_host = f"[{host}]" if ":" in host else host
+    state_path = Path(state_file) if state_file else default_state_file()
+    state = {"url": f"http://{url_host}:{actual_port}", "token": token, "pid": os.getpid(), "host": host,
+             "port": actual_port, "version": __version__, "started": time.time()}
+    app = create_app(token, device=device, bound_host=host)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    write_state_file(state_path, state)
+    print(f"serving on {state['url']} (state file: {state_path})", file=sys.stderr)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        try:
+            if json.loads(state_path.read_text()).get("pid") == os.getpid():
+                state_path.unlink()
+        except (OSError, ValueError):
+            pass
+    return 0

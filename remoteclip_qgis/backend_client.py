@@ -1,0 +1,82 @@
+"""A small client for the backend's loopback HTTP API, using only the standard library.
+
+QGIS's Python has no third-party HTTP client guaranteed, and this must never pull in torch.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class BackendError(Exception):
+    """The backend answered with an error; the message is its one-line reason."""
+
+
+@dataclass(frozen=True)
+class BackendConnection:
+    """Where the backend listens and the token it expects."""
+
+    url: str
+    token: str
+
+    @classmethod
+    def from_state_file(cls, path: str | Path) -> BackendConnection:
+        state = json.loads(Path(path).read_text())
+        return cls(url=state["url"].rstrip("/"), token=state["token"])
+
+
+class BackendClient:
+    """JSON over HTTP to the backend; every call but health() sends the bearer token."""
+
+    def __init__(self, connection: BackendConnection, timeout: float = 60.0) -> None:
+        self.connection = connection
+        self.timeout = timeout
+
+    def _request(self, method: str, path: str, body: dict | None = None, auth: bool = True) -> dict | list:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.connection.url + path, data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        if auth:
+            req.add_header("Authorization", f"Bearer {self.connection.token}")
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            try:
+                reason = json.loads(exc.read()).get("error") or exc.reason
+            except (ValueError, AttributeError):
+                reason = exc.reason
+            raise BackendError(f"{reason} (HTTP {exc.code})") from None
+        except urllib.error.URLError as exc:
+            raise BackendError(f"backend at {self.connection.url} is not reachable ({exc.reason})") from None
+
+    def health(self) -> dict:
+        return self._request("GET", "/health", auth=False)
+
+    def models(self) -> list:
+        return self._request("GET", "/models")
+
+    def embed(self, **request) -> dict:
+        return self._request("POST", "/embed", request)
+
+    def job(self, job_id: str) -> dict:
+        return self._request("GET", f"/jobs/{job_id}")
+
+    def cancel(self, job_id: str) -> dict:
+        return self._request("POST", f"/jobs/{job_id}/cancel")
+
+    def search(self, **request) -> dict:
+        return self._request("POST", "/search", request)
+
+    def classify(self, **request) -> dict:
+        return self._request("POST", "/classify", request)
+
+    def count(self, **request) -> dict:
+        return self._request("POST", "/count", request)
+
+    def similar(self, **request) -> dict:
+        return self._request("POST", "/similar", request)

@@ -1,0 +1,51 @@
+"""Fixtures for backend tests that run the tiny random-weight model over real rasters.
+
+Random weights test plumbing only: no assertion here is about retrieval quality.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "resources" / "sample" / "naip_m_4709963_se_14_1_20190904.tif"
+SHARED_RASTERS = ROOT.parent / "shared" / "data" / "rasters"
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch) -> Path:
+    """A private embedding cache for one test."""
+    path = tmp_path / "cache"
+    monkeypatch.setenv("REMOTECLIP_CACHE", str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_weights):
+    from backend.model_factory import load_model
+
+    return load_model("tiny-local", weights=str(tiny_weights), device="cpu")
+
+
+@pytest.fixture
+def sample_raster(tmp_path) -> Path:
+    """A private copy of the shipped NAIP sample (tests may touch or change it)."""
+    dst = tmp_path / SAMPLE.name
+    shutil.copy(SAMPLE, dst)
+    return dst
+
+
+def backend_env(cache: Path, **extra: str) -> dict[str, str]:
+    """Environment for a backend subprocess: private cache, offline hub, the tests' extra models."""
+    env = dict(os.environ)
+    env.update({"REMOTECLIP_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)})
+    env.update(extra)
+    return env
+
+
+PYTHON = sys.executable

@@ -1,0 +1,167 @@
+"""The loopback service as a real process over real HTTP: auth, state file, jobs, queries, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import time
+
+import httpx
+import numpy as np
+import pytest
+import rasterio
+
+from .conftest import PYTHON, ROOT, backend_env
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tiny_weights):
+    tmp = tmp_path_factory.mktemp("service")
+    state_file = tmp / "state" / "backend.json"
+    proc = subprocess.Popen([PYTHON, "-m", "backend", "serve", "--port", "0", "--state-file", str(state_file)],
+                            cwd=ROOT, env=backend_env(tmp / "cache"), stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 90
+    while not state_file.exists():
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.time() < deadline, "backend did not start"
+        time.sleep(0.2)
+    state = json.loads(state_file.read_text())
+    client = httpx.Client(base_url=state["url"], headers={"Authorization": f"Bearer {state['token']}"},
+                          timeout=60)
+    yield {"proc": proc, "state": state, "state_file": state_file, "client": client, "tmp": tmp,
+           "weights": str(tiny_weights)}
+    client.close()
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _raster_body(server, raster, **extra):
+    body = {"raster": str(raster), "model": "tiny-local", "weights": server["weights"], "tile_size": 64}
+    body.update(extra)
+    return body
+
+
+def _wait(client, job_id, timeout=120):
+    deadline = time.time() + timeout
+    while True:
+        job = client.get(f"/jobs/{job_id}").json()
+        if job["state"] in ("done", "failed", "cancelled"):
+            return job
+        assert time.time() < deadline, job
+        time.sleep(0.1)
+
+
+def test_state_file_is_private_and_bound_to_loopback(server):
+    st = server["state"]
+    assert set(st) >= {"url", "token", "pid"}
+    assert st["url"].startswith("http://127.0.0.1:") and st["pid"] == server["proc"].pid
+    assert stat.S_IMODE(os.stat(server["state_file"]).st_mode) == 0o600
+    assert len(st["token"]) >= 32
+
+
+def test_health_is_open_everything_else_needs_the_token(server):
+    url = server["state"]["url"]
+    assert httpx.get(f"{url}/health").json()["status"] == "ok"
+    for path in ("/models", "/jobs", "/openapi.json"):
+        r = httpx.get(url + path)
+        assert r.status_code == 401 and server["state"]["token"] not in r.text
+        r = httpx.get(url + path, headers={"Authorization": "Bearer wrong"})
+        assert r.status_code == 401
+    r = httpx.post(f"{url}/search", json={"raster": "x", "queries": ["a"]})
+    assert r.status_code == 401
+    schema = server["client"].get("/openapi.json").json()
+    assert {"/embed", "/search", "/classify", "/count", "/similar", "/jobs/{job_id}"} <= set(schema["paths"])
+
+
+def test_foreign_host_header_is_refused(server):
+    r = server["client"].get("/models", headers={"Host": "evil.example.com"})
+    assert r.status_code == 403
+
+
+def test_embed_then_query_every_job(server, tmp_path):
+    c = server["client"]
+    raster = ROOT / "resources" / "sample" / "naip_m_4709963_se_14_1_20190904.tif"
+    r = c.post("/search", json=_raster_body(server, raster, queries=["lake"]))
+    assert r.status_code == 409 and "POST /embed" in r.json()["error"]
+    r = c.post("/embed", json=_raster_body(server, raster))
+    assert r.status_code == 202
+    job = _wait(c, r.json()["id"])
+    assert job["state"] == "done", job
+    assert job["done"] == job["total"] > 0 and job["result"]["n_tiles"] > 0
+
+    t0 = time.perf_counter()
+    r = c.post("/search", json=_raster_body(server, raster, queries=["lake", "pond"], k=5,
+                                            output=str(tmp_path / "hits.gpkg")))
+    latency = time.perf_counter() - t0
+    assert r.status_code == 200, r.text
+    body = r.json()
+    hits = body["layers"]["hits"]["features"]
+    assert [f["properties"]["rank"] for f in hits] == [1, 2, 3, 4, 5]
+    assert len(body["layers"]["similarity"]["features"]) == body["n_tiles"] == job["result"]["n_tiles"]
+    assert (tmp_path / "hits.gpkg").exists() and body["output"].endswith("hits.gpkg")
+    assert latency < 30  # sanity bound only; latency is measured in the benchmarks
+
+    r = c.post("/classify", json=_raster_body(server, raster, classes=["farmland", "lake", "road"]))
+    assert r.status_code == 200
+    probs = r.json()["layers"]["classes"]["features"][0]["properties"]
+    assert probs["p_farmland"] + probs["p_lake"] + probs["p_road"] == pytest.approx(1.0, abs=1e-4)
+    r = c.post("/count", json=_raster_body(server, raster, object="storage tank"))
+    assert r.status_code == 200 and r.json()["summary"]["total_expected"] > 0
+    with rasterio.open(raster) as src:
+        x, y = src.xy(200, 200)
+    r = c.post("/similar", json=_raster_body(server, raster, x=x, y=y, k=3, include_surface=False))
+    assert r.status_code == 200
+    assert len(r.json()["layers"]["similar"]["features"]) == 3 and "similarity" not in r.json()["layers"]
+
+
+@pytest.mark.parametrize(
+    "path, patch, status, needle",
+    [
+        ("/embed", {"raster": "/nonexistent/x.tif"}, 404, "raster not found"),
+        ("/embed", {"model": "no-such"}, 404, "unknown model"),
+        ("/embed", {"overlap": 2.0}, 400, "overlap"),
+        ("/search", {"queries": [""]}, 400, "empty"),
+        ("/search", {"queries": ["lake"], "k": 0}, 400, "k must be at least 1"),
+        ("/classify", {"classes": ["a", "A"]}, 400, "listed twice"),
+    ],
+)
+def test_bad_requests_get_one_line_errors(server, path, patch, status, needle):
+    raster = ROOT / "resources" / "sample" / "naip_m_4709963_se_14_1_20190904.tif"
+    r = server["client"].post(path, json=_raster_body(server, raster, **patch))
+    assert r.status_code == status, r.text
+    err = r.json()["error"]
+    assert needle in err and "\n" not in err and "Traceback" not in err
+    assert server["state"]["token"] not in r.text
+
+
+def test_cancel_stops_a_job_and_leaves_no_store(server):
+    c = server["client"]
+    big = server["tmp"] / "big.tif"
+    rng = np.random.default_rng(1)
+    with rasterio.open(big, "w", driver="GTiff", width=2400, height=2400, count=3, dtype="uint8",
+                       crs="EPSG:32633", transform=rasterio.transform.from_origin(400000, 6000000, 1, 1),
+                       tiled=True) as dst:
+        dst.write(rng.integers(1, 255, (3, 2400, 2400), dtype=np.uint8))
+    r = c.post("/embed", json=_raster_body(server, big, tile_size=32, batch_size=8))
+    job_id = r.json()["id"]
+    time.sleep(0.5)
+    c.post(f"/jobs/{job_id}/cancel")
+    t0 = time.perf_counter()
+    job = _wait(c, job_id, timeout=30)
+    assert job["state"] == "cancelled" and time.perf_counter() - t0 < 5
+    stores = server["tmp"] / "cache" / "stores"
+    leftovers = [p.name for p in stores.iterdir()] if stores.exists() else []
+    r = c.post("/search", json=_raster_body(server, big, tile_size=32, queries=["x"]))
+    assert r.status_code == 409  # nothing half-written was taken for a store
+    assert all(not name.endswith(".tmp") for name in leftovers)
+
+
+def test_sigterm_stops_and_removes_the_state_file(server):
+    proc = server["proc"]
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    assert not server["state_file"].exists()
