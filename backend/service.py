@@ -11,6 +11,7 @@ import ipaddress
 import json
 import os
 import secrets
+import signal
 import socket
 import sys
 import tempfile
@@ -410,6 +411,9 @@ def serve(host: str = "127.0.0.1", port: int = 0, state_file: str | None = None,
              "port": actual_port, "version": __version__, "started": time.time()}
     app = create_app(token, device=device, bound_host=host)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it to the handler found at start:
+    # make that handler an exit, so the state file below is removed rather than the process killed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     write_state_file(state_path, state)
     print(f"serving on {state['url']} (state file: {state_path})", file=sys.stderr)
     try:

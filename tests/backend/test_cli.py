@@ -94,7 +94,7 @@ def test_bad_input_is_one_line_and_writes_nothing(cache_dir, sample_raster, tiny
     argv = [subst.get(a, a) for a in argv]
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     before = set(tmp_path.rglob("*"))
-    assert main([*argv, *tiny_args]) == 2
+    assert main([argv[0], *tiny_args, *argv[1:]]) == 2  # the bad option comes last and wins
     assert message in _one_line_error(capsys)
     assert set(tmp_path.rglob("*")) - before <= {cache_dir, *cache_dir.rglob("*")}
     assert not (tmp_path / "out.shp").exists()

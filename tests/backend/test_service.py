@@ -131,7 +131,9 @@ def test_embed_then_query_every_job(server, tmp_path):
 )
 def test_bad_requests_get_one_line_errors(server, path, patch, status, needle):
     raster = ROOT / "resources" / "sample" / "naip_m_4709963_se_14_1_20190904.tif"
-    r = server["client"].post(path, json=_raster_body(server, raster, **patch))
+    body = _raster_body(server, raster)
+    body.update(patch)
+    r = server["client"].post(path, json=body)
     assert r.status_code == status, r.text
     err = r.json()["error"]
     assert needle in err and "\n" not in err and "Traceback" not in err
