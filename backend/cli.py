@@ -57,7 +57,7 @@ def _raster_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("tiling")
     g.add_argument("raster", help="GeoTIFF or any raster GDAL reads")
     g.add_argument("--tile-size", default=None,
-                   help="tile side in pixels ('224') or on the ground in metres ('300m'); default: the model's input size")
+                   help="tile side in pixels ('224') or on the ground in metres ('300m'); default: model input size")
     g.add_argument("--gsd", type=float, default=None,
                    help="metres per model-input pixel: each tile covers GSD x input size metres")
     g.add_argument("--overlap", type=float, default=0.0, help="fraction of a tile shared with its neighbour (0-0.9)")
@@ -245,7 +245,7 @@ def cmd_count(args: argparse.Namespace) -> int:
     model, store = load_store(args)
     result, layers = count_objects(store, model, args.object)
     print(f"object: {args.object}; tiles: {store.n_tiles}; estimated total: {result.total_expected:.1f}")
-    print(f"busiest tiles (expected count): "
+    print("busiest tiles (expected count): "
           + ", ".join(f"{i}: {result.expected[i]:.2f}" for i in result.expected.argsort()[::-1][:5]))
     _write(args, layers, store)
     return 0
