@@ -18,10 +18,15 @@ def render_surface_png(store: EmbeddingStore, scores: np.ndarray, hits: np.ndarr
                        out: str | Path) -> Path:
     """Draw the raster (its chosen bands, decimated), the per-tile scores as a translucent heatmap
     over tile cores, and the hit boxes with their ranks. Axes are raster pixels."""
+    import warnings
+
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    with warnings.catch_warnings():
+        # Debian's matplotlib beside the venv's makes pyplot warn about Axes3D, which is not used here.
+        warnings.simplefilter("ignore", UserWarning)
+        import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
     raster = store.meta["raster"]
