@@ -25,9 +25,9 @@ def parse_bands(text: str | None) -> tuple[int, ...] | None:
     try:
         bands = tuple(int(part) for part in str(text).replace(" ", "").split(","))
     except ValueError:
-        raise UserError(f"--bands must be 1 or 3 band numbers such as '3,2,1', got '{text}'") from None
+        raise UserError(f"--bands must be 1 or 3 band numbers such as '3,2,1', got {str(text)!r}") from None
     if len(bands) not in (1, 3):
-        raise UserError(f"--bands must name 1 or 3 bands (R,G,B), got {len(bands)}: '{text}'")
+        raise UserError(f"--bands must name 1 or 3 bands (R,G,B), got {len(bands)}: {str(text)!r}")
     return bands
 
 

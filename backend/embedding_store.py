@@ -79,17 +79,9 @@ class EmbeddingStore:
     def load(cls, path: Path) -> EmbeddingStore:
         """Open a complete store folder (embeddings memory-mapped)."""
         meta = json.loads((path / META_FILE).read_text())
-        tiles = np.load(path / TILES_FILE)
-        return cls(
-            path=path,
-            meta=meta,
-            embeddings=np.load(path / EMBEDDINGS_FILE, mmap_mode="r"),
-            windows=tiles["windows"],
-            cores=tiles["cores"],
-            footprints=tiles["footprints"],
-            core_footprints=tiles["core_footprints"],
-            valid=tiles["valid"],
-        )
+        with np.load(path / TILES_FILE) as tiles:  # closes the file; the arrays are read whole
+            arrays = {name: tiles[name] for name in ("windows", "cores", "footprints", "core_footprints", "valid")}
+        return cls(path=path, meta=meta, embeddings=np.load(path / EMBEDDINGS_FILE, mmap_mode="r"), **arrays)
 
 
 def store_path(key: str, root: Path | None = None) -> Path:
@@ -134,6 +126,8 @@ def write_store(
         try:
             os.rename(tmp, final)
         except OSError:
+            if not (final / META_FILE).is_file():
+                raise
             # Another process finished the same store first; theirs is identical.
             shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:

@@ -12,10 +12,22 @@ DEFAULT_TEMPLATES = ("a satellite photo of {}.",)
 NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 # Tokenizers truncate; this bounds what a client may send at all (characters).
 MAX_QUERY_CHARS = 2000
+# Plurals the suffix rules get wrong, used in both directions: irregular ones, and singular nouns
+# that end in -s ("bus" is not the plural of "bu").
+IRREGULAR_PLURALS = {
+    "person": "people", "man": "men", "woman": "women", "child": "children", "leaf": "leaves",
+    "sheep": "sheep", "aircraft": "aircraft", "fish": "fish", "deer": "deer", "series": "series",
+    "species": "species", "chassis": "chassis", "bus": "buses", "gas": "gases", "lens": "lenses",
+    "campus": "campuses", "canvas": "canvases", "status": "statuses", "virus": "viruses",
+    "atlas": "atlases", "cactus": "cacti", "radius": "radii",
+}
+SINGULAR_OF = {many: one for one, many in IRREGULAR_PLURALS.items()}
 
 
 def clean_phrases(phrases: Sequence[str], what: str = "query") -> list[str]:
     """Strip and validate user phrases; one clear error for an empty or oversized one."""
+    if isinstance(phrases, str):
+        phrases = [phrases]  # one phrase, not a sequence of letters
     cleaned = [" ".join(str(p).split()) for p in phrases]
     cleaned = [p for p in cleaned if p]
     if not cleaned:
@@ -65,10 +77,10 @@ def plural(noun: str) -> str:
     words = noun.split()
     last = words[-1]
     lower = last.lower()
-    irregular = {"person": "people", "man": "men", "woman": "women", "child": "children",
-                 "leaf": "leaves", "sheep": "sheep", "aircraft": "aircraft", "fish": "fish"}
-    if lower in irregular:
-        last = irregular[lower]
+    if lower in IRREGULAR_PLURALS:
+        last = IRREGULAR_PLURALS[lower]
+    elif lower in SINGULAR_OF:
+        pass  # already plural ("people", "buses")
     elif lower.endswith("s") and not lower.endswith("ss"):
         pass  # already plural ("storage tanks")
     elif lower.endswith(("ss", "sh", "ch", "x", "z")):
@@ -85,7 +97,11 @@ def singular(noun: str) -> str:
     words = noun.split()
     last = words[-1]
     lower = last.lower()
-    if lower.endswith("ies") and len(lower) > 3:
+    if lower in SINGULAR_OF:
+        last = SINGULAR_OF[lower]
+    elif lower in IRREGULAR_PLURALS:
+        pass  # already singular ("bus", "person")
+    elif lower.endswith("ies") and len(lower) > 3:
         last = last[:-3] + "y"
     elif lower.endswith(("sses", "shes", "ches", "xes")):
         last = last[:-2]

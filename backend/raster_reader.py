@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-from pyproj import CRS
+from pyproj import CRS, Transformer
+from pyproj.exceptions import GeodError, ProjError
 from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
@@ -106,26 +107,58 @@ def open_raster(path: str | os.PathLike) -> rasterio.DatasetReader:
     if src.width <= 0 or src.height <= 0 or src.count <= 0:
         src.close()
         raise UserError(f"raster {p} has no pixels ({src.width} x {src.height}, {src.count} bands)")
+    try:
+        # Opening reads the header only: a cut or damaged file fails on its last block.
+        src.read(window=Window(src.width - 1, src.height - 1, 1, 1))
+    except RasterioIOError as exc:
+        src.close()
+        raise UserError(f"{p} is damaged or incomplete: GDAL cannot read its pixels ({_reason(exc)})") from None
     return src
+
+
+def _reason(exc: BaseException) -> str:
+    """First line of a rasterio error, or of the GDAL error behind it ("Read failed. See previous...")."""
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    text = str(cause).strip() or str(exc).strip()
+    return text.splitlines()[0] if text else "unknown error"
+
+
+def _read_failed(src: rasterio.DatasetReader, exc: BaseException) -> UserError:
+    return UserError(f"cannot read the pixels of {src.name}: {_reason(exc)} (was the file changed or damaged?)")
 
 
 def pixel_size_metres(crs_wkt: str | None, transform: tuple, width: int, height: int) -> tuple[float, float] | None:
     """Ground size of one pixel (x, y) in metres at the raster's centre; None without a CRS.
 
-    Geographic CRSs (degrees) are measured on the CRS's ellipsoid with pyproj.Geod; projected ones
-    are scaled by their axis unit (feet, metres). Rotated geotransforms are handled.
+    Measured on the CRS's ellipsoid with pyproj.Geod between the centre pixel's corners, so degrees,
+    feet and the projection's scale (Web Mercator: map units are 1 / cos(latitude) ground metres)
+    are all accounted for. Rotated geotransforms are handled. CRSs without an ellipsoid fall back
+    to map units times the axis unit.
     """
     if not crs_wkt:
         return None
     a, b, c, d, e, f = transform
     crs = CRS.from_wkt(crs_wkt)
-    if crs.is_geographic:
-        geod = crs.get_geod()
-        lon = c + a * width / 2 + b * height / 2
-        lat = f + d * width / 2 + e * height / 2
-        _, _, dx = geod.inv(lon, lat, lon + a, lat + d)
-        _, _, dy = geod.inv(lon, lat, lon + b, lat + e)
-        return (abs(dx), abs(dy))
+    x0 = c + a * width / 2 + b * height / 2
+    y0 = f + d * width / 2 + e * height / 2
+    points = [(x0, y0), (x0 + a, y0 + d), (x0 + b, y0 + e)]
+    geod = crs.get_geod()
+    try:
+        if geod is not None and crs.is_geographic:
+            lonlat = points
+        elif geod is not None and crs.geodetic_crs is not None:
+            to_lonlat = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+            lonlat = [to_lonlat.transform(x, y, errcheck=True) for x, y in points]
+        else:
+            lonlat = None
+        if lonlat is not None:
+            (lon0, lat0), (lon1, lat1), (lon2, lat2) = lonlat
+            dx = abs(geod.inv(lon0, lat0, lon1, lat1)[2])
+            dy = abs(geod.inv(lon0, lat0, lon2, lat2)[2])
+            if math.isfinite(dx) and math.isfinite(dy) and dx > 0 and dy > 0:
+                return (dx, dy)
+    except (ProjError, GeodError):
+        pass  # outside the projection's domain: fall back to map units
     factor = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
     return (math.hypot(a, d) * factor, math.hypot(b, e) * factor)
 
@@ -168,7 +201,10 @@ def stretch_limits(src: rasterio.DatasetReader, bands: tuple[int, ...]) -> np.nd
     scale = min(1.0, STRETCH_SAMPLE_PX / max(src.width, src.height))
     shape = (max(1, round(src.height * scale)), max(1, round(src.width * scale)))
     unique = sorted(set(bands))
-    data = src.read(unique, out_shape=(len(unique), *shape), resampling=Resampling.nearest, masked=True)
+    try:
+        data = src.read(unique, out_shape=(len(unique), *shape), resampling=Resampling.nearest, masked=True)
+    except RasterioIOError as exc:
+        raise _read_failed(src, exc) from None
     limits = []
     for b in bands:
         band = data[unique.index(b)]
@@ -233,9 +269,12 @@ def read_tile(
     unique = sorted(set(bands))
     rio_window = Window(clipped.col_off, clipped.row_off, clipped.width, clipped.height)
     resampling = Resampling.average if scale < 1 else Resampling.nearest
-    data = src.read(unique, window=rio_window, out_shape=(len(unique), out_h, out_w), resampling=resampling)
-    masks = src.read_masks(unique, window=rio_window, out_shape=(len(unique), out_h, out_w),
-                           resampling=Resampling.nearest)
+    try:
+        data = src.read(unique, window=rio_window, out_shape=(len(unique), out_h, out_w), resampling=resampling)
+        masks = src.read_masks(unique, window=rio_window, out_shape=(len(unique), out_h, out_w),
+                               resampling=Resampling.nearest)
+    except RasterioIOError as exc:
+        raise _read_failed(src, exc) from None
     valid = np.all(masks > 0, axis=0)
     data = data.astype(np.float32, copy=False)
     valid &= np.all(np.isfinite(data), axis=0)

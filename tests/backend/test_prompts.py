@@ -95,6 +95,12 @@ def test_clean_phrases_collapses_whitespace() -> None:
     assert clean_phrases(["  storage   tanks\n", "", "  ", "ship"]) == ["storage tanks", "ship"]
 
 
+def test_clean_phrases_single_string_is_one_phrase() -> None:
+    # text_search(store, model, "storage tanks") must search for the phrase, not for its letters.
+    assert clean_phrases("storage tanks") == ["storage tanks"]
+    assert clean_phrases("  oil   tank ") == ["oil tank"]
+
+
 @pytest.mark.parametrize("phrases", [[], [""], ["   "], ["\n", "\t "]])
 def test_clean_phrases_empty(phrases: list[str]) -> None:
     with pytest.raises(UserError) as exc:
