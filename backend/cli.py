@@ -253,15 +253,11 @@ def cmd_count(args: argparse.Namespace) -> int:
 
 def cmd_similar(args: argparse.Namespace) -> int:
     from .hit_selection import check_k
-    from .similar_tiles import similar_tiles
+    from .similar_tiles import example_point, similar_tiles
 
     _check_output_early(args)
     check_k(args.k)
-    point = None
-    if args.x is not None or args.y is not None:
-        if args.x is None or args.y is None:
-            raise UserError("give both --x and --y (a point in the raster's CRS)")
-        point = (args.x, args.y)
+    point = example_point(args.x, args.y)
     if (point is None) == (args.tile is None):
         raise UserError("give an example: --x X --y Y (in the raster's CRS) or --tile ID")
     _, store = load_store(args)

@@ -342,14 +342,10 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
     @app.post("/similar")
     def similar(req: SimilarRequest) -> dict:
         from .hit_selection import check_k
-        from .similar_tiles import similar_tiles
+        from .similar_tiles import example_point, similar_tiles
 
         check_k(req.k)
-        point = None
-        if req.x is not None or req.y is not None:
-            if req.x is None or req.y is None:
-                raise UserError("give both x and y (a point in the raster's CRS)")
-            point = (req.x, req.y)
+        point = example_point(req.x, req.y)
         model, store = store_for(req)
         example, _, layers = similar_tiles(store, k=req.k, tile_id=req.tile_id, point=point)
         include = {"similar", "similarity"} if req.include_surface else {"similar"}

@@ -13,6 +13,15 @@ from .tile_grid import core_containing
 from .vector_layer import VectorLayer
 
 
+def example_point(x: float | None, y: float | None) -> tuple[float, float] | None:
+    """An example point from optional X and Y (raster CRS units); both or neither must be given."""
+    if x is None and y is None:
+        return None
+    if x is None or y is None:
+        raise UserError("give both x and y of the example point (in the raster's CRS)")
+    return (x, y)
+
+
 def tile_at(store: EmbeddingStore, x: float, y: float) -> int:
     """Row of the stored tile whose core holds the point (x, y) in the raster's CRS."""
     col, row = pixel_of(store.transform, x, y)
@@ -29,7 +38,7 @@ def similar_tiles(store: EmbeddingStore, k: int = 10, tile_id: int | None = None
                   point: tuple[float, float] | None = None) -> tuple[int, RankedTiles, list[VectorLayer]]:
     """Tiles most like an example (a stored tile id, or the tile under a point); the example is excluded."""
     if (tile_id is None) == (point is None):
-        raise UserError("give either an example tile id or a point (--x, --y)")
+        raise UserError("give an example: a point (x and y in the raster's CRS) or a tile id, not both")
     if point is not None:
         tile_id = tile_at(store, *point)
     if not 0 <= int(tile_id) < store.n_tiles:

@@ -82,7 +82,7 @@ def test_every_job_writes_its_geopackage(cache_dir, sample_raster, tiny_args, tm
         (["search", "{raster}", "lake", "--bands", "1,2"], "1 or 3"),
         (["search", "{raster}", "lake", "--bands", "7"], "band 7 does not exist"),
         (["search", "{raster}", "lake", "--tile-size", "3km"], "--tile-size"),
-        (["similar", "{raster}", "--x", "1"], "both --x and --y"),
+        (["similar", "{raster}", "--x", "1"], "give both x and y"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(cache_dir, sample_raster, tiny_args, tmp_path, capsys,
