@@ -1,0 +1,50 @@
+"""Where the real data sets live and how their tars are unpacked once into a cache.
+
+``../shared/data`` beside the repository (or ``$REMOTECLIP_DATA``) holds the research data; it is
+never copied into the product. Tars are extracted to ``$REMOTECLIP_CACHE/data/<name>/`` once.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+
+from backend.embedding_store import cache_root
+from backend.errors import NotFoundError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_root() -> Path:
+    """The shared data folder: ``$REMOTECLIP_DATA`` or ``../shared/data`` beside the repository."""
+    env = os.environ.get("REMOTECLIP_DATA")
+    root = Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+    if not root.is_dir():
+        raise NotFoundError(f"data folder {root} not found: set REMOTECLIP_DATA to the folder holding rsscn7/, ucm/ ...")
+    return root
+
+
+def extracted(tar_path: Path, name: str) -> Path:
+    """The tar's contents unpacked under the cache (done once, atomically); returns the folder."""
+    dest = cache_root() / "data" / name
+    marker = dest / ".complete"
+    if marker.exists():
+        return dest
+    if not tar_path.is_file():
+        raise NotFoundError(f"{tar_path} not found")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=dest.parent))
+    try:
+        with tarfile.open(tar_path) as tar:
+            tar.extractall(tmp, filter="data")
+        (tmp / ".complete").write_text(str(tar_path))
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.rename(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest
