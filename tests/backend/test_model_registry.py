@@ -108,6 +108,7 @@ def test_unreachable_hub_is_one_line(hf_cache, monkeypatch, exc_name):
     from huggingface_hub import constants, errors
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)  # `make test` sets it; this test is "online"
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     exc_type = getattr(errors, exc_name, None) or {"ConnectionError": ConnectionError, "OSError": OSError}[exc_name]
 
@@ -127,6 +128,7 @@ def test_online_download_goes_to_the_cache(hf_cache, monkeypatch, tiny_weights):
     from huggingface_hub import constants
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)  # `make test` sets it; this test is "online"
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     calls = []
 
