@@ -258,7 +258,10 @@ def _uses_quick_gelu(spec: ModelSpec) -> bool:
     return bool((open_clip.get_pretrained_cfg(spec.arch, spec.pretrained) or {}).get("quick_gelu"))
 
 
-def build_model(spec: ModelSpec, pretrained_towers: bool = False) -> torch.nn.Module:
+PACKAGED_TEXT_PREFIX = "text.transformer."
+
+
+def build_model(spec: ModelSpec, pretrained_towers: bool = False, pretrained_text: bool = False) -> torch.nn.Module:
     """A randomly initialised model of ``spec.arch`` on the CPU in float32.
 
     ``pretrained_towers`` loads default tower weights (e.g. the packaged MiniLM text tower), for
@@ -276,7 +279,7 @@ def build_model(spec: ModelSpec, pretrained_towers: bool = False) -> torch.nn.Mo
                 pretrained=None,
                 force_quick_gelu=_uses_quick_gelu(spec),
                 pretrained_image=pretrained_towers,
-                pretrained_text=pretrained_towers,
+                pretrained_text=pretrained_towers or pretrained_text,
             )
         except (OSError, ValueError, RuntimeError) as exc:
             first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
@@ -310,7 +313,10 @@ def load_model(name: str, weights: str | None = None, device: str | None = None)
     dev = select_device(device)  # before the (possibly long) download, to fail early
     path = resolve_weights(spec, weights)
     state = load_checkpoint(path, spec.key_prefix)
-    model = build_model(spec)
+    model = build_model(spec, pretrained_text=spec.packaged_text_tower)
+    if spec.packaged_text_tower:
+        packaged = {k: v for k, v in model.state_dict().items() if k.startswith(PACKAGED_TEXT_PREFIX)}
+        state = {**packaged, **state}
     state = _fit_state_dict(state, model, path, spec.arch)
     model.load_state_dict(state, strict=True)
     del state

