@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 import time
@@ -15,7 +14,6 @@ from collections.abc import Sequence
 
 from .errors import JobCancelled, UserError
 
-DEFAULT_MODEL = "remoteclip-vit-b-32"
 EXIT_USER_ERROR = 2
 EXIT_CANCELLED = 130
 
@@ -46,8 +44,9 @@ def tiling_from_args(args: argparse.Namespace):
 
 def _model_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
-    g.add_argument("--model", default=os.environ.get("REMOTECLIP_MODEL", DEFAULT_MODEL),
-                   help="model name from 'python -m backend models' (default: %(default)s)")
+    g.add_argument("--model", default=None,
+                   help="model name from 'python -m backend models' (default: $REMOTECLIP_MODEL, else the best "
+                        "one whose weights are present: RemoteCLIP, then the project's small model)")
     g.add_argument("--weights", help="checkpoint file to use instead of the registry's (open_clip state dict)")
     g.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)")
 
@@ -133,9 +132,10 @@ def load_store(args: argparse.Namespace):
     """Load the model, embed the raster if not cached yet, and return (model, store)."""
     from .embedding import embed_raster, plan_embedding
     from .model_factory import load_model
+    from .model_registry import require_model_name
 
     params = tiling_from_args(args)
-    model = load_model(args.model, weights=args.weights, device=args.device)
+    model = load_model(require_model_name(args.model), weights=args.weights, device=args.device)
     print(f"model: {model.spec.name} ({model.spec.arch}), weights: {model.weights_path}, device: {model.device}",
           file=sys.stderr)
     plan = plan_embedding(args.raster, model.identity, model.spec.name, model.image_size, params)

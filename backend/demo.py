@@ -12,9 +12,6 @@ from pathlib import Path
 from .errors import UserError
 
 SAMPLE_RASTER = Path(__file__).resolve().parent.parent / "resources" / "sample" / "naip_m_4709963_se_14_1_20190904.tif"
-# Preferred models, best first; the demo takes the first one whose weights are present.
-PREFERENCE = ("remoteclip-vit-b-32", "remoteclip-rn50", "remoteclip-vit-l-14", "remoteclip-qgis-small",
-              "georsclip-vit-b-32", "skyclip-vit-b-32", "openai-vit-b-32")
 QUERY = "lake"
 CLASSES = ("farmland", "lake", "grassland", "road", "residential area", "bare land")
 COUNT_OBJECT = "lake"
@@ -24,15 +21,13 @@ EXIT_NO_WEIGHTS = 3
 
 
 def choose_model(requested: str | None) -> str:
-    """The requested model, or the first of PREFERENCE whose weights are present."""
-    from .model_registry import get_model_spec, weights_status
+    """The requested model, or the registry's default (the best one whose weights are present)."""
+    from .model_registry import default_model_name
 
-    if requested:
-        return requested
-    for name in PREFERENCE:
-        if weights_status(get_model_spec(name)).present:
-            return name
-    raise LookupError
+    name = requested or default_model_name()
+    if name is None:
+        raise LookupError
+    return name
 
 
 def run_demo(model: str | None = None, weights: str | None = None, device: str | None = None,

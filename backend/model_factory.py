@@ -108,6 +108,9 @@ def _embed_dim(model: torch.nn.Module) -> int:
     projection = getattr(model, "text_projection", None)
     if isinstance(projection, torch.Tensor):
         return int(projection.shape[-1])
+    dim = getattr(getattr(model, "text", None), "output_dim", None)  # Hugging Face text towers
+    if isinstance(dim, int):
+        return dim
     raise AttributeError("cannot tell this model's embedding size")
 
 

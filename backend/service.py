@@ -30,7 +30,6 @@ from pydantic import BaseModel, Field
 from . import __version__
 from .errors import ConflictError, JobCancelled, NotFoundError, UserError
 
-DEFAULT_MODEL = "remoteclip-vit-b-32"
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
 MAX_BODY_BYTES = 1_000_000
 
@@ -48,7 +47,7 @@ class RasterRequest(BaseModel):
     """A raster and how to embed it; the same fields address the same cached store."""
 
     raster: str = Field(..., description="path of a raster file on the backend's machine")
-    model: str = Field(DEFAULT_MODEL, description="model name from GET /models")
+    model: str | None = Field(None, description="model name from GET /models (default: the best one present)")
     weights: str | None = Field(None, description="checkpoint file instead of the registry's")
     tile_size: int | None = Field(None, description="tile side in raster pixels (default: model input size)")
     ground_size_m: float | None = Field(None, description="tile side on the ground in metres")
@@ -229,8 +228,9 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
 
     def model_for(req: RasterRequest):
         from .model_factory import get_model
+        from .model_registry import require_model_name
 
-        return get_model(req.model, weights=req.weights, device=device)
+        return get_model(require_model_name(req.model), weights=req.weights, device=device)
 
     def plan_for(req: RasterRequest, model):
         from .embedding import plan_embedding

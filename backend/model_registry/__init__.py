@@ -500,3 +500,38 @@ __all__ = [
     "resolve_weights",
     "weights_status",
 ]
+
+
+# --------------------------------------------------------------------------- the default model
+
+# Best first: RemoteCLIP's own weights, then the project's small offline model, then other
+# remote-sensing CLIPs, then OpenAI CLIP as a general-purpose baseline.
+DEFAULT_PREFERENCE = (
+    "remoteclip-vit-b-32", "remoteclip-rn50", "remoteclip-vit-l-14", "remoteclip-qgis-small",
+    "georsclip-vit-b-32", "skyclip-vit-b-32", "openai-vit-b-32",
+)
+
+
+def default_model_name() -> str | None:
+    """``$REMOTECLIP_MODEL``, else the first model of DEFAULT_PREFERENCE whose weights are present.
+
+    None when no weights are present at all (nothing is downloaded to decide).
+    """
+    chosen = os.environ.get("REMOTECLIP_MODEL")
+    if chosen:
+        return chosen
+    for name in DEFAULT_PREFERENCE:
+        if weights_status(get_model_spec(name)).present:
+            return name
+    return None
+
+
+def require_model_name(requested: str | None) -> str:
+    """The requested model, or the default; a one-line error naming what to get when there is none."""
+    name = requested or default_model_name()
+    if name is None:
+        raise UserError(
+            "no model weights are present: get RemoteCLIP weights (e.g. RemoteCLIP-ViT-B-32.pt from "
+            "https://huggingface.co/chendelong/RemoteCLIP) into the Hugging Face cache, or pass --model and --weights"
+        )
+    return name

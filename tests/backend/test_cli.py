@@ -147,3 +147,21 @@ def test_subprocess_offline_without_weights_and_real_run(cache_dir, sample_raste
                           cwd=ROOT, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "estimated total" in proc.stdout and out.exists()
+
+
+def test_default_model_is_the_best_present(cache_dir, sample_raster, tiny_weights, tmp_path, monkeypatch, capsys):
+    import backend.model_registry as registry
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub"))
+    monkeypatch.setenv("REMOTECLIP_HOME", str(tmp_path / "empty-home"))
+    monkeypatch.setattr(registry, "RESOURCES_DIR", tmp_path / "resources")
+    monkeypatch.delenv("REMOTECLIP_MODEL", raising=False)
+    assert registry.default_model_name() is None
+    assert main(["search", str(sample_raster), "lake"]) == 2
+    assert "no model weights are present" in _one_line_error(capsys)
+    # a file where the project's small model ships makes it the default (RemoteCLIP weights being absent)
+    (tmp_path / "resources" / "models").mkdir(parents=True)
+    (tmp_path / "resources" / "models" / "remoteclip-qgis-small.pt").write_bytes(b"placeholder")
+    assert registry.default_model_name() == "remoteclip-qgis-small"
+    monkeypatch.setenv("REMOTECLIP_MODEL", "tiny-local")
+    assert registry.default_model_name() == "tiny-local"

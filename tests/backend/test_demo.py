@@ -11,6 +11,8 @@ from backend.demo import EXIT_NO_WEIGHTS, run_demo
 def test_demo_without_trained_weights_says_so_and_fails(cache_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub"))
     monkeypatch.setenv("REMOTECLIP_HOME", str(tmp_path / "empty-home"))
+    monkeypatch.setattr("backend.model_registry.RESOURCES_DIR", tmp_path / "no-resources")
+    monkeypatch.delenv("REMOTECLIP_MODEL", raising=False)
     assert run_demo(output_dir=str(tmp_path / "out")) == EXIT_NO_WEIGHTS
     err = capsys.readouterr().err
     assert "no trained weights are present" in err and "RemoteCLIP-ViT-B-32.pt" in err

@@ -217,19 +217,19 @@ def test_small_model_builds_offline_with_packaged_minilm(monkeypatch, tmp_path):
     spec = get_model_spec("remoteclip-qgis-small")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        model = build_model(spec, pretrained_towers=True)  # MiniLM weights from the pip package
+        model = build_model(spec, pretrained_text=True)  # MiniLM weights from the pip package
     assert model.text.config.model_type == "bert" and model.text.config.hidden_size == 384
     path = tmp_path / "remoteclip-qgis-small.pt"
     torch.save(model.state_dict(), path)
     del model
 
     m = load_model("remoteclip-qgis-small", weights=str(path))
-    assert m.image_size == 224 and m.embed_dim == 384
+    assert m.image_size == 128 and m.embed_dim == 384
     texts = m.encode_texts(["a river", "an airport"])
     assert texts.shape == (2, 384)
     _assert_unit_rows(texts)
     # Pretrained MiniLM separates unrelated captions a little even through a random projection.
     assert float(texts[0] @ texts[1]) < 0.9999
-    images = m.encode_images(_pixels(1, 224))
+    images = m.encode_images(_pixels(1, 128))
     assert images.shape == (1, 384)
     _assert_unit_rows(images)

@@ -52,7 +52,7 @@ def test_builtin_and_extra_entries_are_listed():
 
     small = get_model_spec("remoteclip-qgis-small")
     assert small.arch == "RemoteCLIP-QGIS-Small"
-    assert small.default_path == "{home}/weights/remoteclip-qgis-small.pt"
+    assert small.default_path == "{resources}/models/remoteclip-qgis-small.pt"
 
     assert get_model_spec("tiny-prefixed").prompt_templates == ("an aerial image of {}.", "a satellite photo of {}.")
 
