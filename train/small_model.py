@@ -4,6 +4,7 @@
     python -m train.pretrain train/configs/remoteclip-qgis-small.json
     python -m train.export_model RUNS/remoteclip-qgis-small/checkpoints/epoch_N.pt \\
         -o resources/models/remoteclip-qgis-small.pt --drop-packaged-text --half
+    python -m train.small_model evaluate --weights resources/models/remoteclip-qgis-small.pt -o card.json
 
 RemoteCLIP's data-scaling idea at small scale: scene sets give class captions; box annotations
 (aircraft, Box-to-Caption) and masks (Dubai, Mask-to-Box) give captions about counts and places.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,6 +33,8 @@ from .shared_data import data_root
 
 # Crops per airplane count (1..10) from the aircraft training split.
 AIRCRAFT_PER_COUNT = 30
+MODEL_NAME = "remoteclip-qgis-small"
+CARD_TASKS = ("zero_shot", "linear_probe", "knn")
 
 
 def one_caption_each(samples: Iterable[Sample]) -> list[Sample]:
@@ -123,6 +127,64 @@ def build_training_data(out_dir: str | Path, per_count: int = AIRCRAFT_PER_COUNT
     return counts
 
 
+def random_weights(path: Path, seed: int = 0) -> Path:
+    """The same architecture untrained: random image tower and projections, the packaged text tower.
+
+    Saved like the trained file (text transformer left out), so both load the same way.
+    """
+    import torch
+
+    from backend.model_factory import PACKAGED_TEXT_PREFIX, build_model
+    from backend.model_registry import get_model_spec
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_model(get_model_spec(MODEL_NAME), pretrained_text=True)
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith(PACKAGED_TEXT_PREFIX)}
+    torch.save(state, path)
+    return path
+
+
+def evaluate_model(weights: str | Path, work_dir: Path, batch_size: int = 64) -> dict[str, dict]:
+    """The model card's numbers for one weights file, on held-out data only.
+
+    RSSCN7 and UC Merced test splits (zero-shot, linear probe and k-NN fitted on their train splits)
+    and counting on aircraft crops from the validation split (images never used in training).
+    """
+    from backend.model_factory import load_model
+
+    from .counting_set import build_counting_set, extract_counting_features
+    from .evaluate import evaluate_features
+    from .features import extract_scene_features
+
+    model = load_model(MODEL_NAME, weights=str(weights), device="cpu")
+    results: dict[str, dict] = {}
+    for scenes in (load_rsscn7(), load_ucm()):
+        data = extract_scene_features(model, scenes, split="test", train_split="train", batch_size=batch_size,
+                                      progress=False)
+        results[scenes.name] = evaluate_features(data, CARD_TASKS, name=scenes.name)
+    crops = work_dir / "counting_valid"
+    if not (crops / "counts.csv").is_file():
+        build_counting_set(crops, split="valid")
+    results["aircraft_counting"] = evaluate_features(extract_counting_features(model, crops, "airplane"),
+                                                     ["counting"], name="counting")
+    return results
+
+
+def card_table(trained: dict[str, dict], random: dict[str, dict]) -> str:
+    """A Markdown table: each metric for the trained model beside the untrained one."""
+    lines = ["| data (held-out split) | metric | trained | random weights |", "|---|---|---:|---:|"]
+    for dataset, tasks in trained.items():
+        for task, metrics in tasks.items():
+            for metric, value in metrics.items():
+                if not isinstance(value, (int, float)) or isinstance(value, bool):
+                    continue
+                base = random.get(dataset, {}).get(task, {}).get(metric)
+                shown = f"{base:.1f}" if isinstance(base, (int, float)) else ""
+                lines.append(f"| {dataset} | {task} {metric} | {value:.1f} | {shown} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m train.small_model", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -131,14 +193,25 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--per-count", type=int, default=AIRCRAFT_PER_COUNT)
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--include", default="rsscn7,ucm,aircraft,dubai", help="comma-separated sources")
+    e = sub.add_parser("evaluate", help="held-out numbers for the model card, beside random weights")
+    e.add_argument("--weights", required=True, help="the exported weights file")
+    e.add_argument("-o", "--output", required=True, help="JSON file for the numbers (a Markdown table is printed)")
     args = p.parse_args(argv)
     try:
-        counts = build_training_data(args.output, args.per_count, args.seed,
-                                     tuple(s.strip() for s in args.include.split(",") if s.strip()))
+        if args.command == "data":
+            counts = build_training_data(args.output, args.per_count, args.seed,
+                                         tuple(s.strip() for s in args.include.split(",") if s.strip()))
+            print(" ".join(f"{k}={v}" for k, v in counts.items()))
+            return 0
+        out = Path(args.output)
+        work = out.parent
+        trained = evaluate_model(args.weights, work)
+        random = evaluate_model(random_weights(work / "random-weights.pt"), work)
+        out.write_text(json.dumps({"trained": trained, "random_weights": random}, indent=1))
+        print(card_table(trained, random))
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(" ".join(f"{k}={v}" for k, v in counts.items()))
     return 0
 
 
