@@ -20,13 +20,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import random
 import sys
-import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,12 +32,11 @@ from backend.prompts import NUMBER_WORDS, plural, singular
 
 from .annotations import Box, ImageAnnotation, ReadStats
 from .class_names import normalise_class_name
+from .command_line import atomic_output, progress, run_cli
 
 N_CAPTIONS = 5
 CAPTION_COLUMNS = [f"caption_{i}" for i in range(1, N_CAPTIONS + 1)]
 CSV_COLUMNS = ["image", *CAPTION_COLUMNS, "width", "height", "n_boxes"]
-EXIT_USER_ERROR = 2
-EXIT_INTERRUPTED = 130
 
 # Cells of the 3 x 3 grid, row by row from the top left, as they are said in a caption.
 GRID = 3
@@ -255,33 +251,6 @@ def caption_rows(
 # --- files -------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def atomic_output(path: str | Path, suffix: str = "") -> Iterator[Path]:
-    """A temporary path beside ``path`` that replaces ``path`` only when the block succeeds.
-
-    So an error or Ctrl-C never leaves a partial output behind.
-    """
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise NotFoundError(f"folder {path.parent} does not exist: create it or write elsewhere")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.chmod(tmp, permissions(0o666))  # mkstemp makes it private; the output is an ordinary file
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def permissions(base: int) -> int:
-    """``base`` (0o666 for files, 0o777 for folders) less the process umask, as ``open`` would give."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return base & ~umask
-
-
 def write_caption_csv(rows: Iterable[CaptionRow], path: str | Path) -> int:
     """Write rows to a CSV (``image,caption_1..caption_5,width,height,n_boxes``) atomically; returns the count.
 
@@ -324,25 +293,6 @@ def _caption_row(row: dict, caption_columns: list[str]) -> CaptionRow:
 
 
 # --- CLI ---------------------------------------------------------------------------------------------
-
-
-def progress(items: Iterable, desc: str, unit: str = "image") -> Iterable:
-    """A tqdm bar on stderr around ``items`` (off when stderr is not a terminal)."""
-    from tqdm import tqdm
-
-    return tqdm(items, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, disable=None)
-
-
-def run_cli(action: Callable[[], int]) -> int:
-    """Run a CLI body: a UserError prints ``error: ...`` as one line and exits 2; Ctrl-C exits 130."""
-    try:
-        return action()
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("interrupted: nothing was written", file=sys.stderr)
-        return EXIT_INTERRUPTED
 
 
 def parse_renames(items: Sequence[str]) -> dict[str, str]:

@@ -37,11 +37,11 @@ import numpy as np
 
 from backend.errors import NotFoundError, UserError
 
+from .command_line import run_cli
 from .evaluate import evaluate_features
 from .features import (
     DEFAULT_BATCH,
     DEFAULT_TEST_FRACTION,
-    EXIT_USER_ERROR,
     CaptionSet,
     extract_caption_features,
     extract_scene_features,
@@ -507,11 +507,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
+    return run_cli(lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ anything used commercially.
 from __future__ import annotations
 
 import argparse
-import ast
 import csv
 import io
 import os
@@ -42,6 +41,7 @@ import numpy as np
 
 from backend.errors import NotFoundError, UserError
 
+from .readers import read_aircraft
 from .shared_data import data_root
 
 IMAGE_SIZE = 2560  # every scene of the sample is 2560 x 2560
@@ -89,29 +89,21 @@ def airbus_folder() -> Path:
     return data_root() / "airbus_aircraft"
 
 
-def parse_ring(text: str, image_size: int = IMAGE_SIZE) -> tuple[float, float, float, float]:
-    """``"[(x, y), ...]"`` (a Python literal, not JSON) -> ``(x0, y0, x1, y1)`` clipped to the image."""
-    points = ast.literal_eval(text)
-    xs = [float(p[0]) for p in points]
-    ys = [float(p[1]) for p in points]
-    # Some boxes reach a few pixels past the 2560 edge: clip them to the image.
-    return (max(min(xs), 0.0), max(min(ys), 0.0), min(max(xs), image_size), min(max(ys), image_size))
-
-
 def read_annotations(folder: Path, image_size: int = IMAGE_SIZE) -> dict[str, list[Box]]:
-    """Boxes per image id from ``annotations.csv``.
+    """Boxes per image id (``<uuid>.jpg``), read by the aircraft reader (boxes clipped to the image).
 
     ``Truncated_airplane`` boxes, and ``Airplane`` boxes touching the image border, are not
     countable: a crop must not overlap them at all.
     """
-    boxes: dict[str, list[Box]] = defaultdict(list)
-    with open(folder / "annotations.csv", newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            x0, y0, x1, y1 = parse_ring(row["geometry"], image_size)
-            on_border = x0 <= 0 or y0 <= 0 or x1 >= image_size or y1 >= image_size
-            countable = row["class"] == "Airplane" and not on_border
-            boxes[row["image_id"]].append(Box(x0, y0, x1, y1, countable))
-    return dict(boxes)
+    boxes: dict[str, list[Box]] = {}
+    for image in read_aircraft(folder, image_size=image_size):
+        boxes[Path(image.image).name] = [
+            Box(b.xmin, b.ymin, b.xmax, b.ymax,
+                countable=b.class_name == "Airplane"
+                and not (b.xmin <= 0 or b.ymin <= 0 or b.xmax >= image_size or b.ymax >= image_size))
+            for b in image.boxes
+        ]
+    return boxes
 
 
 def read_split_members(folder: Path, split: str) -> dict[str, str]:

@@ -37,7 +37,8 @@ from PIL import Image, UnidentifiedImageError
 
 from backend.errors import NotFoundError, UserError
 
-from .b2c import atomic_output, permissions, read_caption_csv
+from .b2c import read_caption_csv
+from .command_line import atomic_output, permissions
 from .scene_sets import IMAGE_SUFFIXES, SceneSet
 
 SCENE_TEMPLATES = (

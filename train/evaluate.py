@@ -27,7 +27,8 @@ import numpy as np
 
 from backend.errors import UserError
 
-from .features import EXIT_USER_ERROR, load_features
+from .command_line import run_cli
+from .features import load_features
 from .metrics.counting import counting_metrics
 from .metrics.few_shot import DEFAULT_SEEDS, DEFAULT_SHOTS, few_shot_metrics
 from .metrics.knn import DEFAULT_K, knn_metrics
@@ -177,11 +178,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
+    return run_cli(lambda: run(args))
 
 
 if __name__ == "__main__":

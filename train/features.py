@@ -44,11 +44,11 @@ import numpy as np
 
 from backend.errors import UserError
 
+from .command_line import run_cli
 from .scene_sets import SceneImage, SceneSet
 
 DEFAULT_BATCH = 32
 DEFAULT_TEST_FRACTION = 0.2
-EXIT_USER_ERROR = 2
 
 
 # --------------------------------------------------------------------------- images
@@ -311,11 +311,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
+    return run_cli(lambda: run(args))
 
 
 if __name__ == "__main__":

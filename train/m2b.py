@@ -368,7 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .b2c import caption_rows, config_from, progress, run_cli, write_caption_csv
+    from .b2c import caption_rows, config_from, write_caption_csv
+    from .command_line import progress, run_cli
 
     args = build_parser().parse_args(argv)
 

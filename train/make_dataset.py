@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from backend.errors import UserError
 
-from .b2c import progress, run_cli
+from .command_line import progress, run_cli
 from .dataset_writers import (
     SCENE_TEMPLATES,
     Sample,

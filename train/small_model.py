@@ -23,7 +23,8 @@ from pathlib import Path
 from backend.errors import UserError
 
 from .annotations import Box, ImageAnnotation
-from .b2c import B2CConfig, atomic_output, captions_for
+from .b2c import B2CConfig, captions_for
+from .command_line import atomic_output
 from .counting_set import build_counting_set
 from .dataset_writers import Sample, image_source, scene_samples, write_csv
 from .m2b import M2BConfig, M2BStats, load_class_table, mask_annotations, mask_sources

@@ -92,7 +92,19 @@ def test_crop_counts_rules() -> None:
     assert cs.crop_counts(boxes, x0, y0, 30).tolist() == [1, 0, 1, -1, 0]
     # a truncated box overlapping at all disqualifies, even when whole
     assert cs.crop_counts(boxes, np.array([80]), np.array([0]), 30).tolist() == [-1]
-    assert cs.parse_ring("[(2550, 5), (2569, 5), (2569, 40), (2550, 40), (2550, 5)]") == (2550, 5, 2560, 40)
+
+
+def test_annotations_are_clipped_and_border_planes_not_countable() -> None:
+    import csv
+
+    boxes = cs.read_annotations(cs.airbus_folder())
+    with open(cs.airbus_folder() / "counts.csv", newline="") as fh:
+        expected = {r["image_id"]: int(r["n_airplane"]) + int(r["n_truncated_airplane"]) for r in csv.DictReader(fh)}
+    assert {k: len(v) for k, v in boxes.items()} == expected
+    flat = [b for v in boxes.values() for b in v]
+    assert all(0 <= b.x0 < b.x1 <= cs.IMAGE_SIZE and 0 <= b.y0 < b.y1 <= cs.IMAGE_SIZE for b in flat)
+    on_edge = [b for b in flat if b.x1 == cs.IMAGE_SIZE or b.y1 == cs.IMAGE_SIZE or b.x0 == 0 or b.y0 == 0]
+    assert on_edge and not any(b.countable for b in on_edge)
 
 
 def test_counting_features_feed_the_counting_task(built, tiny_weights) -> None:
