@@ -101,11 +101,35 @@ def check_options(argv: list[str]) -> None:
         raise UserError("the config has an option open_clip_train does not accept (see the message above)") from None
 
 
+def allow_cpu_ddp() -> None:
+    """Let open_clip_train wrap models in DDP on the CPU (gloo), as a torchrun test on a CPU machine needs.
+
+    open_clip_train passes ``device_ids=[device]`` even when the device is the CPU, which DDP refuses;
+    DDP wants no device ids for CPU modules. Only those calls are changed.
+    """
+    import torch
+
+    ddp = torch.nn.parallel.DistributedDataParallel
+    if getattr(ddp, "cpu_device_ids_dropped", False):
+        return
+
+    class CpuTolerantDDP(ddp):
+        cpu_device_ids_dropped = True
+
+        def __init__(self, module, device_ids=None, *args, **kwargs):
+            if device_ids and all(torch.device(d).type == "cpu" for d in device_ids):
+                device_ids = None
+            super().__init__(module, device_ids, *args, **kwargs)
+
+    torch.nn.parallel.DistributedDataParallel = CpuTolerantDDP
+
+
 def run(cfg: dict[str, Any]) -> None:
     """Register the backend's architectures and hand the config to open_clip_train.main."""
     from backend.model_registry import register_arch_configs
 
     register_arch_configs()
+    allow_cpu_ddp()
     argv = config_to_argv(cfg)
     check_options(argv)
     from open_clip_train.main import main as train_main

@@ -122,3 +122,25 @@ def test_small_architecture_trains_with_locked_packaged_text_tower(small_csv):
     key = next(k for k in trained if k.startswith("visual.") and trained[k].is_floating_point())
     assert torch.allclose(state[key], trained[key].half().float())
     assert model.image_size == 128 and model.encode_texts(["a lake"]).shape == (1, 384)
+
+
+def test_torchrun_two_processes_gloo(small_csv, tiny_weights):
+    """Scale-out path: torchrun starts two ranks (gloo on the CPU), DDP wraps the model, one checkpoint."""
+    tmp, data = small_csv
+    cfg = {"model": "Tiny-ViT-Test", "name": "ddp", "dataset_type": "csv", "csv_img_key": "filepath",
+           "csv_caption_key": "title", "csv_separator": "\t", "train_data": str(data), "batch_size": 8,
+           "lr": 1e-3, "warmup": 2, "epochs": 1, "workers": 0, "precision": "fp32", "logs": str(tmp / "runs"),
+           "report_to": "", "zeroshot_frequency": 0, "seed": 0, "dist_backend": "gloo"}
+    cfg_path = tmp / "ddp.json"
+    cfg_path.write_text(json.dumps(cfg))
+    torchrun = __import__("pathlib").Path(sys.executable).with_name("torchrun")
+    proc = subprocess.run([str(torchrun), "--nproc_per_node", "2", "-m", "train.pretrain", str(cfg_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-3000:]
+    assert "Running in distributed mode with multiple processes" in log and "total 2" in log
+    ckpt = tmp / "runs" / "ddp" / "checkpoints" / "epoch_1.pt"
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+    assert all(k.startswith("module.") for k in state)  # saved from the DDP wrapper
+    model = load_model("tiny-local", weights=str(export_checkpoint(ckpt, tmp / "ddp.pt")), device="cpu")
+    assert model.encode_texts(["a harbour"]).shape == (1, 32)
