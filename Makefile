@@ -10,22 +10,28 @@ TEST_ENV := QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PY
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup qgis-system test demo lint clean help
+TS := $(wildcard i18n/remoteclip_qgis_*.ts)
+QM := $(TS:.ts=.qm)
+
+.PHONY: setup qgis-system test demo lint clean help translations package
 
 help:
 	@echo "make setup  - Debian's QGIS (if missing) and the venv with pinned requirements (idempotent)"
 	@echo "make test   - set up, then run the test suite"
 	@echo "make demo   - set up, then search / classify / count on the shipped NAIP sample"
 	@echo "make lint   - ruff"
+	@echo "make package - remoteclip_qgis.zip for QGIS's 'Install from ZIP'"
 
 setup: qgis-system $(STAMP)
 
 # QGIS and PyQGIS come from Debian: QGIS's Python cannot carry torch, and pip cannot carry QGIS.
 qgis-system:
-	@if ! $(SYSTEM_PYTHON) -c "import qgis.core" >/dev/null 2>&1 || ! command -v qgis_process >/dev/null; then \
-		echo "installing Debian's QGIS (qgis, python3-qgis, xvfb)"; \
+	@if ! $(SYSTEM_PYTHON) -c "import qgis.core" >/dev/null 2>&1 || ! command -v qgis_process >/dev/null \
+			|| ! command -v lrelease >/dev/null || ! command -v zip >/dev/null; then \
+		echo "installing Debian's QGIS (qgis, python3-qgis, xvfb) and Qt's lrelease"; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends qgis python3-qgis xvfb; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+			qgis python3-qgis xvfb qttools5-dev-tools zip; \
 	fi
 
 # --system-site-packages: PyQGIS (Debian's) and the backend's packages meet in one interpreter for tests.
@@ -34,14 +40,36 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-test: setup
+# Compiled translations (.qm) are build products; the .ts sources are committed.
+translations: qgis-system $(QM)
+
+i18n/%.qm: i18n/%.ts
+	lrelease -silent $< -qm $@
+
+test: setup translations
 	$(TEST_ENV) $(PY) -m pytest tests -q $(PYTEST_ARGS)
 
 demo: setup
 	$(PY) -m backend demo $(DEMO_ARGS)
 
 lint: setup
-	$(PY) -m ruff check backend remoteclip_qgis train tests
+	$(PY) -m ruff check backend remoteclip_qgis train tests i18n
+	$(PY) i18n/update_ts.py --check
+
+# One top folder holding the plugin, its metadata, icons, compiled translations and the bundled backend
+# (the backend runs in its own environment, never inside QGIS's Python); no caches.
+package: translations
+	rm -rf build/package remoteclip_qgis.zip
+	mkdir -p build/package/remoteclip_qgis/resources build/package/remoteclip_qgis/i18n
+	cp remoteclip_qgis/*.py build/package/remoteclip_qgis/
+	cp metadata.txt LICENSE build/package/remoteclip_qgis/
+	cp resources/icon.svg build/package/remoteclip_qgis/resources/
+	cp -r resources/models build/package/remoteclip_qgis/resources/ 2>/dev/null || true
+	cp $(QM) build/package/remoteclip_qgis/i18n/
+	cp -r backend requirements.txt build/package/remoteclip_qgis/
+	find build/package -name __pycache__ -prune -exec rm -rf {} +
+	cd build/package && zip -qr ../../remoteclip_qgis.zip remoteclip_qgis
+	@echo "built remoteclip_qgis.zip"
 
 clean:
 	rm -rf demo_output .pytest_cache .ruff_cache

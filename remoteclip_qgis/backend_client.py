@@ -13,7 +13,16 @@ from pathlib import Path
 
 
 class BackendError(Exception):
-    """The backend answered with an error; the message is its one-line reason."""
+    """The backend answered with an error; the message is its one-line reason.
+
+    ``status`` is the HTTP status (None when the backend could not be reached); ``reason`` is the
+    backend's own one-line message without the status suffix.
+    """
+
+    def __init__(self, message: str, status: int | None = None, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason or message
 
 
 @dataclass(frozen=True)
@@ -50,9 +59,11 @@ class BackendClient:
                 reason = json.loads(exc.read()).get("error") or exc.reason
             except (ValueError, AttributeError):
                 reason = exc.reason
-            raise BackendError(f"{reason} (HTTP {exc.code})") from None
+            raise BackendError(f"{reason} (HTTP {exc.code})", status=exc.code, reason=str(reason)) from None
         except urllib.error.URLError as exc:
             raise BackendError(f"backend at {self.connection.url} is not reachable ({exc.reason})") from None
+        except (ConnectionError, TimeoutError) as exc:  # reset mid-answer, or a read timeout
+            raise BackendError(f"backend at {self.connection.url} did not answer ({exc})") from None
 
     def health(self) -> dict:
         return self._request("GET", "/health", auth=False)
@@ -62,6 +73,9 @@ class BackendClient:
 
     def embed(self, **request) -> dict:
         return self._request("POST", "/embed", request)
+
+    def jobs(self) -> list:
+        return self._request("GET", "/jobs")
 
     def job(self, job_id: str) -> dict:
         return self._request("GET", f"/jobs/{job_id}")

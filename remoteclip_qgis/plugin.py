@@ -1,15 +1,283 @@
-"""The plugin object QGIS loads. The toolbar, dock, Processing provider and tasks build on
-backend_client (the QGIS plugin issue); this first version only registers and unloads cleanly."""
+"""The plugin object QGIS loads: Processing provider, a toolbar with a search box, a locator filter
+("rc lake") and a settings action. Searches run as QgsTasks (jobs.RemoteClipTask)."""
 
 from __future__ import annotations
+
+from qgis.core import (
+    QgsApplication,
+    QgsCoordinateTransform,
+    QgsLocatorFilter,
+    QgsLocatorResult,
+    QgsMapLayerType,
+    QgsProject,
+)
+from qgis.gui import QgsMapToolEmitPoint
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import QAction, QLineEdit
+
+from .backend_client import BackendError
+from .i18n import CONTEXT, install_translator
+from .params import SearchParams, split_phrases
+
+
+class RemoteClipLocatorFilter(QgsLocatorFilter):
+    """Type "rc storage tanks" in the locator bar: search the active raster layer."""
+
+    def __init__(self, plugin, origin=None) -> None:
+        super().__init__()
+        self.plugin = plugin
+        self.origin = origin  # the registered filter; fetchResults runs on a short-lived clone
+
+    def clone(self):
+        return RemoteClipLocatorFilter(self.plugin, origin=self.origin or self)
+
+    def name(self) -> str:
+        return "remoteclip"
+
+    def displayName(self) -> str:  # noqa: N802
+        return QCoreApplication.translate(CONTEXT, "RemoteCLIP search")
+
+    def prefix(self) -> str:
+        return "rc"
+
+    def fetchResults(self, string, context, feedback):  # noqa: N802 - runs in a worker thread
+        text = (string or "").strip()
+        if len(text) < 2 or feedback.isCanceled():
+            return
+        result = QgsLocatorResult()
+        result.filter = self.origin or self
+        result.displayString = QCoreApplication.translate(CONTEXT, 'Search the active raster for "{0}"').format(text)
+        result.userData = text
+        self.resultFetched.emit(result)
+
+    def triggerResult(self, result):  # noqa: N802 - main thread
+        self.plugin.search(str(result.userData))
 
 
 class RemoteClipPlugin:
     def __init__(self, iface) -> None:
         self.iface = iface
+        self.provider = None
+        self.toolbar = None
+        self.search_edit = None
+        self.settings_action = None
+        self.similar_action = None
+        self.map_tool = None
+        self.locator_filter = None
+        self.translator = None
+        self.tasks: set = set()
+        self.menu = ""
+
+    def tr(self, text: str) -> str:
+        return QCoreApplication.translate(CONTEXT, text)
+
+    # ------------------------------------------------------------ set-up and tear-down
+
+    def initProcessing(self) -> None:  # noqa: N802 - QGIS API name
+        from .processing_provider import RemoteClipProvider
+
+        if self.provider is not None:  # qgis_process calls this alone; initGui calls it too
+            return
+        self.provider = RemoteClipProvider()
+        QgsApplication.processingRegistry().addProvider(self.provider)
 
     def initGui(self) -> None:  # noqa: N802 - QGIS API name
-        pass
+        from .processing_provider import icon_path
+
+        self.translator = install_translator()
+        self.initProcessing()
+        self.menu = self.tr("&RemoteCLIP")
+        icon = QIcon(icon_path()) if icon_path() else QIcon()
+        self.toolbar = self.iface.addToolBar(self.tr("RemoteCLIP"))
+        self.toolbar.setObjectName("RemoteClipToolbar")
+        self.search_edit = QLineEdit()
+        self.search_edit.setObjectName("RemoteClipSearch")
+        self.search_edit.setPlaceholderText(self.tr("Search the raster, e.g. lake"))
+        self.search_edit.setToolTip(self.tr("RemoteCLIP: type a phrase and press Enter to search the active "
+                                            "raster layer (it is embedded once, the first time)"))
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setMaximumWidth(260)
+        self.search_edit.returnPressed.connect(self._search_from_edit)
+        self.toolbar.addWidget(self.search_edit)
+        self.similar_action = QAction(icon, self.tr("Find similar tiles: click on the map"), self.iface.mainWindow())
+        self.similar_action.setCheckable(True)
+        self.similar_action.toggled.connect(self._toggle_similar_tool)
+        self.toolbar.addAction(self.similar_action)
+        self.map_tool = QgsMapToolEmitPoint(self.iface.mapCanvas())
+        self.map_tool.setAction(self.similar_action)
+        self.map_tool.canvasClicked.connect(self.similar_at)
+        self.settings_action = QAction(icon, self.tr("RemoteCLIP settings…"), self.iface.mainWindow())
+        self.settings_action.triggered.connect(self.show_settings)
+        self.toolbar.addAction(self.settings_action)
+        self.iface.addPluginToMenu(self.menu, self.settings_action)
+        self.locator_filter = RemoteClipLocatorFilter(self)
+        self.iface.registerLocatorFilter(self.locator_filter)
 
     def unload(self) -> None:
-        pass
+        for task in list(self.tasks):
+            try:
+                task.cancel()
+            except RuntimeError:  # already deleted by the task manager
+                pass
+        self.tasks.clear()
+        if self.locator_filter is not None:
+            self.iface.deregisterLocatorFilter(self.locator_filter)
+            self.locator_filter = None
+        if self.map_tool is not None:
+            canvas = self.iface.mapCanvas()
+            if canvas.mapTool() is self.map_tool:
+                canvas.unsetMapTool(self.map_tool)
+            self.map_tool.deleteLater()
+            self.map_tool = None
+        if self.similar_action is not None:
+            self.similar_action.deleteLater()
+            self.similar_action = None
+        if self.settings_action is not None:
+            self.iface.removePluginMenu(self.menu, self.settings_action)
+            self.settings_action.deleteLater()
+            self.settings_action = None
+        if self.toolbar is not None:
+            try:
+                self.iface.mainWindow().removeToolBar(self.toolbar)
+            except Exception:  # noqa: BLE001 - a test interface may have no real main window
+                pass
+            self.toolbar.deleteLater()
+            self.toolbar = None
+            self.search_edit = None
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
+        from .backend_process import shutdown_manager
+
+        shutdown_manager()
+        if self.translator is not None:
+            QCoreApplication.removeTranslator(self.translator)
+            self.translator = None
+
+    # ------------------------------------------------------------ actions
+
+    def _search_from_edit(self) -> None:
+        self.search(self.search_edit.text())
+
+    def active_raster(self):
+        layer = self.iface.activeLayer()
+        if layer is not None and layer.type() == QgsMapLayerType.RasterLayer:
+            return layer
+        rasters = [lyr for lyr in QgsProject.instance().mapLayers().values()
+                   if lyr.type() == QgsMapLayerType.RasterLayer]
+        return rasters[0] if len(rasters) == 1 else None
+
+    def _raster_request(self) -> dict | None:
+        """raster, model, weights, tile size for the active raster layer; None (and a message) when unusable."""
+        from qgis.core import QgsProcessingException
+
+        from .backend_process import get_manager
+        from .jobs import report_error
+        from .processing_algorithms import raster_file
+
+        layer = self.active_raster()
+        if layer is None:
+            report_error(self.tr("Select a raster layer to search first"), self.iface)
+            return None
+        try:
+            path = raster_file(layer)
+        except QgsProcessingException as exc:
+            report_error(str(exc), self.iface)
+            return None
+        s = get_manager().settings
+        return {"raster": path, "model": s.default_model or None, "weights": s.weights or None,
+                "tile_size": s.tile_size or None, "_layer": layer}
+
+    def _start(self, params, on_finished):
+        from qgis.core import QgsApplication as App
+
+        from .backend_process import get_manager
+        from .jobs import RemoteClipTask
+
+        task = RemoteClipTask(params, manager=get_manager(), iface=self.iface, on_finished=on_finished)
+        self.tasks.add(task)
+        App.taskManager().addTask(task)
+        return task
+
+    def search(self, text: str):
+        """Embed the active raster layer (once: the backend caches it), then search it for ``text``;
+        hits and the similarity heatmap are added to the project and the map zooms to the best hit."""
+        queries = split_phrases(text or "")
+        if not queries:
+            return None
+        request = self._raster_request()
+        if request is None:
+            return None
+        request.pop("_layer")
+        return self._start(SearchParams(**request, queries=queries, k=10), self._search_done)
+
+    def _toggle_similar_tool(self, on: bool) -> None:
+        canvas = self.iface.mapCanvas()
+        if on:
+            canvas.setMapTool(self.map_tool)
+        elif canvas.mapTool() is self.map_tool:
+            canvas.unsetMapTool(self.map_tool)
+
+    def similar_at(self, point, button=None):
+        """Tiles most like the one under ``point`` (map canvas CRS) in the active raster layer."""
+        from .params import SimilarParams
+
+        request = self._raster_request()
+        if request is None:
+            return None
+        layer = request.pop("_layer")
+        canvas_crs = self.iface.mapCanvas().mapSettings().destinationCrs()
+        if canvas_crs.isValid() and canvas_crs != layer.crs():
+            point = QgsCoordinateTransform(canvas_crs, layer.crs(), QgsProject.instance()).transform(point)
+        return self._start(SimilarParams(**request, x=point.x(), y=point.y(), k=10),
+                           lambda task: self.tasks.discard(task))
+
+    def _search_done(self, task) -> None:
+        self.tasks.discard(task)
+        hits = next((lyr for lyr in task.layers if lyr.source().endswith("layername=hits")), None)
+        if hits is None and task.layers:
+            hits = task.layers[0]
+        if hits is None:
+            return
+        from .result_layers import best_hit
+
+        feature = best_hit(hits)
+        if feature is None:
+            return
+        canvas = self.iface.mapCanvas()
+        rect = feature.geometry().boundingBox()
+        canvas_crs = canvas.mapSettings().destinationCrs()
+        if canvas_crs.isValid() and canvas_crs != hits.crs():
+            try:
+                rect = QgsCoordinateTransform(hits.crs(), canvas_crs, QgsProject.instance()).transformBoundingBox(rect)
+            except Exception:  # noqa: BLE001 - no valid transform: stay in layer units
+                pass
+        rect.scale(3.0)
+        canvas.setExtent(rect)
+        canvas.refresh()
+
+    def show_settings(self) -> None:
+        from .backend_process import BackendManager, get_manager, model_names, set_manager
+        from .settings_dialog import SettingsDialog
+
+        current = get_manager().settings
+        dialog = SettingsDialog(current, model_names(), self.iface.mainWindow())
+        if not dialog.exec_():
+            return
+        new = dialog.settings()
+        new.save()
+        connection = (new.mode, new.interpreter, new.url, new.token)
+        if connection != (current.mode, current.interpreter, current.url, current.token):
+            old = set_manager(BackendManager(new))
+            if old is not None:
+                old.stop()
+        else:
+            get_manager().settings = new
+        if new.mode == "remote":
+            try:
+                get_manager().client()
+            except BackendError as exc:
+                from .jobs import report_error
+
+                report_error(str(exc), self.iface)

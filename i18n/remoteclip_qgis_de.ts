@@ -1,0 +1,307 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="de">
+  <context>
+    <name>RemoteClip</name>
+    <message>
+      <source>RemoteCLIP: {0}</source>
+      <translation>RemoteCLIP: {0}</translation>
+    </message>
+    <message>
+      <source>The task failed</source>
+      <translation>Die Aufgabe ist fehlgeschlagen</translation>
+    </message>
+    <message>
+      <source>Cancelled: {0}</source>
+      <translation>Abgebrochen: {0}</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP search</source>
+      <translation>RemoteCLIP-Suche</translation>
+    </message>
+    <message>
+      <source>&amp;RemoteCLIP</source>
+      <translation>&amp;RemoteCLIP</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP</source>
+      <translation>RemoteCLIP</translation>
+    </message>
+    <message>
+      <source>Search the raster, e.g. lake</source>
+      <translation>Raster durchsuchen, z. B. See</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: type a phrase and press Enter to search the active raster layer (it is embedded once, the first time)</source>
+      <translation>RemoteCLIP: Suchbegriff eingeben und Eingabetaste drücken, um den aktiven Rasterlayer zu durchsuchen (er wird beim ersten Mal einmalig eingebettet)</translation>
+    </message>
+    <message>
+      <source>Find similar tiles: click on the map</source>
+      <translation>Ähnliche Kacheln finden: auf die Karte klicken</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP settings…</source>
+      <translation>RemoteCLIP-Einstellungen…</translation>
+    </message>
+    <message>
+      <source>Search the active raster for "{0}"</source>
+      <translation>Aktiven Raster nach „{0}“ durchsuchen</translation>
+    </message>
+    <message>
+      <source>Select a raster layer to search first</source>
+      <translation>Bitte zuerst einen Rasterlayer zum Durchsuchen auswählen</translation>
+    </message>
+    <message>
+      <source>Embed raster</source>
+      <translation>Raster einbetten</translation>
+    </message>
+    <message>
+      <source>Cut the raster into tiles and compute their RemoteCLIP embeddings, so that searches, classifications and counts on it answer at once.</source>
+      <translation>Zerlegt den Raster in Kacheln und berechnet ihre RemoteCLIP-Einbettungen, damit Suchen, Klassifikationen und Zählungen darauf sofort antworten.</translation>
+    </message>
+    <message>
+      <source>Text search</source>
+      <translation>Textsuche</translation>
+    </message>
+    <message>
+      <source>Rank the raster's tiles by their similarity to a phrase (several phrases separated by ';' are averaged). Outputs the best tiles (rank, score) and a similarity surface.</source>
+      <translation>Ordnet die Kacheln des Rasters nach ihrer Ähnlichkeit zu einem Suchbegriff (mehrere, durch ';' getrennte Begriffe werden gemittelt). Ausgabe: die besten Kacheln (Rang, Wert) und eine Ähnlichkeitsfläche.</translation>
+    </message>
+    <message>
+      <source>Zero-shot classification</source>
+      <translation>Zero-Shot-Klassifikation</translation>
+    </message>
+    <message>
+      <source>Give every tile the most likely of the listed classes (separated by commas) with the probability of each class.</source>
+      <translation>Weist jeder Kachel die wahrscheinlichste der angegebenen Klassen (durch Kommas getrennt) zu, mit der Wahrscheinlichkeit jeder Klasse.</translation>
+    </message>
+    <message>
+      <source>Count objects</source>
+      <translation>Objekte zählen</translation>
+    </message>
+    <message>
+      <source>Estimate how many of an object (e.g. 'storage tank') each tile holds, 1 to 10, with the expected count and a confidence.</source>
+      <translation>Schätzt, wie viele eines Objekts (z. B. 'storage tank') jede Kachel enthält, 1 bis 10, mit erwarteter Anzahl und Konfidenz.</translation>
+    </message>
+    <message>
+      <source>Similar tiles</source>
+      <translation>Ähnliche Kacheln</translation>
+    </message>
+    <message>
+      <source>Find the tiles that look most like the tile under an example point.</source>
+      <translation>Findet die Kacheln, die der Kachel unter einem Beispielpunkt am ähnlichsten sehen.</translation>
+    </message>
+    <message>
+      <source>No raster layer given</source>
+      <translation>Kein Rasterlayer angegeben</translation>
+    </message>
+    <message>
+      <source>Model (empty: the best one whose weights are present)</source>
+      <translation>Modell (leer: das beste, dessen Gewichte vorhanden sind)</translation>
+    </message>
+    <message>
+      <source>The raster is embedded once per model and tiling (a background job with progress; cancelling stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or a distance in the layer's units; 0 for both uses the model's input size.</source>
+      <translation>Der Raster wird je Modell und Kachelung einmal eingebettet (ein Hintergrundauftrag mit Fortschritt; Abbrechen beendet ihn) und vom Backend zwischengespeichert; spätere Abfragen darauf sind schnell. Kachelgröße: Pixel oder eine Distanz in den Einheiten des Layers; 0 für beide verwendet die Eingabegröße des Modells.</translation>
+    </message>
+    <message>
+      <source>Raster layer</source>
+      <translation>Rasterlayer</translation>
+    </message>
+    <message>
+      <source>Tile size in pixels (0: use the ground size, or the model's input size)</source>
+      <translation>Kachelgröße in Pixeln (0: Bodengröße oder Eingabegröße des Modells verwenden)</translation>
+    </message>
+    <message>
+      <source>Tile size on the ground (0: use the pixel size)</source>
+      <translation>Kachelgröße am Boden (0: Pixelgröße verwenden)</translation>
+    </message>
+    <message>
+      <source>Tile overlap (fraction, 0 to 0.9)</source>
+      <translation>Kachelüberlappung (Anteil, 0 bis 0,9)</translation>
+    </message>
+    <message>
+      <source>Bands used as red, green, blue (1 or 3; empty: automatic)</source>
+      <translation>Bänder als Rot, Grün, Blau (1 oder 3; leer: automatisch)</translation>
+    </message>
+    <message>
+      <source>Model weights file (empty: the registry's)</source>
+      <translation>Datei mit Modellgewichten (leer: die aus dem Modellverzeichnis)</translation>
+    </message>
+    <message>
+      <source>Connecting to the RemoteCLIP backend</source>
+      <translation>Verbindung zum RemoteCLIP-Backend wird hergestellt</translation>
+    </message>
+    <message>
+      <source>Number of tiles</source>
+      <translation>Anzahl der Kacheln</translation>
+    </message>
+    <message>
+      <source>Embedding store</source>
+      <translation>Einbettungsspeicher</translation>
+    </message>
+    <message>
+      <source>Search phrase</source>
+      <translation>Suchbegriff</translation>
+    </message>
+    <message>
+      <source>Number of hits</source>
+      <translation>Anzahl der Treffer</translation>
+    </message>
+    <message>
+      <source>Hits</source>
+      <translation>Treffer</translation>
+    </message>
+    <message>
+      <source>Similarity</source>
+      <translation>Ähnlichkeit</translation>
+    </message>
+    <message>
+      <source>Best score</source>
+      <translation>Bester Wert</translation>
+    </message>
+    <message>
+      <source>Type a phrase to search for</source>
+      <translation>Bitte einen Suchbegriff eingeben</translation>
+    </message>
+    <message>
+      <source>Classes (separated by commas)</source>
+      <translation>Klassen (durch Kommas getrennt)</translation>
+    </message>
+    <message>
+      <source>Classes</source>
+      <translation>Klassen</translation>
+    </message>
+    <message>
+      <source>Class shares (JSON)</source>
+      <translation>Klassenanteile (JSON)</translation>
+    </message>
+    <message>
+      <source>List at least two classes</source>
+      <translation>Bitte mindestens zwei Klassen angeben</translation>
+    </message>
+    <message>
+      <source>Object to count</source>
+      <translation>Zu zählendes Objekt</translation>
+    </message>
+    <message>
+      <source>Counts</source>
+      <translation>Anzahlen</translation>
+    </message>
+    <message>
+      <source>Expected total</source>
+      <translation>Erwartete Gesamtzahl</translation>
+    </message>
+    <message>
+      <source>Name the object to count</source>
+      <translation>Bitte das zu zählende Objekt angeben</translation>
+    </message>
+    <message>
+      <source>Example point</source>
+      <translation>Beispielpunkt</translation>
+    </message>
+    <message>
+      <source>Number of similar tiles</source>
+      <translation>Anzahl ähnlicher Kacheln</translation>
+    </message>
+    <message>
+      <source>Example tile</source>
+      <translation>Beispielkachel</translation>
+    </message>
+    <message>
+      <source>Layer '{0}' is not a raster file on disk ({1}); save it as a GeoTIFF first (web and tile layers are not supported yet)</source>
+      <translation>Layer '{0}' ist keine Rasterdatei auf dem Datenträger ({1}); bitte zuerst als GeoTIFF speichern (Web- und Kachellayer werden noch nicht unterstützt)</translation>
+    </message>
+    <message>
+      <source>Cancelled</source>
+      <translation>Abgebrochen</translation>
+    </message>
+    <message>
+      <source>{0} tiles embedded</source>
+      <translation>{0} Kacheln eingebettet</translation>
+    </message>
+    <message>
+      <source>The backend wrote no '{0}' layer in {1}</source>
+      <translation>Das Backend hat keinen Layer '{0}' in {1} geschrieben</translation>
+    </message>
+    <message>
+      <source>Choose 1 or 3 bands, not {0}</source>
+      <translation>Bitte 1 oder 3 Bänder wählen, nicht {0}</translation>
+    </message>
+    <message>
+      <source>Embedding (job {0})</source>
+      <translation>Einbettung (Auftrag {0})</translation>
+    </message>
+    <message>
+      <source>hits</source>
+      <translation>Treffer</translation>
+    </message>
+    <message>
+      <source>similarity</source>
+      <translation>Ähnlichkeit</translation>
+    </message>
+    <message>
+      <source>classes</source>
+      <translation>Klassen</translation>
+    </message>
+    <message>
+      <source>counts</source>
+      <translation>Anzahlen</translation>
+    </message>
+    <message>
+      <source>similar tiles</source>
+      <translation>ähnliche Kacheln</translation>
+    </message>
+    <message>
+      <source>result</source>
+      <translation>Ergebnis</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP settings</source>
+      <translation>RemoteCLIP-Einstellungen</translation>
+    </message>
+    <message>
+      <source>Backend</source>
+      <translation>Backend</translation>
+    </message>
+    <message>
+      <source>Python interpreter</source>
+      <translation>Python-Interpreter</translation>
+    </message>
+    <message>
+      <source>Backend URL</source>
+      <translation>Backend-URL</translation>
+    </message>
+    <message>
+      <source>Token</source>
+      <translation>Token</translation>
+    </message>
+    <message>
+      <source>Model (empty: the best one present)</source>
+      <translation>Modell (leer: das beste vorhandene)</translation>
+    </message>
+    <message>
+      <source>Weights file</source>
+      <translation>Gewichtsdatei</translation>
+    </message>
+    <message>
+      <source>model input size</source>
+      <translation>Eingabegröße des Modells</translation>
+    </message>
+    <message>
+      <source>Tile size (pixels)</source>
+      <translation>Kachelgröße (Pixel)</translation>
+    </message>
+    <message>
+      <source>Output folder (empty: the project's folder)</source>
+      <translation>Ausgabeordner (leer: Ordner des Projekts)</translation>
+    </message>
+    <message>
+      <source>Start a local backend</source>
+      <translation>Lokales Backend starten</translation>
+    </message>
+    <message>
+      <source>Connect to a running backend</source>
+      <translation>Mit laufendem Backend verbinden</translation>
+    </message>
+  </context>
+</TS>

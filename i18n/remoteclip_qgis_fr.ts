@@ -1,0 +1,307 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="fr">
+  <context>
+    <name>RemoteClip</name>
+    <message>
+      <source>RemoteCLIP: {0}</source>
+      <translation>RemoteCLIP : {0}</translation>
+    </message>
+    <message>
+      <source>The task failed</source>
+      <translation>La tâche a échoué</translation>
+    </message>
+    <message>
+      <source>Cancelled: {0}</source>
+      <translation>Annulé : {0}</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP search</source>
+      <translation>Recherche RemoteCLIP</translation>
+    </message>
+    <message>
+      <source>&amp;RemoteCLIP</source>
+      <translation>&amp;RemoteCLIP</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP</source>
+      <translation>RemoteCLIP</translation>
+    </message>
+    <message>
+      <source>Search the raster, e.g. lake</source>
+      <translation>Rechercher dans le raster, p. ex. lac</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: type a phrase and press Enter to search the active raster layer (it is embedded once, the first time)</source>
+      <translation>RemoteCLIP : saisissez une expression et appuyez sur Entrée pour chercher dans la couche raster active (elle est encodée une seule fois, la première fois)</translation>
+    </message>
+    <message>
+      <source>Find similar tiles: click on the map</source>
+      <translation>Trouver des tuiles similaires : cliquez sur la carte</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP settings…</source>
+      <translation>Paramètres de RemoteCLIP…</translation>
+    </message>
+    <message>
+      <source>Search the active raster for "{0}"</source>
+      <translation>Chercher « {0} » dans le raster actif</translation>
+    </message>
+    <message>
+      <source>Select a raster layer to search first</source>
+      <translation>Sélectionnez d'abord une couche raster à explorer</translation>
+    </message>
+    <message>
+      <source>Embed raster</source>
+      <translation>Encoder le raster</translation>
+    </message>
+    <message>
+      <source>Cut the raster into tiles and compute their RemoteCLIP embeddings, so that searches, classifications and counts on it answer at once.</source>
+      <translation>Découpe le raster en tuiles et calcule leurs plongements RemoteCLIP, pour que recherches, classifications et comptages y répondent immédiatement.</translation>
+    </message>
+    <message>
+      <source>Text search</source>
+      <translation>Recherche textuelle</translation>
+    </message>
+    <message>
+      <source>Rank the raster's tiles by their similarity to a phrase (several phrases separated by ';' are averaged). Outputs the best tiles (rank, score) and a similarity surface.</source>
+      <translation>Classe les tuiles du raster selon leur similarité avec une expression (plusieurs expressions séparées par « ; » sont moyennées). Produit les meilleures tuiles (rang, score) et une surface de similarité.</translation>
+    </message>
+    <message>
+      <source>Zero-shot classification</source>
+      <translation>Classification zero-shot</translation>
+    </message>
+    <message>
+      <source>Give every tile the most likely of the listed classes (separated by commas) with the probability of each class.</source>
+      <translation>Attribue à chaque tuile la plus probable des classes indiquées (séparées par des virgules), avec la probabilité de chaque classe.</translation>
+    </message>
+    <message>
+      <source>Count objects</source>
+      <translation>Compter des objets</translation>
+    </message>
+    <message>
+      <source>Estimate how many of an object (e.g. 'storage tank') each tile holds, 1 to 10, with the expected count and a confidence.</source>
+      <translation>Estime combien d'exemplaires d'un objet (p. ex. « storage tank ») contient chaque tuile, de 1 à 10, avec le nombre attendu et une confiance.</translation>
+    </message>
+    <message>
+      <source>Similar tiles</source>
+      <translation>Tuiles similaires</translation>
+    </message>
+    <message>
+      <source>Find the tiles that look most like the tile under an example point.</source>
+      <translation>Trouve les tuiles qui ressemblent le plus à la tuile située sous un point d'exemple.</translation>
+    </message>
+    <message>
+      <source>No raster layer given</source>
+      <translation>Aucune couche raster indiquée</translation>
+    </message>
+    <message>
+      <source>Model (empty: the best one whose weights are present)</source>
+      <translation>Modèle (vide : le meilleur dont les poids sont présents)</translation>
+    </message>
+    <message>
+      <source>The raster is embedded once per model and tiling (a background job with progress; cancelling stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or a distance in the layer's units; 0 for both uses the model's input size.</source>
+      <translation>Le raster est encodé une fois par modèle et par découpage (une tâche de fond avec progression ; l'annulation l'arrête) et mis en cache par le backend ; les requêtes suivantes sont rapides. Taille des tuiles : en pixels, ou une distance dans les unités de la couche ; 0 pour les deux utilise la taille d'entrée du modèle.</translation>
+    </message>
+    <message>
+      <source>Raster layer</source>
+      <translation>Couche raster</translation>
+    </message>
+    <message>
+      <source>Tile size in pixels (0: use the ground size, or the model's input size)</source>
+      <translation>Taille des tuiles en pixels (0 : utiliser la taille au sol, ou la taille d'entrée du modèle)</translation>
+    </message>
+    <message>
+      <source>Tile size on the ground (0: use the pixel size)</source>
+      <translation>Taille des tuiles au sol (0 : utiliser la taille en pixels)</translation>
+    </message>
+    <message>
+      <source>Tile overlap (fraction, 0 to 0.9)</source>
+      <translation>Recouvrement des tuiles (fraction, de 0 à 0,9)</translation>
+    </message>
+    <message>
+      <source>Bands used as red, green, blue (1 or 3; empty: automatic)</source>
+      <translation>Bandes utilisées comme rouge, vert, bleu (1 ou 3 ; vide : automatique)</translation>
+    </message>
+    <message>
+      <source>Model weights file (empty: the registry's)</source>
+      <translation>Fichier de poids du modèle (vide : celui du registre)</translation>
+    </message>
+    <message>
+      <source>Connecting to the RemoteCLIP backend</source>
+      <translation>Connexion au backend RemoteCLIP</translation>
+    </message>
+    <message>
+      <source>Number of tiles</source>
+      <translation>Nombre de tuiles</translation>
+    </message>
+    <message>
+      <source>Embedding store</source>
+      <translation>Stockage des plongements</translation>
+    </message>
+    <message>
+      <source>Search phrase</source>
+      <translation>Expression recherchée</translation>
+    </message>
+    <message>
+      <source>Number of hits</source>
+      <translation>Nombre de résultats</translation>
+    </message>
+    <message>
+      <source>Hits</source>
+      <translation>Résultats</translation>
+    </message>
+    <message>
+      <source>Similarity</source>
+      <translation>Similarité</translation>
+    </message>
+    <message>
+      <source>Best score</source>
+      <translation>Meilleur score</translation>
+    </message>
+    <message>
+      <source>Type a phrase to search for</source>
+      <translation>Saisissez une expression à rechercher</translation>
+    </message>
+    <message>
+      <source>Classes (separated by commas)</source>
+      <translation>Classes (séparées par des virgules)</translation>
+    </message>
+    <message>
+      <source>Classes</source>
+      <translation>Classes</translation>
+    </message>
+    <message>
+      <source>Class shares (JSON)</source>
+      <translation>Parts des classes (JSON)</translation>
+    </message>
+    <message>
+      <source>List at least two classes</source>
+      <translation>Indiquez au moins deux classes</translation>
+    </message>
+    <message>
+      <source>Object to count</source>
+      <translation>Objet à compter</translation>
+    </message>
+    <message>
+      <source>Counts</source>
+      <translation>Comptages</translation>
+    </message>
+    <message>
+      <source>Expected total</source>
+      <translation>Total attendu</translation>
+    </message>
+    <message>
+      <source>Name the object to count</source>
+      <translation>Nommez l'objet à compter</translation>
+    </message>
+    <message>
+      <source>Example point</source>
+      <translation>Point d'exemple</translation>
+    </message>
+    <message>
+      <source>Number of similar tiles</source>
+      <translation>Nombre de tuiles similaires</translation>
+    </message>
+    <message>
+      <source>Example tile</source>
+      <translation>Tuile d'exemple</translation>
+    </message>
+    <message>
+      <source>Layer '{0}' is not a raster file on disk ({1}); save it as a GeoTIFF first (web and tile layers are not supported yet)</source>
+      <translation>La couche « {0} » n'est pas un fichier raster sur disque ({1}) ; enregistrez-la d'abord en GeoTIFF (les couches web et tuilées ne sont pas encore prises en charge)</translation>
+    </message>
+    <message>
+      <source>Cancelled</source>
+      <translation>Annulé</translation>
+    </message>
+    <message>
+      <source>{0} tiles embedded</source>
+      <translation>{0} tuiles encodées</translation>
+    </message>
+    <message>
+      <source>The backend wrote no '{0}' layer in {1}</source>
+      <translation>Le backend n'a écrit aucune couche « {0} » dans {1}</translation>
+    </message>
+    <message>
+      <source>Choose 1 or 3 bands, not {0}</source>
+      <translation>Choisissez 1 ou 3 bandes, pas {0}</translation>
+    </message>
+    <message>
+      <source>Embedding (job {0})</source>
+      <translation>Encodage (tâche {0})</translation>
+    </message>
+    <message>
+      <source>hits</source>
+      <translation>résultats</translation>
+    </message>
+    <message>
+      <source>similarity</source>
+      <translation>similarité</translation>
+    </message>
+    <message>
+      <source>classes</source>
+      <translation>classes</translation>
+    </message>
+    <message>
+      <source>counts</source>
+      <translation>comptages</translation>
+    </message>
+    <message>
+      <source>similar tiles</source>
+      <translation>tuiles similaires</translation>
+    </message>
+    <message>
+      <source>result</source>
+      <translation>résultat</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP settings</source>
+      <translation>Paramètres de RemoteCLIP</translation>
+    </message>
+    <message>
+      <source>Backend</source>
+      <translation>Backend</translation>
+    </message>
+    <message>
+      <source>Python interpreter</source>
+      <translation>Interpréteur Python</translation>
+    </message>
+    <message>
+      <source>Backend URL</source>
+      <translation>URL du backend</translation>
+    </message>
+    <message>
+      <source>Token</source>
+      <translation>Jeton</translation>
+    </message>
+    <message>
+      <source>Model (empty: the best one present)</source>
+      <translation>Modèle (vide : le meilleur disponible)</translation>
+    </message>
+    <message>
+      <source>Weights file</source>
+      <translation>Fichier de poids</translation>
+    </message>
+    <message>
+      <source>model input size</source>
+      <translation>taille d'entrée du modèle</translation>
+    </message>
+    <message>
+      <source>Tile size (pixels)</source>
+      <translation>Taille des tuiles (pixels)</translation>
+    </message>
+    <message>
+      <source>Output folder (empty: the project's folder)</source>
+      <translation>Dossier de sortie (vide : le dossier du projet)</translation>
+    </message>
+    <message>
+      <source>Start a local backend</source>
+      <translation>Démarrer un backend local</translation>
+    </message>
+    <message>
+      <source>Connect to a running backend</source>
+      <translation>Se connecter à un backend en cours d'exécution</translation>
+    </message>
+  </context>
+</TS>

@@ -1,0 +1,190 @@
+"""Jobs against the backend: one QgsTask per job (Deepness style).
+
+``run_job`` does the HTTP work (query; when the backend answers 409, embed as a background job,
+poll its progress, honour cancellation, then query again) and is shared by the tasks and the
+Processing algorithms. ``RemoteClipTask.finished`` runs on the main thread and adds the
+GeoPackage's layers to the project.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from qgis.core import Qgis, QgsMessageLog, QgsTask
+
+from .backend_client import BackendClient, BackendError
+from .i18n import tr
+from .params import EmbedParams
+
+LOG_TAG = "RemoteCLIP"
+POLL_S = 0.25
+EMBED_SHARE = 95.0  # of the progress bar; the query takes the rest
+
+
+class JobCancelled(Exception):
+    """The user cancelled; the backend job was told to stop."""
+
+
+Progress = Callable[[float], None]
+IsCanceled = Callable[[], bool]
+
+
+def embed(client: BackendClient, params: EmbedParams, progress: Progress | None = None,
+          is_canceled: IsCanceled | None = None, on_job: Callable[[str], None] | None = None,
+          poll_s: float = POLL_S) -> dict:
+    """POST /embed and poll the job to its end; returns the job's final status (state "done")."""
+    job = client.embed(**params.embed_request())
+    if on_job is not None:
+        on_job(job["id"])
+    while True:
+        if is_canceled is not None and is_canceled():
+            try:
+                client.cancel(job["id"])
+            except BackendError:
+                pass
+            raise JobCancelled(job["id"])
+        if job["state"] in ("done", "failed", "cancelled"):
+            break
+        if progress is not None and job.get("total"):
+            progress(EMBED_SHARE * job["done"] / job["total"])
+        time.sleep(poll_s)
+        job = client.job(job["id"])
+    if job["state"] == "failed":
+        raise BackendError(job.get("error") or "embedding failed")
+    if job["state"] == "cancelled":
+        raise JobCancelled(job["id"])
+    if progress is not None:
+        progress(EMBED_SHARE)
+    return job
+
+
+def run_job(client: BackendClient, params: EmbedParams, progress: Progress | None = None,
+            is_canceled: IsCanceled | None = None, on_job: Callable[[str], None] | None = None,
+            poll_s: float = POLL_S) -> dict:
+    """Run ``params``' job: for a query, ask once; when the raster is not embedded yet (409), embed
+    it and ask again. Returns the backend's answer (for "embed", the finished job's status)."""
+    if params.endpoint == "embed":
+        job = embed(client, params, progress, is_canceled, on_job, poll_s)
+        if progress is not None:
+            progress(100.0)
+        return job
+    query = getattr(client, params.endpoint)
+    try:
+        answer = query(**params.request())
+    except BackendError as exc:
+        if exc.status != 409:
+            raise
+        embed(client, params, progress, is_canceled, on_job, poll_s)
+        if is_canceled is not None and is_canceled():
+            raise JobCancelled("") from None
+        answer = query(**params.request())
+    if progress is not None:
+        progress(100.0)
+    return answer
+
+
+def run_to_gpkg(client: BackendClient, params: EmbedParams, remote: bool, progress: Progress | None = None,
+                is_canceled: IsCanceled | None = None, on_job: Callable[[str], None] | None = None,
+                poll_s: float = POLL_S) -> dict:
+    """``run_job``, with the result always in the local GeoPackage ``params.output``: a local backend
+    writes it itself; a remote one (its files are on another machine) answers GeoJSON, written here."""
+    if not remote or params.endpoint == "embed" or not getattr(params, "output", None):
+        return run_job(client, params, progress, is_canceled, on_job, poll_s)
+    from dataclasses import replace
+
+    local = params.output
+    changes = {"output": None}
+    if hasattr(params, "include_surface"):
+        changes["include_surface"] = True
+    answer = run_job(client, replace(params, **changes), progress, is_canceled, on_job, poll_s)
+    from .result_layers import write_geojson_gpkg
+
+    write_geojson_gpkg(answer.get("layers") or {}, answer.get("crs_wkt"), local)
+    answer["output"] = str(local)
+    return answer
+
+
+def report_error(message: str, iface=None) -> None:
+    """One line to the message log always, and to the message bar when there is a GUI."""
+    QgsMessageLog.logMessage(message, LOG_TAG, Qgis.Critical)
+    if iface is not None:
+        try:
+            iface.messageBar().pushMessage(LOG_TAG, message, level=Qgis.Critical, duration=10)
+        except Exception:  # noqa: BLE001 - a missing bar must not hide the error
+            pass
+
+
+class RemoteClipTask(QgsTask):
+    """Embed (when needed) and run one query in a worker thread; add the result layers on the main thread.
+
+    ``on_finished(task)`` is called on the main thread after the layers were added (``task.layers``)
+    or after a failure (``task.error``) or cancel (``task.cancelled``).
+    """
+
+    def __init__(self, params: EmbedParams, manager=None, iface=None, add_layers: bool = True,
+                 on_finished: Callable[[RemoteClipTask], None] | None = None) -> None:
+        title = params.title()
+        super().__init__(tr("RemoteCLIP: {0}").format(title or Path(params.raster).name), QgsTask.CanCancel)
+        self.params = params
+        self.manager = manager
+        self.iface = iface
+        self.add_layers = add_layers
+        self.on_finished = on_finished
+        self.job_id: str | None = None
+        self.result: dict | None = None
+        self.error: str | None = None
+        self.cancelled = False
+        self.layers: list = []
+        if params.endpoint != "embed" and not getattr(params, "output", None):
+            from .result_layers import gpkg_path
+            from .settings import PluginSettings, output_folder
+
+            settings = manager.settings if manager is not None else PluginSettings.load()
+            params.output = str(gpkg_path(output_folder(settings), params.endpoint, title))
+
+    def _set_job(self, job_id: str) -> None:
+        self.job_id = job_id
+
+    def run(self) -> bool:
+        try:
+            if self.manager is None:
+                from .backend_process import get_manager
+
+                self.manager = get_manager()
+            client = self.manager.client()
+            self.result = run_to_gpkg(client, self.params, remote=not self.manager.is_local(),
+                                      progress=self.setProgress, is_canceled=self.isCanceled, on_job=self._set_job)
+            return True
+        except JobCancelled:
+            self.cancelled = True
+            return False
+        except BackendError as exc:
+            self.error = str(exc)
+            return False
+        except Exception as exc:  # noqa: BLE001 - a bug: one line to the user, the trace to the log
+            self.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            QgsMessageLog.logMessage(traceback.format_exc(), LOG_TAG, Qgis.Critical)
+            return False
+
+    def finished(self, result: bool) -> None:  # main thread
+        try:
+            if result and self.add_layers and self.params.endpoint != "embed":
+                from .result_layers import add_result
+
+                output = (self.result or {}).get("output") or getattr(self.params, "output", None)
+                if output:
+                    self.layers = add_result(output, self.params.endpoint, self.params.title())
+            elif not result:
+                if self.cancelled or self.isCanceled():
+                    self.cancelled = True
+                    QgsMessageLog.logMessage(tr("Cancelled: {0}").format(self.description()), LOG_TAG, Qgis.Info)
+                else:
+                    report_error(self.error or tr("The task failed"), self.iface)
+        except Exception as exc:  # noqa: BLE001
+            self.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            report_error(self.error, self.iface)
+        if self.on_finished is not None:
+            self.on_finished(self)

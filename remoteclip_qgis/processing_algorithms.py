@@ -1,0 +1,403 @@
+"""Processing algorithms: embedraster, textsearch, zeroshot, countobjects, similartiles.
+
+Each builds a params dataclass, runs it through ``jobs.run_job`` against the shared backend
+(progress from the embed job, ``feedback.isCanceled()`` cancels it), lets the backend write a
+GeoPackage and copies its features into the algorithm's feature sinks.
+"""
+
+from __future__ import annotations
+
+import os
+
+from qgis.core import (
+    QgsFeature,
+    QgsFeatureSink,
+    QgsFields,
+    QgsProcessing,
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingLayerPostProcessorInterface,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+    QgsProcessingParameterBand,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterDistance,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterPoint,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
+    QgsProcessingUtils,
+    QgsProviderRegistry,
+    QgsVectorLayer,
+)
+
+from .backend_client import BackendError
+from .i18n import tr
+from .params import ClassifyParams, CountParams, EmbedParams, SearchParams, SimilarParams, split_classes, split_phrases
+
+_post_processors: list = []  # Processing keeps only a raw pointer: keep them alive here
+
+
+class StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
+    """Applies the plugin's style to an output layer Processing loads into the project."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS API name
+        from .result_layers import style_layer
+
+        if isinstance(layer, QgsVectorLayer):
+            style_layer(layer, self.kind)
+
+
+def raster_file(layer) -> str:
+    """The file behind a raster layer; a clear error for anything else (WMS, XYZ, memory, ...)."""
+    if layer is None:
+        raise QgsProcessingException(tr("No raster layer given"))
+    path = ""
+    if layer.providerType() == "gdal":
+        path = QgsProviderRegistry.instance().decodeUri("gdal", layer.source()).get("path") or ""
+    if not path or not os.path.isfile(path):
+        raise QgsProcessingException(
+            tr("Layer '{0}' is not a raster file on disk ({1}); save it as a GeoTIFF first "
+               "(web and tile layers are not supported yet)").format(layer.name(), layer.providerType()))
+    return path
+
+
+class RemoteClipAlgorithm(QgsProcessingAlgorithm):
+    INPUT = "INPUT"
+    MODEL = "MODEL"
+    WEIGHTS = "WEIGHTS"
+    BANDS = "BANDS"
+    TILE_PIXELS = "TILE_PIXELS"
+    TILE_SIZE = "TILE_SIZE"
+    OVERLAP = "OVERLAP"
+    OUTPUT = "OUTPUT"
+    SIMILARITY = "SIMILARITY"
+
+    endpoint = "embed"
+    output_kind = ""  # GeoPackage layer copied to OUTPUT
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._models: list[str] = []
+
+    def createInstance(self):  # noqa: N802
+        return type(self)()
+
+    def group(self) -> str:
+        return ""
+
+    def groupId(self) -> str:  # noqa: N802
+        return ""
+
+    # ---------------------------------------------------------------- parameters
+
+    def add_raster_parameters(self) -> None:
+        from .backend_process import model_names
+
+        self._models = model_names()
+        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, tr("Raster layer")))
+        model = QgsProcessingParameterEnum(self.MODEL, tr("Model (empty: the best one whose weights are present)"),
+                                           options=self._models, allowMultiple=False, optional=True)
+        model.setUsesStaticStrings(True)
+        self.addParameter(model)
+        self.addParameter(QgsProcessingParameterNumber(
+            self.TILE_PIXELS, tr("Tile size in pixels (0: use the ground size, or the model's input size)"),
+            QgsProcessingParameterNumber.Integer, defaultValue=0, optional=True, minValue=0))
+        self.addParameter(QgsProcessingParameterDistance(
+            self.TILE_SIZE, tr("Tile size on the ground (0: use the pixel size)"), defaultValue=0.0,
+            parentParameterName=self.INPUT, optional=True, minValue=0.0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.OVERLAP, tr("Tile overlap (fraction, 0 to 0.9)"), QgsProcessingParameterNumber.Double,
+            defaultValue=0.0, optional=True, minValue=0.0, maxValue=0.9))
+        advanced = [
+            QgsProcessingParameterBand(self.BANDS, tr("Bands used as red, green, blue (1 or 3; empty: automatic)"),
+                                       parentLayerParameterName=self.INPUT, optional=True, allowMultiple=True),
+            QgsProcessingParameterFile(self.WEIGHTS, tr("Model weights file (empty: the registry's)"),
+                                       optional=True),
+        ]
+        for p in advanced:
+            p.setFlags(p.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(p)
+
+    def embed_kwargs(self, parameters, context) -> tuple[object, dict]:
+        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        path = raster_file(layer)
+        from .backend_process import get_manager
+
+        settings = get_manager().settings  # the plugin's defaults, so toolbar and Processing share stores
+        kwargs: dict = {"raster": path}
+        model = self.parameterAsEnumString(parameters, self.MODEL, context) if parameters.get(self.MODEL) else ""
+        model = model or settings.default_model
+        if model:
+            kwargs["model"] = model
+        weights = self.parameterAsFile(parameters, self.WEIGHTS, context)
+        if not weights and model and model == settings.default_model:
+            weights = settings.weights
+        if weights:
+            kwargs["weights"] = weights
+        pixels = self.parameterAsInt(parameters, self.TILE_PIXELS, context) if parameters.get(self.TILE_PIXELS) else 0
+        ground = self.parameterAsDouble(parameters, self.TILE_SIZE, context) if parameters.get(self.TILE_SIZE) else 0
+        if pixels > 0:
+            kwargs["tile_size"] = pixels
+        elif ground > 0:  # layer units -> pixels: exact in any CRS, metres or degrees
+            kwargs["tile_size"] = max(1, round(ground / layer.rasterUnitsPerPixelX()))
+        elif settings.tile_size > 0:
+            kwargs["tile_size"] = settings.tile_size
+        overlap = self.parameterAsDouble(parameters, self.OVERLAP, context) if parameters.get(self.OVERLAP) else 0.0
+        kwargs["overlap"] = overlap
+        bands = self.parameterAsInts(parameters, self.BANDS, context) if parameters.get(self.BANDS) else []
+        if bands:
+            if len(bands) not in (1, 3):
+                raise QgsProcessingException(tr("Choose 1 or 3 bands, not {0}").format(len(bands)))
+            kwargs["bands"] = list(bands)
+        return layer, kwargs
+
+    # ---------------------------------------------------------------- running
+
+    def run_params(self, params: EmbedParams, feedback) -> dict:
+        from .backend_process import get_manager
+        from .jobs import JobCancelled, run_to_gpkg
+
+        try:
+            feedback.pushInfo(tr("Connecting to the RemoteCLIP backend"))
+            manager = get_manager()
+            client = manager.client()
+            return run_to_gpkg(client, params, remote=not manager.is_local(), progress=feedback.setProgress,
+                               is_canceled=feedback.isCanceled,
+                               on_job=lambda job_id: feedback.pushInfo(tr("Embedding (job {0})").format(job_id)))
+        except JobCancelled:
+            raise QgsProcessingException(tr("Cancelled")) from None
+        except BackendError as exc:
+            raise QgsProcessingException(str(exc)) from None
+
+    def temp_gpkg(self) -> str:
+        return QgsProcessingUtils.generateTempFilename(f"{self.endpoint}.gpkg")
+
+    def copy_to_sink(self, gpkg: str, layer_name: str, key: str, parameters, context, feedback) -> str | None:
+        """Copy one GeoPackage layer's features (without the fid) into the sink ``key``; returns its id."""
+        src = QgsVectorLayer(f"{gpkg}|layername={layer_name}", layer_name, "ogr")
+        if not src.isValid():
+            raise QgsProcessingException(tr("The backend wrote no '{0}' layer in {1}").format(layer_name, gpkg))
+        fields = QgsFields()
+        names = []
+        for field in src.fields():
+            if field.name().lower() != "fid":
+                fields.append(field)
+                names.append(field.name())
+        sink, dest_id = self.parameterAsSink(parameters, key, context, fields, src.wkbType(), src.crs())
+        if sink is None:  # an optional output the user skipped
+            return None
+        total = max(1, src.featureCount())
+        for i, feature in enumerate(src.getFeatures()):
+            if feedback.isCanceled():
+                break
+            out = QgsFeature(fields)
+            out.setGeometry(feature.geometry())
+            out.setAttributes([feature[n] for n in names])
+            sink.addFeature(out, QgsFeatureSink.FastInsert)
+            if i % 1000 == 0:
+                feedback.setProgress(100.0 * i / total)
+        if context.willLoadLayerOnCompletion(dest_id):
+            post = StylePostProcessor(layer_name)
+            _post_processors.append(post)
+            context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(post)
+        return dest_id
+
+    def shortHelpString(self) -> str:  # noqa: N802
+        return self.help() + "\n\n" + tr(
+            "The raster is embedded once per model and tiling (a background job with progress; cancelling "
+            "stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or a "
+            "distance in the layer's units; 0 for both uses the model's input size.")
+
+    def help(self) -> str:
+        return ""
+
+
+class EmbedRaster(RemoteClipAlgorithm):
+    N_TILES = "N_TILES"
+    STORE = "STORE"
+
+    def name(self):
+        return "embedraster"
+
+    def displayName(self):  # noqa: N802
+        return tr("Embed raster")
+
+    def help(self):
+        return tr("Cut the raster into tiles and compute their RemoteCLIP embeddings, so that searches, "
+                  "classifications and counts on it answer at once.")
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.add_raster_parameters()
+        self.addOutput(QgsProcessingOutputNumber(self.N_TILES, tr("Number of tiles")))
+        self.addOutput(QgsProcessingOutputString(self.STORE, tr("Embedding store")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        _, kwargs = self.embed_kwargs(parameters, context)
+        job = self.run_params(EmbedParams(**kwargs), feedback)
+        result = job.get("result") or {}
+        feedback.pushInfo(tr("{0} tiles embedded").format(result.get("n_tiles")))
+        return {self.N_TILES: result.get("n_tiles"), self.STORE: result.get("store")}
+
+
+class TextSearch(RemoteClipAlgorithm):
+    QUERY = "QUERY"
+    K = "K"
+    BEST_SCORE = "BEST_SCORE"
+    endpoint = "search"
+
+    def name(self):
+        return "textsearch"
+
+    def displayName(self):  # noqa: N802
+        return tr("Text search")
+
+    def help(self):
+        return tr("Rank the raster's tiles by their similarity to a phrase (several phrases separated by ';' "
+                  "are averaged). Outputs the best tiles (rank, score) and a similarity surface.")
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.add_raster_parameters()
+        self.addParameter(QgsProcessingParameterString(self.QUERY, tr("Search phrase")))
+        self.addParameter(QgsProcessingParameterNumber(self.K, tr("Number of hits"),
+                                                       QgsProcessingParameterNumber.Integer, defaultValue=10,
+                                                       minValue=1))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Hits"), QgsProcessing.TypeVectorPolygon))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.SIMILARITY, tr("Similarity"),
+                                                            QgsProcessing.TypeVectorPolygon, optional=True,
+                                                            createByDefault=True))
+        self.addOutput(QgsProcessingOutputNumber(self.BEST_SCORE, tr("Best score")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        _, kwargs = self.embed_kwargs(parameters, context)
+        queries = split_phrases(self.parameterAsString(parameters, self.QUERY, context))
+        if not queries:
+            raise QgsProcessingException(tr("Type a phrase to search for"))
+        gpkg = self.temp_gpkg()
+        answer = self.run_params(SearchParams(**kwargs, queries=queries,
+                                              k=self.parameterAsInt(parameters, self.K, context),
+                                              output=gpkg), feedback)
+        out = {self.OUTPUT: self.copy_to_sink(gpkg, "hits", self.OUTPUT, parameters, context, feedback),
+               self.BEST_SCORE: answer.get("summary", {}).get("best_score")}
+        out[self.SIMILARITY] = self.copy_to_sink(gpkg, "similarity", self.SIMILARITY, parameters, context, feedback)
+        return out
+
+
+class ZeroShot(RemoteClipAlgorithm):
+    CLASSES = "CLASSES"
+    CLASS_SHARES = "CLASS_SHARES"
+    endpoint = "classify"
+
+    def name(self):
+        return "zeroshot"
+
+    def displayName(self):  # noqa: N802
+        return tr("Zero-shot classification")
+
+    def help(self):
+        return tr("Give every tile the most likely of the listed classes (separated by commas) with the "
+                  "probability of each class.")
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.add_raster_parameters()
+        self.addParameter(QgsProcessingParameterString(self.CLASSES, tr("Classes (separated by commas)")))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Classes"),
+                                                            QgsProcessing.TypeVectorPolygon))
+        self.addOutput(QgsProcessingOutputString(self.CLASS_SHARES, tr("Class shares (JSON)")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        import json
+
+        _, kwargs = self.embed_kwargs(parameters, context)
+        classes = split_classes(self.parameterAsString(parameters, self.CLASSES, context))
+        if len(classes) < 2:
+            raise QgsProcessingException(tr("List at least two classes"))
+        gpkg = self.temp_gpkg()
+        answer = self.run_params(ClassifyParams(**kwargs, classes=classes, output=gpkg), feedback)
+        shares = answer.get("summary", {}).get("class_shares")
+        return {self.OUTPUT: self.copy_to_sink(gpkg, "classes", self.OUTPUT, parameters, context, feedback),
+                self.CLASS_SHARES: json.dumps(shares)}
+
+
+class CountObjects(RemoteClipAlgorithm):
+    OBJECT = "OBJECT"
+    TOTAL = "TOTAL_EXPECTED"
+    endpoint = "count"
+
+    def name(self):
+        return "countobjects"
+
+    def displayName(self):  # noqa: N802
+        return tr("Count objects")
+
+    def help(self):
+        return tr("Estimate how many of an object (e.g. 'storage tank') each tile holds, 1 to 10, with the "
+                  "expected count and a confidence.")
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.add_raster_parameters()
+        self.addParameter(QgsProcessingParameterString(self.OBJECT, tr("Object to count")))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Counts"),
+                                                            QgsProcessing.TypeVectorPolygon))
+        self.addOutput(QgsProcessingOutputNumber(self.TOTAL, tr("Expected total")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        _, kwargs = self.embed_kwargs(parameters, context)
+        obj = self.parameterAsString(parameters, self.OBJECT, context).strip()
+        if not obj:
+            raise QgsProcessingException(tr("Name the object to count"))
+        gpkg = self.temp_gpkg()
+        answer = self.run_params(CountParams(**kwargs, object=obj, output=gpkg), feedback)
+        return {self.OUTPUT: self.copy_to_sink(gpkg, "counts", self.OUTPUT, parameters, context, feedback),
+                self.TOTAL: answer.get("summary", {}).get("total_expected")}
+
+
+class SimilarTiles(RemoteClipAlgorithm):
+    POINT = "POINT"
+    K = "K"
+    EXAMPLE = "EXAMPLE_TILE"
+    endpoint = "similar"
+
+    def name(self):
+        return "similartiles"
+
+    def displayName(self):  # noqa: N802
+        return tr("Similar tiles")
+
+    def help(self):
+        return tr("Find the tiles that look most like the tile under an example point.")
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.add_raster_parameters()
+        self.addParameter(QgsProcessingParameterPoint(self.POINT, tr("Example point")))
+        self.addParameter(QgsProcessingParameterNumber(self.K, tr("Number of similar tiles"),
+                                                       QgsProcessingParameterNumber.Integer, defaultValue=10,
+                                                       minValue=1))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Similar tiles"),
+                                                            QgsProcessing.TypeVectorPolygon))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.SIMILARITY, tr("Similarity"),
+                                                            QgsProcessing.TypeVectorPolygon, optional=True,
+                                                            createByDefault=True))
+        self.addOutput(QgsProcessingOutputNumber(self.EXAMPLE, tr("Example tile")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        layer, kwargs = self.embed_kwargs(parameters, context)
+        point = self.parameterAsPoint(parameters, self.POINT, context, layer.crs())
+        gpkg = self.temp_gpkg()
+        answer = self.run_params(SimilarParams(**kwargs, x=point.x(), y=point.y(),
+                                               k=self.parameterAsInt(parameters, self.K, context),
+                                               output=gpkg), feedback)
+        out = {self.OUTPUT: self.copy_to_sink(gpkg, "similar", self.OUTPUT, parameters, context, feedback),
+               self.EXAMPLE: answer.get("summary", {}).get("example_tile")}
+        out[self.SIMILARITY] = self.copy_to_sink(gpkg, "similarity", self.SIMILARITY, parameters, context, feedback)
+        return out
+
+
+ALGORITHMS = (EmbedRaster, TextSearch, ZeroShot, CountObjects, SimilarTiles)

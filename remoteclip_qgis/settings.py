@@ -1,0 +1,101 @@
+"""The plugin's settings: a plain dataclass, read from and written to QgsSettings (``remoteclip/...``).
+
+Kept apart from any UI so tasks, Processing algorithms and tests can build one directly.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+PLUGIN_DIR = Path(__file__).resolve().parent
+SETTINGS_GROUP = "remoteclip"
+MODES = ("local", "remote")
+
+
+def default_interpreter(plugin_dir: Path = PLUGIN_DIR) -> str:
+    """The project's venv beside the plugin folder when present (``<repo>/.venv``), else python3 on PATH.
+
+    QGIS's own ``sys.executable`` is the QGIS binary, never a Python that could carry torch.
+    """
+    for venv in (plugin_dir.parent / ".venv", plugin_dir / ".venv"):
+        for rel in ("bin/python", "Scripts/python.exe"):
+            candidate = venv / rel
+            if candidate.exists():
+                return str(candidate)
+    return shutil.which("python3") or shutil.which("python") or ("python" if os.name == "nt" else "python3")
+
+
+def backend_root(plugin_dir: Path = PLUGIN_DIR) -> Path | None:
+    """The folder holding the ``backend`` package: the plugin folder's parent (a source checkout),
+    else the plugin folder itself (a bundled ``backend/``); None when neither has one."""
+    for root in (plugin_dir.parent, plugin_dir):
+        if (root / "backend" / "__main__.py").exists():
+            return root
+    return None
+
+
+@dataclass
+class PluginSettings:
+    """Everything the user can set; ``None``/empty means "let the backend choose"."""
+
+    interpreter: str = ""          # Python that runs the backend (empty: default_interpreter())
+    mode: str = "local"            # "local": start a backend process; "remote": connect to url + token
+    url: str = ""                  # remote mode: e.g. http://127.0.0.1:8765 (an SSH tunnel to a GPU box)
+    token: str = ""                # remote mode: the bearer token from that backend's state file
+    default_model: str = ""        # empty: the backend's default (best model whose weights are present)
+    weights: str = ""              # optional checkpoint file for the model
+    output_folder: str = ""        # empty: the project's folder, else a folder in the user's cache
+    tile_size: int = 0             # pixels; 0: the model's input size
+
+    def resolved_interpreter(self) -> str:
+        return self.interpreter or default_interpreter()
+
+    @classmethod
+    def load(cls, group: str = SETTINGS_GROUP) -> PluginSettings:
+        from qgis.core import QgsSettings
+
+        qs = QgsSettings()
+        values = {}
+        for f in fields(cls):
+            default = f.default
+            raw = qs.value(f"{group}/{f.name}", default)
+            try:
+                values[f.name] = type(default)(raw) if raw is not None else default
+            except (TypeError, ValueError):
+                values[f.name] = default
+        settings = cls(**values)
+        if settings.mode not in MODES:
+            settings.mode = "local"
+        return settings
+
+    def save(self, group: str = SETTINGS_GROUP) -> None:
+        from qgis.core import QgsSettings
+
+        qs = QgsSettings()
+        for f in fields(self):
+            qs.setValue(f"{group}/{f.name}", getattr(self, f.name))
+
+
+def output_folder(settings: PluginSettings) -> Path:
+    """Where result GeoPackages go: the chosen folder, else the saved project's folder, else a cache folder."""
+    if settings.output_folder:
+        path = Path(settings.output_folder)
+    else:
+        path = None
+        try:
+            from qgis.core import QgsProject
+
+            home = QgsProject.instance().homePath()
+            if home and Path(home).is_dir() and os.access(home, os.W_OK):
+                path = Path(home) / "remoteclip"
+        except ImportError:  # pragma: no cover - outside QGIS
+            pass
+        if path is None:
+            base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+            path = Path(base) / "remoteclip-qgis" / "results"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+

@@ -1,0 +1,79 @@
+"""Fixtures for the QGIS plugin's tests: real QGIS (pytest-qgis, offscreen), a real backend process
+started by the plugin's own BackendManager, the tiny random model and the NAIP sample.
+
+Random weights test plumbing only: nothing here is about retrieval quality.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_SAMPLE = ROOT / "resources" / "sample" / "naip_m_4709963_se_14_1_20190904.tif"
+# QGIS writes statistics beside a raster it opens (.aux.xml): work on a private copy, never the shipped file.
+_SAMPLE_DIR = Path(tempfile.mkdtemp(prefix="remoteclip-plugin-tests-"))
+SAMPLE = _SAMPLE_DIR / SHIPPED_SAMPLE.name
+shutil.copy(SHIPPED_SAMPLE, SAMPLE)
+os.environ.setdefault("GDAL_PAM_ENABLED", "NO")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_sample_copy():
+    yield
+    shutil.rmtree(_SAMPLE_DIR, ignore_errors=True)
+PROCESSING_PLUGINS = "/usr/share/qgis/python/plugins"
+TILE = 128
+
+
+@pytest.fixture(scope="session")
+def processing(qgis_app):
+    """QGIS Processing, initialised once (the native algorithms and the Python framework)."""
+    if PROCESSING_PLUGINS not in sys.path:
+        sys.path.append(PROCESSING_PLUGINS)
+    from processing.core.Processing import Processing
+
+    Processing.initialize()
+    import processing as processing_module
+
+    return processing_module
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory, tiny_weights):
+    """The plugin's BackendManager running a real backend (tiny model, private cache), shared by a module."""
+    from remoteclip_qgis.backend_process import BackendManager, set_manager
+    from remoteclip_qgis.settings import PluginSettings
+
+    tmp = tmp_path_factory.mktemp("plugin-backend")
+    settings = PluginSettings(interpreter=sys.executable, default_model="tiny-local", weights=str(tiny_weights),
+                              output_folder=str(tmp / "results"), tile_size=TILE)
+    manager = BackendManager(settings, state_dir=tmp / "state",
+                             extra_env={"REMOTECLIP_CACHE": str(tmp / "cache"), "HF_HUB_OFFLINE": "1"})
+    previous = set_manager(manager)
+    yield manager
+    set_manager(previous)
+    manager.stop()
+
+
+@pytest.fixture
+def sample_layer(qgis_app):
+    """The NAIP sample as a layer (function scope: processing.run takes layers it is given)."""
+    from qgis.core import QgsRasterLayer
+
+    layer = QgsRasterLayer(str(SAMPLE), "naip")
+    assert layer.isValid()
+    yield layer
+    del layer
+
+
+def algorithm_params(layer, tiny_weights, **extra) -> dict:
+    """``layer``: a layer object or a source (a path is how the console usually passes rasters)."""
+    params = {"INPUT": layer, "MODEL": "tiny-local", "WEIGHTS": str(tiny_weights), "TILE_PIXELS": TILE}
+    params.update(extra)
+    return params

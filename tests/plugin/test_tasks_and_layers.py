@@ -1,0 +1,181 @@
+"""QgsTask jobs against the real backend (results to the project, cancel mid-embed) and result styling."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import rasterio
+from qgis.core import (
+    QgsApplication,
+    QgsCategorizedSymbolRenderer,
+    QgsGraduatedSymbolRenderer,
+    QgsProject,
+    QgsSingleSymbolRenderer,
+    QgsTask,
+)
+
+from remoteclip_qgis.params import ClassifyParams, CountParams, EmbedParams, SearchParams, SimilarParams
+
+from .conftest import SAMPLE, TILE
+
+
+def _run_task(task, timeout=180.0):
+    done = []
+    task.on_finished = done.append
+    QgsApplication.taskManager().addTask(task)
+    deadline = time.time() + timeout
+    while not done:
+        assert time.time() < deadline, "task did not finish"
+        QgsApplication.processEvents()
+        time.sleep(0.05)
+    return task
+
+
+@pytest.fixture
+def clean_project():
+    yield QgsProject.instance()
+    QgsProject.instance().removeAllMapLayers()
+    QgsProject.instance().layerTreeRoot().removeAllChildren()
+
+
+def _base(backend, raster=SAMPLE, **kw):
+    s = backend.settings
+    return dict(raster=str(raster), model=s.default_model, weights=s.weights, tile_size=TILE, **kw)
+
+
+def test_tasks_add_styled_layers_grouped_per_query(backend, clean_project):
+    from remoteclip_qgis.jobs import RemoteClipTask
+
+    task = _run_task(RemoteClipTask(SearchParams(**_base(backend), queries=["lake"], k=4), manager=backend))
+    assert task.error is None and task.status() == QgsTask.Complete
+    hits, sim = task.layers
+    assert hits.featureCount() == 4
+    assert isinstance(hits.renderer(), QgsSingleSymbolRenderer)
+    fill = hits.renderer().symbol().symbolLayer(0)
+    assert fill.brushStyle() == 0  # Qt.NoBrush: outlined boxes only
+    assert hits.labelsEnabled() and hits.labeling().settings().fieldName == "rank"
+    assert isinstance(sim.renderer(), QgsGraduatedSymbolRenderer)
+    assert sim.renderer().classAttribute() == "score" and len(sim.renderer().ranges()) >= 2
+    assert sim.opacity() < 1.0
+    assert clean_project.layerTreeRoot().findGroup("RemoteCLIP: lake") is not None
+    assert str(task.params.output).startswith(backend.settings.output_folder)
+
+    task = _run_task(RemoteClipTask(ClassifyParams(**_base(backend), classes=["farmland", "lake", "road"]),
+                                    manager=backend))
+    (classes,) = task.layers
+    renderer = classes.renderer()
+    assert isinstance(renderer, QgsCategorizedSymbolRenderer) and renderer.classAttribute() == "class"
+    values = {f["class"] for f in classes.getFeatures()}
+    assert {c.value() for c in renderer.categories()} == values
+    assert {c.label() for c in renderer.categories()} == values  # the legend names the classes
+
+    task = _run_task(RemoteClipTask(CountParams(**_base(backend), object="storage tank"), manager=backend))
+    (counts,) = task.layers
+    assert isinstance(counts.renderer(), QgsGraduatedSymbolRenderer)
+    assert counts.renderer().classAttribute() == "expected_count"
+    assert counts.labelsEnabled() and counts.labeling().settings().fieldName == "count"
+
+    with rasterio.open(SAMPLE) as src:
+        x, y = (float(v) for v in src.xy(300, 300))
+    task = _run_task(RemoteClipTask(SimilarParams(**_base(backend), x=x, y=y, k=3), manager=backend))
+    assert task.error is None, task.error
+    similar, surface = task.layers
+    assert similar.featureCount() == 3 and similar.labelsEnabled()
+    assert isinstance(surface.renderer(), QgsGraduatedSymbolRenderer)
+    root = clean_project.layerTreeRoot()
+    assert [g.name() for g in root.children()][:2] == [f"RemoteCLIP: {x:.1f}, {y:.1f}", "RemoteCLIP: storage tank"]
+
+
+def test_backend_error_is_reported_in_one_line(backend, clean_project):
+    from qgis.core import QgsMessageLog
+
+    from remoteclip_qgis.jobs import RemoteClipTask
+
+    logged = []
+
+    def grab(message, tag, level):
+        logged.append((tag, message))
+
+    QgsApplication.messageLog().messageReceived.connect(grab)
+    try:
+        task = _run_task(RemoteClipTask(SearchParams(**_base(backend, raster="/nonexistent/x.tif"), queries=["a"]),
+                                        manager=backend))
+    finally:
+        QgsApplication.messageLog().messageReceived.disconnect(grab)
+    assert task.status() == QgsTask.Terminated and task.layers == []
+    assert "raster not found" in task.error and "\n" not in task.error
+    assert ("RemoteCLIP", task.error) in logged
+    assert QgsMessageLog  # imported for the signal's owner
+
+
+def test_cancel_an_embed_task(backend, tmp_path):
+    """Cancel while embedding a bigger raster: the task ends Terminated and the backend job is cancelled."""
+    from remoteclip_qgis.jobs import RemoteClipTask
+
+    big = tmp_path / "big.tif"
+    rng = np.random.default_rng(1)
+    with rasterio.open(big, "w", driver="GTiff", width=2400, height=2400, count=3, dtype="uint8",
+                       crs="EPSG:32633", transform=rasterio.Affine(1, 0, 400000, 0, -1, 6000000),
+                       tiled=True) as dst:
+        dst.write(rng.integers(1, 255, (3, 2400, 2400), dtype=np.uint8))
+    params = EmbedParams(raster=str(big), model=backend.settings.default_model, weights=backend.settings.weights,
+                         tile_size=32, batch_size=8)
+    task = RemoteClipTask(params, manager=backend)
+    done = []
+    task.on_finished = done.append
+    QgsApplication.taskManager().addTask(task)
+    deadline = time.time() + 120
+    while not (task.job_id and task.progress() > 0):
+        assert time.time() < deadline and not done, (task.error, task.progress())
+        QgsApplication.processEvents()
+        time.sleep(0.05)
+    t0 = time.time()
+    task.cancel()
+    while not done:
+        assert time.time() - t0 < 30
+        QgsApplication.processEvents()
+        time.sleep(0.05)
+    assert task.cancelled and task.status() == QgsTask.Terminated and task.error is None
+    job = backend.client().job(task.job_id)
+    deadline = time.time() + 30
+    while job["state"] not in ("cancelled", "done", "failed"):
+        assert time.time() < deadline
+        time.sleep(0.1)
+        job = backend.client().job(task.job_id)
+    assert job["state"] == "cancelled" and job["done"] < job["total"]
+
+
+def test_remote_backend_results_come_back_as_geojson(backend, clean_project, tmp_path):
+    """A remote backend cannot write our files: its GeoJSON answer is written to a local GeoPackage."""
+    from remoteclip_qgis.backend_process import BackendManager
+    from remoteclip_qgis.jobs import RemoteClipTask
+    from remoteclip_qgis.settings import PluginSettings
+
+    connection = backend.client().connection
+    remote = BackendManager(PluginSettings(mode="remote", url=connection.url, token=connection.token,
+                                           output_folder=str(tmp_path / "out")))
+    task = _run_task(RemoteClipTask(SearchParams(**_base(backend), queries=["pond"], k=3), manager=remote))
+    assert task.error is None, task.error
+    hits, sim = task.layers
+    assert str(task.params.output).startswith(str(tmp_path / "out")) and hits.source().startswith(task.params.output)
+    assert hits.featureCount() == 3 and [f["rank"] for f in hits.getFeatures()] == [1, 2, 3]
+    assert {"rank", "score", "tile_id"} <= set(hits.fields().names())
+    assert hits.crs().authid() == "EPSG:26914" and hits.labelsEnabled()
+    assert sim.featureCount() == task.result["n_tiles"]
+    assert isinstance(sim.renderer(), QgsGraduatedSymbolRenderer)
+    assert remote.pid is None  # nothing was started
+
+
+def test_processing_post_processor_styles_loaded_outputs(backend, clean_project, tmp_path):
+    from qgis.core import QgsVectorLayer
+
+    from remoteclip_qgis.jobs import RemoteClipTask
+    from remoteclip_qgis.processing_algorithms import StylePostProcessor
+
+    task = _run_task(RemoteClipTask(CountParams(**_base(backend), object="car"), manager=backend, add_layers=False))
+    assert task.layers == []
+    layer = QgsVectorLayer(f"{task.params.output}|layername=counts", "counts", "ogr")
+    StylePostProcessor("counts").postProcessLayer(layer, None, None)
+    assert isinstance(layer.renderer(), QgsGraduatedSymbolRenderer) and layer.labelsEnabled()
