@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 TS := $(wildcard i18n/remoteclip_qgis_*.ts)
 QM := $(TS:.ts=.qm)
 
-.PHONY: setup qgis-system test demo lint clean help translations package
+.PHONY: setup qgis-system test demo lint clean help translations package qgis
 
 help:
 	@echo "make setup  - Debian's QGIS (if missing) and the venv with pinned requirements (idempotent)"
@@ -21,6 +21,7 @@ help:
 	@echo "make demo   - set up, then search / classify / count on the shipped NAIP sample"
 	@echo "make lint   - ruff"
 	@echo "make package - remoteclip_qgis.zip for QGIS's 'Install from ZIP'"
+	@echo "make qgis   - desktop QGIS with the plugin enabled (separate profile) and the sample raster"
 
 setup: qgis-system $(STAMP)
 
@@ -74,3 +75,11 @@ package: translations
 clean:
 	rm -rf demo_output .pytest_cache .ruff_cache
 	find . -name __pycache__ -prune -exec rm -rf {} +
+
+# Desktop QGIS in a profile of its own under build/, the plugin linked in and enabled, the sample loaded.
+QGIS_PROFILES := $(CURDIR)/build/qgis-profiles
+qgis: setup translations
+	mkdir -p $(QGIS_PROFILES)/profiles/default/python/plugins $(QGIS_PROFILES)/profiles/default/QGIS
+	ln -sfn $(CURDIR)/remoteclip_qgis $(QGIS_PROFILES)/profiles/default/python/plugins/remoteclip_qgis
+	printf '[PythonPlugins]\nremoteclip_qgis=true\n' > $(QGIS_PROFILES)/profiles/default/QGIS/QGIS3.ini
+	qgis --profiles-path $(QGIS_PROFILES) --nologo $(CURDIR)/resources/sample/naip_m_4709963_se_14_1_20190904.tif
