@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-STORE_VERSION = 1
+STORE_VERSION = 2  # bump when tiles are read or preprocessed differently (2: mirrored edge padding)
 EMBEDDINGS_FILE = "embeddings.npy"
 TILES_FILE = "tiles.npz"
 META_FILE = "meta.json"

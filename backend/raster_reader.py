@@ -254,8 +254,9 @@ def read_tile(
 ) -> tuple[np.ndarray, float]:
     """One tile as a ``3 x read_px x read_px`` float32 array in [0, 1] and its valid fraction.
 
-    The part of ``window`` outside the raster is padded with zeros; nodata, alpha-masked and
-    non-finite pixels are zero too and do not count as valid.
+    The part of ``window`` outside the raster is padded by mirroring the part inside (black padding
+    looks like water or shadow to a model and pulled edge tiles to the top of searches); padding does
+    not count as valid. Nodata, alpha-masked and non-finite pixels are zero and not valid either.
     """
     out = np.zeros((3, read_px, read_px), dtype=np.float32)
     clipped = window.intersection(PixelWindow(0, 0, src.width, src.height))
@@ -284,6 +285,10 @@ def read_tile(
         np.clip(plane, 0.0, 1.0, out=plane)
         plane[~valid] = 0.0
         out[channel, row0:row0 + out_h, col0:col0 + out_w] = plane
+    if (out_h, out_w) != (read_px, read_px):
+        block = out[:, row0:row0 + out_h, col0:col0 + out_w]
+        pad = ((0, 0), (row0, read_px - row0 - out_h), (col0, read_px - col0 - out_w))
+        out = np.pad(block, pad, mode="symmetric")
     return out, float(valid.sum()) / float(read_px * read_px)
 
 

@@ -36,6 +36,8 @@ from .shared_data import data_root
 AIRCRAFT_PER_COUNT = 30
 MODEL_NAME = "remoteclip-qgis-small"
 CARD_TASKS = ("zero_shot", "linear_probe", "knn")
+# Entries of a task's result that are its settings (the probe's chosen C, k of k-NN), not scores.
+SETTINGS_NOT_SCORES = {"C", "k", "classifier", "vote"}
 
 
 def one_caption_each(samples: Iterable[Sample]) -> list[Sample]:
@@ -178,7 +180,7 @@ def card_table(trained: dict[str, dict], random: dict[str, dict]) -> str:
     for dataset, tasks in trained.items():
         for task, metrics in tasks.items():
             for metric, value in metrics.items():
-                if not isinstance(value, (int, float)) or isinstance(value, bool):
+                if metric in SETTINGS_NOT_SCORES or not isinstance(value, (int, float)) or isinstance(value, bool):
                     continue
                 base = random.get(dataset, {}).get(task, {}).get(metric)
                 shown = f"{base:.1f}" if isinstance(base, (int, float)) else ""

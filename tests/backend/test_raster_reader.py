@@ -330,7 +330,7 @@ def test_stretch_constant_and_empty_bands(tmp_path: Path) -> None:
 # --- tiles ------------------------------------------------------------------------------------
 
 
-def test_edge_tile_zero_padded_with_in_raster_share(tmp_path: Path) -> None:
+def test_edge_tile_mirror_padded_with_in_raster_share(tmp_path: Path) -> None:
     path = rf.rgb_uint8(tmp_path, 100, 60)
     with rasterio.open(path) as src:
         data = src.read().astype(np.float32) / 255
@@ -339,7 +339,9 @@ def test_edge_tile_zero_padded_with_in_raster_share(tmp_path: Path) -> None:
     assert tile.shape == (3, 64, 64)
     assert valid == pytest.approx(36 * 28 / 64**2)
     np.testing.assert_allclose(tile[:, :28, :36], data[:, 32:60, 64:100], atol=1e-6)
-    assert not tile[:, 28:, :].any() and not tile[:, :, 36:].any()
+    # outside the raster the tile mirrors its inside: no black band for the model to see
+    np.testing.assert_allclose(tile[:, 28:56, :36], data[:, 32:60, 64:100][:, ::-1, :], atol=1e-6)
+    np.testing.assert_allclose(tile[:, :28, 36:64], data[:, 32:60, 64:100][:, :, ::-1][:, :, :28], atol=1e-6)
 
 
 def test_band_order_follows_the_mapping(tmp_path: Path) -> None:
@@ -417,7 +419,9 @@ def test_big_edge_tile_read_decimated(tmp_path: Path) -> None:
     assert tile.shape == (3, 50, 50)
     share = 50 * 50 / 200**2
     assert abs(valid - share) <= 2 * 13 / 50**2  # within one output row and one column
-    assert not tile[:, 14:, :].any() and not tile[:, :, 14:].any()
+    assert tile[:, 14:, :].any() and tile[:, :, 14:].any()  # mirrored, not black
+    n = round(50 * 50 / 200)  # rows and columns read from inside the raster
+    np.testing.assert_allclose(tile[:, n:2 * n, :n], tile[:, :n, :n][:, ::-1, :], atol=1e-6)
 
 
 def test_tile_fully_outside_is_empty(tmp_path: Path) -> None:
