@@ -114,7 +114,7 @@ def test_csv_is_read_by_open_clip_csv_dataset(tmp_path, csv_dataset_class):
     dataset = csv_dataset_class(str(out), transform, img_key="filepath", caption_key="title", sep="\t",
                                 tokenizer=tokenizer)
     assert len(dataset) == 10
-    assert dataset.images[0] == str(DATA / "dota_sample" / "images" / "P1888.png")
+    assert dataset.images[0] == str((DATA / "dota_sample" / "images" / "P1888.png").resolve())
     assert Path(dataset.images[0]).is_absolute()
     assert dataset.captions[:2] == ['cars "parked" in rows.', "P1888 caption 2."]
     assert dataset.captions[5] == "P0706 caption 1."
