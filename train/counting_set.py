@@ -27,11 +27,8 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
-import shutil
 import sys
 import tarfile
-import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +38,7 @@ import numpy as np
 
 from backend.errors import NotFoundError, UserError
 
+from .command_line import atomic_folder
 from .readers import read_aircraft
 from .shared_data import data_root
 
@@ -253,18 +251,9 @@ def build_counting_set(
     crops = select_balanced(candidates, per_count, seed, max_overlap)
     if not crops:
         raise UserError(f"no crop of sizes {list(sizes)} holds 1-{MAX_COUNT} whole airplanes in split '{split}'")
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_folder(out_dir) as tmp:
         write_crops(crops, tar_path, tmp)
         write_counts(crops, tmp / COUNTS_FILE)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.rename(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return crops
 
 

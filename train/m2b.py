@@ -190,16 +190,26 @@ def component_boxes(labels: np.ndarray, classes: dict[int, MaskClass], config: M
         cls = classes.get(int(index)) or default_class(int(index))
         if cls.name.lower() in skip or cls.words.lower() in skip:
             continue
-        components, n = ndimage.label(labels == index, structure=STRUCTURES[config.connectivity])
-        areas = np.bincount(components.ravel(), minlength=n + 1)
-        for i, found in enumerate(ndimage.find_objects(components), start=1):
-            if found is None:
-                continue
-            if areas[i] < config.min_area:
-                small += 1
-                continue
-            rows, cols = found
-            boxes.append(Box(cls.words, float(cols.start), float(rows.start), float(cols.stop), float(rows.stop)))
+        components, _ = ndimage.label(labels == index, structure=STRUCTURES[config.connectivity])
+        found, n_small = labelled_boxes(components, cls.words, config.min_area)
+        boxes += found
+        small += n_small
+    return boxes, small
+
+
+def labelled_boxes(ids: np.ndarray, class_name: str, min_area: int) -> tuple[list[Box], int]:
+    """One box per label 1..K of ``ids`` (0 is background) with at least ``min_area`` pixels; also how
+    many labels were too small."""
+    areas = np.bincount(ids.ravel())
+    boxes, small = [], 0
+    for i, found in enumerate(ndimage.find_objects(ids), start=1):
+        if found is None:
+            continue
+        if areas[i] < min_area:
+            small += 1
+            continue
+        rows, cols = found
+        boxes.append(Box(class_name, float(cols.start), float(rows.start), float(cols.stop), float(rows.stop)))
     return boxes, small
 
 
@@ -211,18 +221,7 @@ def instance_boxes(mask: Image.Image, config: M2BConfig) -> tuple[list[Box], int
     uniques, inverse = np.unique(keys, return_inverse=True)
     inverse = inverse.reshape(keys.shape)
     ids = np.where(uniques[inverse] == 0, 0, inverse + 1)  # 0 = background; instances 1..K
-    areas = np.bincount(ids.ravel())
-    boxes, small = [], 0
-    for i, found in enumerate(ndimage.find_objects(ids), start=1):
-        if found is None:
-            continue
-        if areas[i] < config.min_area:
-            small += 1
-            continue
-        rows, cols = found
-        name = config.instance_class
-        boxes.append(Box(name, float(cols.start), float(rows.start), float(cols.stop), float(rows.stop)))
-    return boxes, small
+    return labelled_boxes(ids, config.instance_class, config.min_area)
 
 
 def mask_kind(mask: Image.Image, table: ClassTable | None, mode: str) -> str:

@@ -7,13 +7,13 @@ never copied into the product. Tars are extracted to ``$REMOTECLIP_CACHE/data/<n
 from __future__ import annotations
 
 import os
-import shutil
 import tarfile
-import tempfile
 from pathlib import Path
 
 from backend.embedding_store import cache_root
 from backend.errors import NotFoundError
+
+from .command_line import atomic_folder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,16 +50,7 @@ def extracted(tar_path: Path, name: str) -> Path:
         return dest
     if not tar_path.is_file():
         raise NotFoundError(f"{tar_path} not found")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=dest.parent))
-    try:
-        with tarfile.open(tar_path) as tar:
-            safe_extract(tar, tmp)
+    with atomic_folder(dest) as tmp, tarfile.open(tar_path) as tar:
+        safe_extract(tar, tmp)
         (tmp / ".complete").write_text(str(tar_path))
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.rename(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return dest
