@@ -4,6 +4,216 @@
   <context>
     <name>RemoteClip</name>
     <message>
+      <source>Bands: give one band or three (numbers from 1), e.g. 3,2,1</source>
+      <translation>Bänder: ein Band oder drei angeben (Nummern ab 1), z. B. 3,2,1</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP</source>
+      <translation>RemoteCLIP</translation>
+    </message>
+    <message>
+      <source>Backend</source>
+      <translation>Backend</translation>
+    </message>
+    <message>
+      <source>Refresh</source>
+      <translation>Aktualisieren</translation>
+    </message>
+    <message>
+      <source>Ask the backend for its health and models (starts a local backend when none is running)</source>
+      <translation>Backend nach Zustand und Modellen fragen (startet ein lokales Backend, wenn keines läuft)</translation>
+    </message>
+    <message>
+      <source>The model for the jobs started here</source>
+      <translation>Das Modell für die hier gestarteten Aufträge</translation>
+    </message>
+    <message>
+      <source>Model</source>
+      <translation>Modell</translation>
+    </message>
+    <message>
+      <source>Tiling</source>
+      <translation>Kachelung</translation>
+    </message>
+    <message>
+      <source>model's input size</source>
+      <translation>Eingabegröße des Modells</translation>
+    </message>
+    <message>
+      <source>Tile size</source>
+      <translation>Kachelgröße</translation>
+    </message>
+    <message>
+      <source>not set</source>
+      <translation>nicht gesetzt</translation>
+    </message>
+    <message>
+      <source>Tile side on the ground in metres; when set, it replaces the tile size in pixels</source>
+      <translation>Kachelseite am Boden in Metern; wenn gesetzt, ersetzt sie die Kachelgröße in Pixeln</translation>
+    </message>
+    <message>
+      <source>Ground size</source>
+      <translation>Größe am Boden</translation>
+    </message>
+    <message>
+      <source>Overlap</source>
+      <translation>Überlappung</translation>
+    </message>
+    <message>
+      <source>automatic, e.g. 3,2,1</source>
+      <translation>automatisch, z. B. 3,2,1</translation>
+    </message>
+    <message>
+      <source>Bands</source>
+      <translation>Bänder</translation>
+    </message>
+    <message>
+      <source>Zero-shot classes</source>
+      <translation>Zero-Shot-Klassen</translation>
+    </message>
+    <message>
+      <source>Presets…</source>
+      <translation>Vorlagen…</translation>
+    </message>
+    <message>
+      <source>One class per line, e.g.
+farmland
+forest
+river or lake</source>
+      <translation>Eine Klasse pro Zeile (auf Englisch), z. B.
+farmland
+forest
+river or lake</translation>
+    </message>
+    <message>
+      <source>Classify</source>
+      <translation>Klassifizieren</translation>
+    </message>
+    <message>
+      <source>Count and find similar</source>
+      <translation>Zählen und Ähnliches finden</translation>
+    </message>
+    <message>
+      <source>Object to count, e.g. storage tank</source>
+      <translation>Zu zählendes Objekt, z. B. storage tank</translation>
+    </message>
+    <message>
+      <source>Count</source>
+      <translation>Zählen</translation>
+    </message>
+    <message>
+      <source>Recent results</source>
+      <translation>Letzte Ergebnisse</translation>
+    </message>
+    <message>
+      <source>Zoom to</source>
+      <translation>Hinzoomen</translation>
+    </message>
+    <message>
+      <source>Connecting to the backend…</source>
+      <translation>Verbindung zum Backend wird hergestellt…</translation>
+    </message>
+    <message>
+      <source>search</source>
+      <translation>Suche</translation>
+    </message>
+    <message>
+      <source>classes</source>
+      <translation>Klassen</translation>
+    </message>
+    <message>
+      <source>counts</source>
+      <translation>Anzahlen</translation>
+    </message>
+    <message>
+      <source>similar tiles</source>
+      <translation>ähnliche Kacheln</translation>
+    </message>
+    <message>
+      <source>Bands must be band numbers, e.g. 3,2,1</source>
+      <translation>Bänder müssen Bandnummern sein, z. B. 3,2,1</translation>
+    </message>
+    <message>
+      <source>Query</source>
+      <translation>Anfrage</translation>
+    </message>
+    <message>
+      <source>Kind</source>
+      <translation>Art</translation>
+    </message>
+    <message>
+      <source>Layers</source>
+      <translation>Layer</translation>
+    </message>
+    <message>
+      <source>Select a raster layer first</source>
+      <translation>Zuerst einen Rasterlayer auswählen</translation>
+    </message>
+    <message>
+      <source>Enter the classes to classify into, one per line</source>
+      <translation>Die Klassen für die Klassifizierung eingeben, eine pro Zeile</translation>
+    </message>
+    <message>
+      <source>Zero-shot classification needs at least two classes</source>
+      <translation>Die Zero-Shot-Klassifizierung braucht mindestens zwei Klassen</translation>
+    </message>
+    <message>
+      <source>Enter an object to count, e.g. storage tank</source>
+      <translation>Ein zu zählendes Objekt eingeben, z. B. storage tank</translation>
+    </message>
+    <message>
+      <source>Select a result to zoom to</source>
+      <translation>Ein Ergebnis zum Hinzoomen auswählen</translation>
+    </message>
+    <message>
+      <source>Backend stopped (it starts with the first job, or press Refresh)</source>
+      <translation>Backend gestoppt (es startet mit dem ersten Auftrag oder mit „Aktualisieren“)</translation>
+    </message>
+    <message>
+      <source>Default ({0})</source>
+      <translation>Standard ({0})</translation>
+    </message>
+    <message>
+      <source>best model present</source>
+      <translation>bestes vorhandenes Modell</translation>
+    </message>
+    <message>
+      <source>Remote backend at {0} (press Refresh to check)</source>
+      <translation>Entferntes Backend unter {0} („Aktualisieren“ prüft es)</translation>
+    </message>
+    <message>
+      <source>Backend running at {0} (version {1}); models with weights: {2}</source>
+      <translation>Backend läuft unter {0} (Version {1}); Modelle mit Gewichten: {2}</translation>
+    </message>
+    <message>
+      <source>none</source>
+      <translation>keine</translation>
+    </message>
+    <message>
+      <source>Backend stopped: {0}</source>
+      <translation>Backend gestoppt: {0}</translation>
+    </message>
+    <message>
+      <source>The active layer "{0}" is not a raster layer: select a raster layer</source>
+      <translation>Der aktive Layer „{0}“ ist kein Rasterlayer: einen Rasterlayer auswählen</translation>
+    </message>
+    <message>
+      <source>The layers of "{0}" are no longer in the project</source>
+      <translation>Die Layer von „{0}“ sind nicht mehr im Projekt</translation>
+    </message>
+    <message>
+      <source>Backend running at {0}</source>
+      <translation>Backend läuft unter {0}</translation>
+    </message>
+    <message>
+      <source>{0} (weights present)</source>
+      <translation>{0} (Gewichte vorhanden)</translation>
+    </message>
+    <message>
+      <source>{0} (no weights)</source>
+      <translation>{0} (keine Gewichte)</translation>
+    </message>
+    <message>
       <source>RemoteCLIP: {0}</source>
       <translation>RemoteCLIP: {0}</translation>
     </message>
@@ -24,10 +234,6 @@
       <translation>&amp;RemoteCLIP</translation>
     </message>
     <message>
-      <source>RemoteCLIP</source>
-      <translation>RemoteCLIP</translation>
-    </message>
-    <message>
       <source>Search the raster, e.g. lake</source>
       <translation>Raster durchsuchen, z. B. See</translation>
     </message>
@@ -42,6 +248,10 @@
     <message>
       <source>RemoteCLIP settings…</source>
       <translation>RemoteCLIP-Einstellungen…</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP panel</source>
+      <translation>RemoteCLIP-Bedienfeld</translation>
     </message>
     <message>
       <source>Search the active raster for "{0}"</source>
@@ -240,28 +450,12 @@
       <translation>Ähnlichkeit</translation>
     </message>
     <message>
-      <source>classes</source>
-      <translation>Klassen</translation>
-    </message>
-    <message>
-      <source>counts</source>
-      <translation>Anzahlen</translation>
-    </message>
-    <message>
-      <source>similar tiles</source>
-      <translation>ähnliche Kacheln</translation>
-    </message>
-    <message>
       <source>result</source>
       <translation>Ergebnis</translation>
     </message>
     <message>
       <source>RemoteCLIP settings</source>
       <translation>RemoteCLIP-Einstellungen</translation>
-    </message>
-    <message>
-      <source>Backend</source>
-      <translation>Backend</translation>
     </message>
     <message>
       <source>Python interpreter</source>

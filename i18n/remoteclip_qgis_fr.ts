@@ -4,6 +4,216 @@
   <context>
     <name>RemoteClip</name>
     <message>
+      <source>Bands: give one band or three (numbers from 1), e.g. 3,2,1</source>
+      <translation>Bandes : indiquez une bande ou trois (numéros à partir de 1), p. ex. 3,2,1</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP</source>
+      <translation>RemoteCLIP</translation>
+    </message>
+    <message>
+      <source>Backend</source>
+      <translation>Backend</translation>
+    </message>
+    <message>
+      <source>Refresh</source>
+      <translation>Actualiser</translation>
+    </message>
+    <message>
+      <source>Ask the backend for its health and models (starts a local backend when none is running)</source>
+      <translation>Interroger le backend sur son état et ses modèles (démarre un backend local si aucun ne tourne)</translation>
+    </message>
+    <message>
+      <source>The model for the jobs started here</source>
+      <translation>Le modèle des tâches lancées ici</translation>
+    </message>
+    <message>
+      <source>Model</source>
+      <translation>Modèle</translation>
+    </message>
+    <message>
+      <source>Tiling</source>
+      <translation>Découpage en tuiles</translation>
+    </message>
+    <message>
+      <source>model's input size</source>
+      <translation>taille d'entrée du modèle</translation>
+    </message>
+    <message>
+      <source>Tile size</source>
+      <translation>Taille des tuiles</translation>
+    </message>
+    <message>
+      <source>not set</source>
+      <translation>non défini</translation>
+    </message>
+    <message>
+      <source>Tile side on the ground in metres; when set, it replaces the tile size in pixels</source>
+      <translation>Côté des tuiles au sol en mètres ; s'il est défini, il remplace la taille des tuiles en pixels</translation>
+    </message>
+    <message>
+      <source>Ground size</source>
+      <translation>Taille au sol</translation>
+    </message>
+    <message>
+      <source>Overlap</source>
+      <translation>Recouvrement</translation>
+    </message>
+    <message>
+      <source>automatic, e.g. 3,2,1</source>
+      <translation>automatique, p. ex. 3,2,1</translation>
+    </message>
+    <message>
+      <source>Bands</source>
+      <translation>Bandes</translation>
+    </message>
+    <message>
+      <source>Zero-shot classes</source>
+      <translation>Classes zero-shot</translation>
+    </message>
+    <message>
+      <source>Presets…</source>
+      <translation>Préréglages…</translation>
+    </message>
+    <message>
+      <source>One class per line, e.g.
+farmland
+forest
+river or lake</source>
+      <translation>Une classe par ligne (en anglais), p. ex.
+farmland
+forest
+river or lake</translation>
+    </message>
+    <message>
+      <source>Classify</source>
+      <translation>Classifier</translation>
+    </message>
+    <message>
+      <source>Count and find similar</source>
+      <translation>Compter et trouver des tuiles similaires</translation>
+    </message>
+    <message>
+      <source>Object to count, e.g. storage tank</source>
+      <translation>Objet à compter, p. ex. storage tank</translation>
+    </message>
+    <message>
+      <source>Count</source>
+      <translation>Compter</translation>
+    </message>
+    <message>
+      <source>Recent results</source>
+      <translation>Résultats récents</translation>
+    </message>
+    <message>
+      <source>Zoom to</source>
+      <translation>Zoomer sur</translation>
+    </message>
+    <message>
+      <source>Connecting to the backend…</source>
+      <translation>Connexion au backend…</translation>
+    </message>
+    <message>
+      <source>search</source>
+      <translation>recherche</translation>
+    </message>
+    <message>
+      <source>classes</source>
+      <translation>classes</translation>
+    </message>
+    <message>
+      <source>counts</source>
+      <translation>comptages</translation>
+    </message>
+    <message>
+      <source>similar tiles</source>
+      <translation>tuiles similaires</translation>
+    </message>
+    <message>
+      <source>Bands must be band numbers, e.g. 3,2,1</source>
+      <translation>Les bandes doivent être des numéros de bande, p. ex. 3,2,1</translation>
+    </message>
+    <message>
+      <source>Query</source>
+      <translation>Requête</translation>
+    </message>
+    <message>
+      <source>Kind</source>
+      <translation>Type</translation>
+    </message>
+    <message>
+      <source>Layers</source>
+      <translation>Couches</translation>
+    </message>
+    <message>
+      <source>Select a raster layer first</source>
+      <translation>Sélectionnez d'abord une couche raster</translation>
+    </message>
+    <message>
+      <source>Enter the classes to classify into, one per line</source>
+      <translation>Saisissez les classes de la classification, une par ligne</translation>
+    </message>
+    <message>
+      <source>Zero-shot classification needs at least two classes</source>
+      <translation>La classification zero-shot nécessite au moins deux classes</translation>
+    </message>
+    <message>
+      <source>Enter an object to count, e.g. storage tank</source>
+      <translation>Saisissez un objet à compter, p. ex. storage tank</translation>
+    </message>
+    <message>
+      <source>Select a result to zoom to</source>
+      <translation>Sélectionnez un résultat sur lequel zoomer</translation>
+    </message>
+    <message>
+      <source>Backend stopped (it starts with the first job, or press Refresh)</source>
+      <translation>Backend arrêté (il démarre avec la première tâche, ou avec « Actualiser »)</translation>
+    </message>
+    <message>
+      <source>Default ({0})</source>
+      <translation>Par défaut ({0})</translation>
+    </message>
+    <message>
+      <source>best model present</source>
+      <translation>meilleur modèle disponible</translation>
+    </message>
+    <message>
+      <source>Remote backend at {0} (press Refresh to check)</source>
+      <translation>Backend distant à {0} (« Actualiser » pour le vérifier)</translation>
+    </message>
+    <message>
+      <source>Backend running at {0} (version {1}); models with weights: {2}</source>
+      <translation>Backend en cours d'exécution à {0} (version {1}) ; modèles avec poids : {2}</translation>
+    </message>
+    <message>
+      <source>none</source>
+      <translation>aucun</translation>
+    </message>
+    <message>
+      <source>Backend stopped: {0}</source>
+      <translation>Backend arrêté : {0}</translation>
+    </message>
+    <message>
+      <source>The active layer "{0}" is not a raster layer: select a raster layer</source>
+      <translation>La couche active « {0} » n'est pas une couche raster : sélectionnez une couche raster</translation>
+    </message>
+    <message>
+      <source>The layers of "{0}" are no longer in the project</source>
+      <translation>Les couches de « {0} » ne sont plus dans le projet</translation>
+    </message>
+    <message>
+      <source>Backend running at {0}</source>
+      <translation>Backend en cours d'exécution à {0}</translation>
+    </message>
+    <message>
+      <source>{0} (weights present)</source>
+      <translation>{0} (poids présents)</translation>
+    </message>
+    <message>
+      <source>{0} (no weights)</source>
+      <translation>{0} (pas de poids)</translation>
+    </message>
+    <message>
       <source>RemoteCLIP: {0}</source>
       <translation>RemoteCLIP : {0}</translation>
     </message>
@@ -24,10 +234,6 @@
       <translation>&amp;RemoteCLIP</translation>
     </message>
     <message>
-      <source>RemoteCLIP</source>
-      <translation>RemoteCLIP</translation>
-    </message>
-    <message>
       <source>Search the raster, e.g. lake</source>
       <translation>Rechercher dans le raster, p. ex. lac</translation>
     </message>
@@ -42,6 +248,10 @@
     <message>
       <source>RemoteCLIP settings…</source>
       <translation>Paramètres de RemoteCLIP…</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP panel</source>
+      <translation>Panneau RemoteCLIP</translation>
     </message>
     <message>
       <source>Search the active raster for "{0}"</source>
@@ -240,28 +450,12 @@
       <translation>similarité</translation>
     </message>
     <message>
-      <source>classes</source>
-      <translation>classes</translation>
-    </message>
-    <message>
-      <source>counts</source>
-      <translation>comptages</translation>
-    </message>
-    <message>
-      <source>similar tiles</source>
-      <translation>tuiles similaires</translation>
-    </message>
-    <message>
       <source>result</source>
       <translation>résultat</translation>
     </message>
     <message>
       <source>RemoteCLIP settings</source>
       <translation>Paramètres de RemoteCLIP</translation>
-    </message>
-    <message>
-      <source>Backend</source>
-      <translation>Backend</translation>
     </message>
     <message>
       <source>Python interpreter</source>

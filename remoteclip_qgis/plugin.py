@@ -65,6 +65,8 @@ class RemoteClipPlugin:
         self.similar_action = None
         self.map_tool = None
         self.locator_filter = None
+        self.dock = None
+        self.dock_action = None
         self.translator = None
         self.tasks: set = set()
         self.menu = ""
@@ -113,6 +115,21 @@ class RemoteClipPlugin:
         self.iface.addPluginToMenu(self.menu, self.settings_action)
         self.locator_filter = RemoteClipLocatorFilter(self)
         self.iface.registerLocatorFilter(self.locator_filter)
+        self._init_dock(icon)
+
+    def _init_dock(self, icon) -> None:
+        """The panel in the right dock area, shown and hidden by a checkable toolbar / menu action."""
+        from qgis.PyQt.QtCore import Qt
+
+        from .dock import RemoteClipDock
+
+        self.dock = RemoteClipDock(self, self.iface.mainWindow())
+        self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+        self.dock_action = QAction(icon, self.tr("RemoteCLIP panel"), self.iface.mainWindow())
+        self.dock_action.setObjectName("RemoteClipDockAction")
+        self.dock.setToggleVisibilityAction(self.dock_action)
+        self.toolbar.addAction(self.dock_action)
+        self.iface.addPluginToMenu(self.menu, self.dock_action)
 
     def unload(self) -> None:
         for task in list(self.tasks):
@@ -121,6 +138,14 @@ class RemoteClipPlugin:
             except RuntimeError:  # already deleted by the task manager
                 pass
         self.tasks.clear()
+        if self.dock_action is not None:
+            self.iface.removePluginMenu(self.menu, self.dock_action)
+            self.dock_action.deleteLater()
+            self.dock_action = None
+        if self.dock is not None:
+            self.iface.removeDockWidget(self.dock)
+            self.dock.deleteLater()
+            self.dock = None
         if self.locator_filter is not None:
             self.iface.deregisterLocatorFilter(self.locator_filter)
             self.locator_filter = None
@@ -230,11 +255,17 @@ class RemoteClipPlugin:
         canvas_crs = self.iface.mapCanvas().mapSettings().destinationCrs()
         if canvas_crs.isValid() and canvas_crs != layer.crs():
             point = QgsCoordinateTransform(canvas_crs, layer.crs(), QgsProject.instance()).transform(point)
-        return self._start(SimilarParams(**request, x=point.x(), y=point.y(), k=10),
-                           lambda task: self.tasks.discard(task))
+        return self._start(SimilarParams(**request, x=point.x(), y=point.y(), k=10), self._similar_done)
+
+    def _similar_done(self, task) -> None:
+        self.tasks.discard(task)
+        if self.dock is not None:
+            self.dock.add_result(task)
 
     def _search_done(self, task) -> None:
         self.tasks.discard(task)
+        if self.dock is not None:
+            self.dock.add_result(task)
         hits = next((lyr for lyr in task.layers if lyr.source().endswith("layername=hits")), None)
         if hits is None and task.layers:
             hits = task.layers[0]

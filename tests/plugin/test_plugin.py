@@ -56,6 +56,8 @@ def test_search_box_adds_hits_and_heatmap_and_zooms(qgis_iface, processing, back
         assert names == ["hits", "similarity"]
         group = QgsProject.instance().layerTreeRoot().findGroup("RemoteCLIP: lake")
         assert group is not None and len(group.findLayers()) == 2
+        item = plugin.dock.results_tree.topLevelItem(0)  # listed in the dock's recent results too
+        assert item.text(0) == "lake" and item.text(1) == "search" and item.text(2) == "2"
         best = min(task.layers[0].getFeatures(), key=lambda f: f["rank"])
         assert qgis_iface.mapCanvas().extent().contains(best.geometry().boundingBox().center())
     finally:
@@ -127,6 +129,7 @@ def test_click_on_the_map_finds_similar_tiles(qgis_iface, processing, backend):
         assert task.error is None, task.error
         similar, surface = task.layers
         assert similar.featureCount() == 10 and similar.labelsEnabled()
+        assert plugin.dock.results_tree.topLevelItem(0).text(1) == "similar tiles"
         assert QgsProject.instance().layerTreeRoot().findGroup(f"RemoteCLIP: {c.x():.1f}, {c.y():.1f}") is not None
         plugin.similar_action.trigger()
         assert canvas.mapTool() is not plugin.map_tool

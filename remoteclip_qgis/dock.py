@@ -1,0 +1,440 @@
+"""The RemoteCLIP dock panel, built in code: backend and model status, tiling inputs, zero-shot classes
+(with presets), an object to count, the click-for-similar-tiles map tool and the recent results.
+
+Buttons build the dataclasses from ``params.py`` and start the plugin's QgsTasks; bad input ends in one
+message bar line, never a traceback. Network calls (status refresh) run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from qgis.core import QgsCoordinateTransform, QgsMapLayerType, QgsProject, QgsRectangle
+from qgis.gui import QgsDockWidget
+from qgis.PyQt.QtCore import QObject, Qt, pyqtSignal
+from qgis.PyQt.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .i18n import tr
+from .params import ClassifyParams, CountParams, split_classes
+
+# Class names are model input: they stay in English whatever the UI language.
+PRESETS: dict[str, list[str]] = {
+    "RSSCN7": ["grassland", "farmland", "industrial area", "river or lake", "forest", "residential area",
+               "parking lot"],
+    "DIOR": ["airplane", "airport", "baseball field", "basketball court", "bridge", "chimney", "dam",
+             "expressway service area", "expressway toll station", "golf field", "ground track field", "harbor",
+             "overpass", "ship", "stadium", "storage tank", "tennis court", "train station", "vehicle", "windmill"],
+    "UC Merced": ["agricultural", "airplane", "baseball diamond", "beach", "buildings", "chaparral",
+                  "dense residential", "forest", "freeway", "golf course", "harbor", "intersection",
+                  "medium residential", "mobile home park", "overpass", "parking lot", "river", "runway",
+                  "sparse residential", "storage tanks", "tennis court"],
+}
+MAX_RECENT = 30
+LAYER_IDS_ROLE = Qt.UserRole
+
+
+def parse_bands(text: str) -> list[int] | None:
+    """"3,2,1" or "1" -> band numbers; "" -> None (the backend's choice). ValueError when malformed."""
+    text = (text or "").replace(";", ",").replace(" ", ",")
+    parts = [p for p in text.split(",") if p]
+    if not parts:
+        return None
+    try:
+        bands = [int(p) for p in parts]
+    except ValueError:
+        raise ValueError(tr("Bands must be band numbers, e.g. 3,2,1")) from None
+    if len(bands) not in (1, 3) or min(bands) < 1:
+        raise ValueError(tr("Bands: give one band or three (numbers from 1), e.g. 3,2,1"))
+    return bands
+
+
+class _Relay(QObject):
+    """Carries a worker thread's answer to the main thread (a queued signal)."""
+
+    status = pyqtSignal(object)
+
+
+def fetch_status(manager) -> dict:
+    """GET /health and GET /models through the manager's client (starts a local backend when needed).
+    Runs in a worker thread; returns a dict, never raises."""
+    from .backend_client import BackendError
+
+    try:
+        client = manager.client()
+        health = client.health()
+        models = client.models()
+        return {"ok": True, "url": client.connection.url, "version": health.get("version", ""), "models": models}
+    except BackendError as exc:
+        return {"ok": False, "error": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - one line to the user
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+
+
+class RemoteClipDock(QgsDockWidget):
+    """The plugin's panel; ``plugin`` gives the interface, the active raster and task starting."""
+
+    def __init__(self, plugin, parent=None) -> None:
+        super().__init__(tr("RemoteCLIP"), parent)
+        self.plugin = plugin
+        self.iface = plugin.iface
+        self.setObjectName("RemoteClipDock")
+        self._relay = _Relay()
+        self._relay.status.connect(self._show_status)
+        self._refreshing = False
+        self.tasks: list = []  # the tasks this dock started (the plugin keeps them alive too)
+
+        body = QWidget()
+        outer = QVBoxLayout(body)
+
+        # --- backend and model
+        box = QGroupBox(tr("Backend"))
+        form = QFormLayout(box)
+        row = QHBoxLayout()
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.refresh_button = QPushButton(tr("Refresh"))
+        self.refresh_button.setToolTip(tr("Ask the backend for its health and models (starts a local backend "
+                                          "when none is running)"))
+        self.refresh_button.clicked.connect(self.refresh)
+        row.addWidget(self.status_label, 1)
+        row.addWidget(self.refresh_button)
+        form.addRow(row)
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip(tr("The model for the jobs started here"))
+        form.addRow(tr("Model"), self.model_combo)
+        outer.addWidget(box)
+
+        # --- tiling
+        box = QGroupBox(tr("Tiling"))
+        form = QFormLayout(box)
+        self.tile_spin = QSpinBox()
+        self.tile_spin.setRange(0, 4096)
+        self.tile_spin.setSingleStep(32)
+        self.tile_spin.setSuffix(" px")
+        self.tile_spin.setSpecialValueText(tr("model's input size"))
+        form.addRow(tr("Tile size"), self.tile_spin)
+        self.ground_spin = QDoubleSpinBox()
+        self.ground_spin.setRange(0.0, 100000.0)
+        self.ground_spin.setDecimals(1)
+        self.ground_spin.setSingleStep(10.0)
+        self.ground_spin.setSuffix(" m")
+        self.ground_spin.setSpecialValueText(tr("not set"))
+        self.ground_spin.setToolTip(tr("Tile side on the ground in metres; when set, it replaces the tile size "
+                                       "in pixels"))
+        form.addRow(tr("Ground size"), self.ground_spin)
+        self.overlap_spin = QDoubleSpinBox()
+        self.overlap_spin.setRange(0.0, 0.9)
+        self.overlap_spin.setSingleStep(0.05)
+        self.overlap_spin.setDecimals(2)
+        form.addRow(tr("Overlap"), self.overlap_spin)
+        self.bands_edit = QLineEdit()
+        self.bands_edit.setPlaceholderText(tr("automatic, e.g. 3,2,1"))
+        form.addRow(tr("Bands"), self.bands_edit)
+        outer.addWidget(box)
+
+        # --- zero-shot classes
+        box = QGroupBox(tr("Zero-shot classes"))
+        lay = QVBoxLayout(box)
+        self.preset_combo = QComboBox()
+        self.preset_combo.addItem(tr("Presets…"), None)
+        for name in PRESETS:
+            self.preset_combo.addItem(name, name)
+        self.preset_combo.activated.connect(self._preset_chosen)
+        lay.addWidget(self.preset_combo)
+        self.classes_edit = QPlainTextEdit()
+        self.classes_edit.setPlaceholderText(tr("One class per line, e.g.\nfarmland\nforest\nriver or lake"))
+        lay.addWidget(self.classes_edit)
+        self.classify_button = QPushButton(tr("Classify"))
+        self.classify_button.clicked.connect(self.classify)
+        lay.addWidget(self.classify_button)
+        outer.addWidget(box)
+
+        # --- counting and similar tiles
+        box = QGroupBox(tr("Count and find similar"))
+        lay = QVBoxLayout(box)
+        row = QHBoxLayout()
+        self.object_edit = QLineEdit()
+        self.object_edit.setPlaceholderText(tr("Object to count, e.g. storage tank"))
+        self.object_edit.returnPressed.connect(self.count)
+        self.count_button = QPushButton(tr("Count"))
+        self.count_button.clicked.connect(self.count)
+        row.addWidget(self.object_edit, 1)
+        row.addWidget(self.count_button)
+        lay.addLayout(row)
+        self.similar_button = QToolButton()
+        self.similar_button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        if getattr(plugin, "similar_action", None) is not None:
+            self.similar_button.setDefaultAction(plugin.similar_action)
+        lay.addWidget(self.similar_button)
+        outer.addWidget(box)
+
+        # --- recent results
+        box = QGroupBox(tr("Recent results"))
+        lay = QVBoxLayout(box)
+        self.results_tree = QTreeWidget()
+        self.results_tree.setHeaderLabels([tr("Query"), tr("Kind"), tr("Layers")])
+        self.results_tree.setRootIsDecorated(False)
+        self.results_tree.itemDoubleClicked.connect(lambda item, _col: self.zoom_to(item))
+        lay.addWidget(self.results_tree)
+        self.zoom_button = QPushButton(tr("Zoom to"))
+        self.zoom_button.clicked.connect(lambda: self.zoom_to(self.results_tree.currentItem()))
+        lay.addWidget(self.zoom_button)
+        outer.addWidget(box)
+        outer.addStretch(1)
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
+        self._load_defaults()
+
+    # ------------------------------------------------------------ status and models
+
+    def _manager(self):
+        from .backend_process import get_manager
+
+        return get_manager()
+
+    def _load_defaults(self) -> None:
+        """Tiling from the settings, models from the registry files, status without any network call."""
+        manager = self._manager()
+        self.tile_spin.setValue(int(manager.settings.tile_size or 0))
+        from .backend_process import model_names
+
+        self._fill_models([{"name": n} for n in model_names()])
+        self._show_local_status(manager)
+
+    def _show_local_status(self, manager) -> None:
+        if not manager.is_local():
+            self.status_label.setText(tr("Remote backend at {0} (press Refresh to check)").format(
+                manager.settings.url or "?"))
+        elif manager.process_alive() and manager._client is not None:
+            self.status_label.setText(tr("Backend running at {0}").format(manager._client.connection.url))
+        else:
+            self.status_label.setText(tr("Backend stopped (it starts with the first job, or press Refresh)"))
+
+    def _fill_models(self, models: list[dict]) -> None:
+        current = self.model_combo.currentData()
+        default = self._manager().settings.default_model
+        self.model_combo.clear()
+        self.model_combo.addItem(tr("Default ({0})").format(default or tr("best model present")), "")
+        for model in models:
+            name = model.get("name")
+            if not name:
+                continue
+            if "present" not in model:
+                label = name
+            elif model["present"]:
+                label = tr("{0} (weights present)").format(name)
+            else:
+                label = tr("{0} (no weights)").format(name)
+            self.model_combo.addItem(label, name)
+        index = self.model_combo.findData(current) if current else 0
+        self.model_combo.setCurrentIndex(max(index, 0))
+
+    def refresh(self) -> None:
+        """GET /health and GET /models in a worker thread; the answer updates the status and the models."""
+        if self._refreshing:
+            return
+        self._refreshing = True
+        self.refresh_button.setEnabled(False)
+        self.status_label.setText(tr("Connecting to the backend…"))
+        manager = self._manager()
+        relay = self._relay
+
+        def work():
+            answer = fetch_status(manager)
+            try:
+                relay.status.emit(answer)
+            except RuntimeError:  # the dock was closed meanwhile
+                pass
+
+        threading.Thread(target=work, name="remoteclip-status", daemon=True).start()
+
+    def _show_status(self, answer: dict) -> None:
+        self._refreshing = False
+        self.refresh_button.setEnabled(True)
+        if answer.get("ok"):
+            models = answer.get("models") or []
+            self._fill_models(models)
+            present = [m["name"] for m in models if m.get("present")]
+            self.status_label.setText(tr("Backend running at {0} (version {1}); models with weights: {2}").format(
+                answer["url"], answer.get("version") or "?", ", ".join(present) or tr("none")))
+        else:
+            self.status_label.setText(tr("Backend stopped: {0}").format(answer.get("error", "")))
+
+    def is_refreshing(self) -> bool:
+        return self._refreshing
+
+    # ------------------------------------------------------------ starting jobs
+
+    def _error(self, message: str) -> None:
+        from .jobs import report_error
+
+        report_error(message, self.iface)
+
+    def _raster_layer(self):
+        """The active raster layer, or None after a message saying what is wrong."""
+        active = self.iface.activeLayer()
+        if active is not None and active.type() != QgsMapLayerType.RasterLayer:
+            self._error(tr("The active layer \"{0}\" is not a raster layer: select a raster layer").format(
+                active.name()))
+            return None
+        layer = active if active is not None else self.plugin.active_raster()
+        if layer is None:
+            self._error(tr("Select a raster layer first"))
+        return layer
+
+    def base_request(self) -> dict | None:
+        """raster, model, weights and tiling from the dock for the active raster; None after a message."""
+        from qgis.core import QgsProcessingException
+
+        from .processing_algorithms import raster_file
+
+        try:
+            bands = parse_bands(self.bands_edit.text())
+        except ValueError as exc:
+            self._error(str(exc))
+            return None
+        layer = self._raster_layer()
+        if layer is None:
+            return None
+        try:
+            path = raster_file(layer)
+        except QgsProcessingException as exc:
+            self._error(str(exc))
+            return None
+        settings = self._manager().settings
+        model = self.model_combo.currentData() or settings.default_model or None
+        weights = settings.weights if settings.weights and model == (settings.default_model or None) else None
+        ground = self.ground_spin.value() or None
+        tile = None if ground else (self.tile_spin.value() or None)
+        return {"raster": path, "model": model, "weights": weights, "tile_size": tile, "ground_size_m": ground,
+                "overlap": float(self.overlap_spin.value()), "bands": bands}
+
+    def classes(self) -> list[str]:
+        out: list[str] = []
+        for name in split_classes(self.classes_edit.toPlainText()):
+            if name.lower() not in (c.lower() for c in out):
+                out.append(name)
+        return out
+
+    def _preset_chosen(self, index: int) -> None:
+        name = self.preset_combo.itemData(index)
+        if name:
+            self.set_preset(name)
+        self.preset_combo.setCurrentIndex(0)
+
+    def set_preset(self, name: str) -> None:
+        self.classes_edit.setPlainText("\n".join(PRESETS[name]))
+
+    def classify(self):
+        """Zero-shot classes for the active raster; returns the task or None (after a message)."""
+        classes = self.classes()
+        if not classes:
+            self._error(tr("Enter the classes to classify into, one per line"))
+            return None
+        if len(classes) < 2:
+            self._error(tr("Zero-shot classification needs at least two classes"))
+            return None
+        request = self.base_request()
+        if request is None:
+            return None
+        return self._start(ClassifyParams(**request, classes=classes))
+
+    def count(self):
+        """Count estimates of the object for the active raster; returns the task or None (after a message)."""
+        obj = self.object_edit.text().strip()
+        if not obj:
+            self._error(tr("Enter an object to count, e.g. storage tank"))
+            return None
+        request = self.base_request()
+        if request is None:
+            return None
+        return self._start(CountParams(**request, object=obj))
+
+    def _start(self, params):
+        task = self.plugin._start(params, self._task_done)
+        self.tasks.append(task)
+        return task
+
+    def _task_done(self, task) -> None:
+        self.plugin.tasks.discard(task)
+        try:
+            if task in self.tasks:
+                self.tasks.remove(task)
+            self.add_result(task)
+        except RuntimeError:  # the dock was deleted (plugin unloaded) while the task ran
+            pass
+
+    # ------------------------------------------------------------ recent results
+
+    def add_result(self, task) -> None:
+        """A finished task's layers as the first row of "Recent results" (nothing when it made none)."""
+        if not getattr(task, "layers", None):
+            return
+        ids = [layer.id() for layer in task.layers]
+        title = task.params.title() or task.params.endpoint
+        kinds = {"search": tr("search"), "classify": tr("classes"), "count": tr("counts"),
+                 "similar": tr("similar tiles")}
+        item = QTreeWidgetItem([title, kinds.get(task.params.endpoint, task.params.endpoint), str(len(ids))])
+        item.setData(0, LAYER_IDS_ROLE, ids)
+        item.setToolTip(0, "\n".join(layer.name() for layer in task.layers))
+        self.results_tree.insertTopLevelItem(0, item)
+        self.results_tree.setCurrentItem(item)
+        while self.results_tree.topLevelItemCount() > MAX_RECENT:
+            self.results_tree.takeTopLevelItem(self.results_tree.topLevelItemCount() - 1)
+
+    def result_extent(self, item) -> QgsRectangle | None:
+        """The union of the extents of the item's layers that are still in the project, in the canvas CRS."""
+        project = QgsProject.instance()
+        canvas_crs = self.iface.mapCanvas().mapSettings().destinationCrs()
+        extent = None
+        for layer_id in item.data(0, LAYER_IDS_ROLE) or []:
+            layer = project.mapLayer(layer_id)
+            if layer is None:
+                continue
+            rect = QgsRectangle(layer.extent())
+            if rect.isEmpty():
+                continue
+            if canvas_crs.isValid() and layer.crs().isValid() and canvas_crs != layer.crs():
+                try:
+                    rect = QgsCoordinateTransform(layer.crs(), canvas_crs, project).transformBoundingBox(rect)
+                except Exception:  # noqa: BLE001 - no transform: skip this layer
+                    continue
+            if extent is None:
+                extent = rect
+            else:
+                extent.combineExtentWith(rect)
+        return extent
+
+    def zoom_to(self, item) -> bool:
+        if item is None:
+            self._error(tr("Select a result to zoom to"))
+            return False
+        extent = self.result_extent(item)
+        if extent is None:
+            self._error(tr("The layers of \"{0}\" are no longer in the project").format(item.text(0)))
+            return False
+        canvas = self.iface.mapCanvas()
+        canvas.setExtent(extent)
+        canvas.refresh()
+        return True
