@@ -22,12 +22,8 @@ IMAGES = ("fc8f9dc5-b6a2-49f3-9bde-1f8ff382ca5f.jpg", "f34f05c6-84ce-47d7-ba5c-3
 
 
 def _airbus() -> Path:
-    try:
-        folder = data_root() / "airbus_aircraft"
-    except Exception:  # noqa: BLE001 - no shared data on this machine
-        folder = None
-    if folder is None or not (folder / "airbus_aircraft.tar").is_file():
-        pytest.skip("shared airbus_aircraft data not available")
+    folder = data_root() / "airbus_aircraft"
+    assert (folder / "airbus_aircraft.tar").is_file(), f"the shared data set is missing: {folder}"
     return folder
 
 
