@@ -24,8 +24,9 @@ def test_qgis_process_runs_text_search(tmp_path, tiny_weights):
     (plugins / "remoteclip_qgis").symlink_to(ROOT / "remoteclip_qgis")
     raster = tmp_path / "naip.tif"
     shutil.copy(ROOT / "resources/sample/naip_m_4709963_se_14_1_20190904.tif", raster)
-    env = dict(os.environ, QGIS_CUSTOM_CONFIG_PATH=str(config), QT_QPA_PLATFORM="offscreen", REMOTECLIP_CACHE=str(tmp_path / "cache"),
-               HF_HUB_OFFLINE="1", GDAL_PAM_ENABLED="NO", XDG_STATE_HOME=str(tmp_path / "state"))
+    env = dict(os.environ, QGIS_CUSTOM_CONFIG_PATH=str(config), QT_QPA_PLATFORM="offscreen",
+               REMOTECLIP_CACHE=str(tmp_path / "cache"), HF_HUB_OFFLINE="1", GDAL_PAM_ENABLED="NO",
+               XDG_STATE_HOME=str(tmp_path / "state"))
 
     def qgis_process(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([QGIS_PROCESS, *args], env=env, capture_output=True, text=True, timeout=400,
