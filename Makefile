@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 TS := $(wildcard i18n/remoteclip_qgis_*.ts)
 QM := $(TS:.ts=.qm)
 
-.PHONY: setup qgis-system test demo lint clean help translations package qgis
+.PHONY: setup qgis-system test demo lint clean help translations package qgis screenshot
 
 help:
 	@echo "make setup  - Debian's QGIS (if missing) and the venv with pinned requirements (idempotent)"
@@ -83,3 +83,8 @@ qgis: setup translations
 	ln -sfn $(CURDIR)/remoteclip_qgis $(QGIS_PROFILES)/profiles/default/python/plugins/remoteclip_qgis
 	printf '[PythonPlugins]\nremoteclip_qgis=true\n' > $(QGIS_PROFILES)/profiles/default/QGIS/QGIS3.ini
 	qgis --profiles-path $(QGIS_PROFILES) --nologo $(CURDIR)/resources/sample/naip_m_4709963_se_14_1_20190904.tif
+
+# Desktop end-to-end check: real QGIS under Xvfb, the packaged plugin in a fresh profile under build/desktop,
+# a "lake" search through the plugin's toolbar; writes build/screenshot.png and build/screenshot.json.
+screenshot: setup package
+	$(PY) scripts/desktop_screenshot.py

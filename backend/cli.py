@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
     p.add_argument("--state-file", default=None, help="JSON file to write url, token and pid to (mode 0600)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)")
+    p.add_argument("--parent-pid", type=int, default=None,
+                   help="exit when this process (the QGIS that started the backend) is gone")
 
     p = sub.add_parser("demo", help="search, classify and count on the shipped sample raster")
     p.add_argument("--model", default=None, help="model to use (default: the first one with weights present)")
@@ -271,7 +273,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .service import serve
 
-    return serve(host=args.host, port=args.port, state_file=args.state_file, device=args.device)
+    return serve(host=args.host, port=args.port, state_file=args.state_file, device=args.device,
+                 parent_pid=args.parent_pid)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -387,8 +387,35 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(host: str = "127.0.0.1", port: int = 0, state_file: str | None = None, device: str | None = None) -> int:
-    """Run the service until interrupted; the state file exists exactly while it serves."""
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def watch_parent(pid: int, interval_s: float = 1.0) -> threading.Thread:
+    """Stop this service (SIGTERM to itself) once process ``pid`` is gone: the backend never outlives
+    the QGIS that started it, even when QGIS is killed or exits without unloading the plugin."""
+
+    def watch() -> None:
+        while pid_alive(pid):
+            time.sleep(interval_s)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, name="parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def serve(host: str = "127.0.0.1", port: int = 0, state_file: str | None = None, device: str | None = None,
+          parent_pid: int | None = None) -> int:
+    """Run the service until interrupted (or until ``parent_pid`` exits); the state file exists exactly
+    while it serves."""
     import uvicorn
 
     try:
@@ -398,6 +425,8 @@ def serve(host: str = "127.0.0.1", port: int = 0, state_file: str | None = None,
     if not is_loopback:
         print(f"warning: listening on {host}, reachable from other machines; every request still needs the token",
               file=sys.stderr)
+    if parent_pid is not None and not pid_alive(parent_pid):
+        raise UserError(f"--parent-pid {parent_pid} is not a running process")
     token = secrets.token_urlsafe(32)
     sock = bind_socket(host, port)
     actual_port = sock.getsockname()[1]
@@ -411,6 +440,8 @@ def serve(host: str = "127.0.0.1", port: int = 0, state_file: str | None = None,
     # make that handler an exit, so the state file below is removed rather than the process killed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     write_state_file(state_path, state)
+    if parent_pid is not None:
+        watch_parent(parent_pid)
     print(f"serving on {state['url']} (state file: {state_path})", file=sys.stderr)
     try:
         server.run(sockets=[sock])

@@ -98,8 +98,9 @@ class BackendManager:
         return self._client
 
     def _command(self) -> list[str]:
+        # --parent-pid: the backend exits by itself when QGIS is gone (killed, or qgis_process ending)
         return [self.settings.resolved_interpreter(), "-m", "backend", "serve", "--port", "0",
-                "--state-file", str(self.state_file)]
+                "--state-file", str(self.state_file), "--parent-pid", str(os.getpid())]
 
     def _env(self, root: Path) -> dict[str, str]:
         env = dict(os.environ)

@@ -167,3 +167,32 @@ def test_sigterm_stops_and_removes_the_state_file(server):
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)
     assert not server["state_file"].exists()
+
+
+def test_backend_exits_when_its_parent_is_gone(tmp_path):
+    """--parent-pid: a backend started by QGIS stops when QGIS dies without stopping it."""
+    parent = subprocess.Popen(["sleep", "120"])
+    state_file = tmp_path / "backend.json"
+    proc = subprocess.Popen([PYTHON, "-m", "backend", "serve", "--port", "0", "--state-file", str(state_file),
+                             "--parent-pid", str(parent.pid)], cwd=ROOT, env=backend_env(tmp_path / "cache"))
+    try:
+        deadline = time.time() + 90
+        while not state_file.exists():
+            assert proc.poll() is None and time.time() < deadline
+            time.sleep(0.2)
+        parent.kill()
+        parent.wait()
+        assert proc.wait(timeout=15) == 0
+        assert not state_file.exists()
+    finally:
+        for p in (parent, proc):
+            if p.poll() is None:
+                p.kill()
+
+
+def test_parent_pid_that_does_not_exist_is_refused(tmp_path):
+    proc = subprocess.run([PYTHON, "-m", "backend", "serve", "--port", "0", "--state-file",
+                           str(tmp_path / "b.json"), "--parent-pid", "999999"], cwd=ROOT,
+                          env=backend_env(tmp_path / "cache"), capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 2 and "--parent-pid 999999 is not a running process" in proc.stderr
+    assert not (tmp_path / "b.json").exists()

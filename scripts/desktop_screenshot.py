@@ -1,0 +1,289 @@
+"""Desktop end-to-end check: real QGIS (Debian's ``qgis``) under Xvfb, the packaged plugin in a fresh
+profile, a text search for "lake" on the NAIP sample through the plugin's toolbar, and a screenshot.
+
+Two roles in one file:
+
+* run with the project's Python (``make screenshot``): lay out a fresh profile under ``build/``, unzip
+  ``remoteclip_qgis.zip`` into it, enable the plugin, point its backend interpreter at ``.venv/bin/python``,
+  copy the sample to a temp folder and start ``xvfb-run qgis --code <this file>``; exits with QGIS's status.
+* run by QGIS (``--code``, ``$RC_SHOT_IN_QGIS`` set): load the sample, search through the toolbar, wait for
+  the hits and similarity layers, zoom, wait for the canvas, save ``build/screenshot.png`` and
+  ``build/screenshot.json``, remove the layers and quit (non-zero on any failure, an overall timer so it
+  never hangs).
+
+QGIS ``exec``s ``--code`` files without ``__file__``: the QGIS side reads everything from the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import zipfile
+from pathlib import Path
+
+PLUGIN = "remoteclip_qgis"
+QUERY = os.environ.get("RC_SHOT_QUERY", "lake")
+SCREEN = "1600x1000x24"
+IN_QGIS_TIMEOUT_S = 240       # search + render inside QGIS
+OUTER_TIMEOUT_S = 330         # the whole QGIS process (start-up and exit included)
+
+
+# ---------------------------------------------------------------------------------------- launcher
+
+
+def launch() -> int:
+    root = Path(__file__).resolve().parents[1]
+    build = root / "build"
+    png, report = build / "screenshot.png", build / "screenshot.json"
+    for path in (png, report):
+        path.unlink(missing_ok=True)
+    zip_path = root / f"{PLUGIN}.zip"
+    if not zip_path.exists():
+        print(f"desktop_screenshot: {zip_path} missing: run 'make package' first", file=sys.stderr)
+        return 2
+    interpreter = os.environ.get("RC_SHOT_PYTHON") or str(root / ".venv" / "bin" / "python")
+
+    work = build / "desktop"
+    shutil.rmtree(work, ignore_errors=True)
+    profiles = work / "profiles-root"
+    profile = profiles / "profiles" / "default"
+    plugins = profile / "python" / "plugins"
+    plugins.mkdir(parents=True)
+    (profile / "QGIS").mkdir(parents=True)
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(plugins)
+    results = work / "results"
+    results.mkdir()
+    ini = (f"[PythonPlugins]\n{PLUGIN}=true\n\n"
+           f"[remoteclip]\ninterpreter={interpreter}\nmode=local\noutput_folder={results}\n\n"
+           "[qgis]\ncheckVersion=false\nshowTips=false\n")
+    (profile / "QGIS" / "QGIS3.ini").write_text(ini)
+
+    sample_dir = Path(tempfile.mkdtemp(prefix="remoteclip-desktop-"))
+    try:
+        sample = sample_dir / "naip_m_4709963_se_14_1_20190904.tif"
+        shutil.copy(root / "resources" / "sample" / sample.name, sample)
+        env = dict(os.environ)
+        env.pop("QT_QPA_PLATFORM", None)      # real Xvfb, never Qt's offscreen platform
+        env.pop("PYTHONPATH", None)
+        env.update({
+            "RC_SHOT_IN_QGIS": "1", "RC_SHOT_SAMPLE": str(sample), "RC_SHOT_PNG": str(png),
+            "RC_SHOT_JSON": str(report), "RC_SHOT_QUERY": QUERY, "RC_SHOT_TIMEOUT": str(IN_QGIS_TIMEOUT_S),
+            "GDAL_PAM_ENABLED": "NO", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+            "REMOTECLIP_CACHE": str(work / "cache"),   # a fresh embedding store: the search embeds for real
+            "PYTHONDONTWRITEBYTECODE": "1",
+        })
+        cmd = ["xvfb-run", "-a", "-s", f"-screen 0 {SCREEN}",
+               "qgis", "--profiles-path", str(profiles), "--nologo", "--noversioncheck",
+               "--code", str(Path(__file__).resolve())]
+        print("desktop_screenshot:", " ".join(cmd), flush=True)
+        start = time.monotonic()
+        log = work / "qgis.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                rc = proc.wait(timeout=OUTER_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait()
+                rc = 124
+        print(f"desktop_screenshot: QGIS exited with {rc} after {time.monotonic() - start:.0f} s (log: {log})")
+        if report.exists():
+            print(report.read_text())
+        else:
+            print("desktop_screenshot: no report written; QGIS log tail:\n" + log.read_text(errors="replace")[-3000:])
+            rc = rc or 3
+        return rc
+    finally:
+        shutil.rmtree(sample_dir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------- inside QGIS
+
+
+def run_in_qgis() -> None:
+    from qgis.core import QgsApplication, QgsMapLayerType, QgsProject, QgsRasterLayer, QgsRectangle
+    from qgis.PyQt.QtCore import QPoint, QTimer
+    from qgis.utils import iface, plugins
+
+    png, report = Path(os.environ["RC_SHOT_PNG"]), Path(os.environ["RC_SHOT_JSON"])
+    timeout_s = float(os.environ.get("RC_SHOT_TIMEOUT", IN_QGIS_TIMEOUT_S))
+    info: dict = {"query": QUERY, "ok": False, "error": None, "layers": []}
+    state: dict = {"done": False, "t0": time.monotonic(), "task": None, "polls": 0, "rendered": False}
+    timers: list = []
+
+    def log(msg: str) -> None:
+        print(f"[desktop_screenshot {time.monotonic() - state['t0']:6.1f}s] {msg}", flush=True)
+
+    def finish(code: int, error: str | None = None) -> None:
+        if state["done"]:
+            return
+        state["done"] = True
+        for t in timers:
+            t.stop()
+        info["error"] = error
+        info["ok"] = code == 0
+        info["seconds"] = round(time.monotonic() - state["t0"], 1)
+        log(f"finish {code} {error or ''}")
+        try:
+            report.write_text(json.dumps(info, indent=2))
+        except OSError as exc:
+            log(f"cannot write {report}: {exc}")
+        try:
+            project = QgsProject.instance()
+            project.removeAllMapLayers()
+            project.layerTreeRoot().removeAllChildren()
+            project.setDirty(False)
+            import qgis.utils
+
+            qgis.utils.unloadPlugin(PLUGIN)  # stops the backend process
+        except Exception:  # noqa: BLE001 - exit anyway
+            log(traceback.format_exc())
+        QTimer.singleShot(200, lambda: QgsApplication.exit(code))
+
+    def fail(error: str) -> None:
+        finish(1, error)
+
+    def result_layers() -> dict:
+        found = {}
+        for layer in QgsProject.instance().mapLayers().values():
+            if layer.type() != QgsMapLayerType.VectorLayer:
+                continue
+            for kind in ("hits", "similarity"):
+                if layer.source().endswith(f"layername={kind}"):
+                    found[kind] = layer
+        return found
+
+    def shoot() -> None:
+        canvas = iface.mapCanvas()
+        if canvas.isDrawing():
+            QTimer.singleShot(250, shoot)
+            return
+        QgsApplication.processEvents()
+        image = iface.mainWindow().grab()
+        png.parent.mkdir(parents=True, exist_ok=True)
+        if not image.save(str(png), "PNG"):
+            fail(f"cannot save {png}")
+            return
+        top_left = canvas.mapTo(iface.mainWindow(), QPoint(0, 0))
+        info["window"] = [image.width(), image.height()]
+        info["canvas"] = [top_left.x(), top_left.y(), canvas.width(), canvas.height()]
+        info["extent"] = canvas.extent().toString(2)
+        log(f"saved {png} ({image.width()}x{image.height()})")
+        finish(0)
+
+    def render() -> None:
+        found = result_layers()
+        raster = state["raster"]
+        for layer in found.values():  # make sure nothing is collapsed / hidden
+            node = QgsProject.instance().layerTreeRoot().findLayer(layer.id())
+            if node is not None:
+                node.setItemVisibilityChecked(True)
+        info["layers"] = [{"name": lyr.name(), "kind": kind, "features": lyr.featureCount(),
+                           "source": lyr.source()} for kind, lyr in found.items()]
+        info["layers"].insert(0, {"name": raster.name(), "kind": "raster", "features": None,
+                                  "source": raster.source()})
+        iface.messageBar().clearWidgets()   # "Task complete" would cover the top of the map
+        canvas = iface.mapCanvas()
+        extent = QgsRectangle(raster.extent())
+        extent.scale(1.05)
+        canvas.setExtent(extent)
+        canvas.refreshAllLayers()
+        canvas.mapCanvasRefreshed.connect(lambda: state.update(rendered=True))
+        QTimer.singleShot(3000, shoot)   # first wait a little, then until the canvas stops drawing
+
+    def poll() -> None:
+        if state["done"]:
+            return
+        state["polls"] += 1
+        task = state["task"]
+        found = result_layers()
+        if "hits" in found and "similarity" in found:
+            poll_timer.stop()
+            if task is not None:
+                result = task.result or {}
+                info["model"] = result.get("model")
+                info["task_result_keys"] = sorted(result)
+            log(f"result layers in the project: {[lyr.name() for lyr in found.values()]}")
+            QTimer.singleShot(500, render)
+            return
+        if task is not None:
+            try:
+                if task.error:
+                    fail(f"search task failed: {task.error}")
+                    return
+            except RuntimeError:
+                pass
+        if state["polls"] % 20 == 0:
+            log(f"waiting for the result layers; task progress "
+                f"{task.progress() if task is not None else '?'}")
+
+    def start() -> None:
+        try:
+            plugin = plugins.get(PLUGIN)
+            if plugin is None:
+                fail(f"plugin {PLUGIN} not loaded; loaded: {sorted(plugins)}")
+                return
+            from remoteclip_qgis.backend_process import get_manager
+            from remoteclip_qgis.settings import PLUGIN_DIR, backend_root
+
+            manager = get_manager()
+            info["plugin_dir"] = str(PLUGIN_DIR)
+            info["backend_root"] = str(backend_root()) if backend_root() else None
+            info["interpreter"] = manager.settings.resolved_interpreter()
+            sample = os.environ["RC_SHOT_SAMPLE"]
+            raster = QgsRasterLayer(sample, "NAIP sample")
+            if not raster.isValid():
+                fail(f"invalid raster {sample}")
+                return
+            QgsProject.instance().addMapLayer(raster)
+            iface.setActiveLayer(raster)
+            state["raster"] = raster
+            iface.mapCanvas().setExtent(raster.extent())
+            # The plugin's toolbar: type the phrase into its search box and press Enter.
+            edit = plugin.search_edit
+            edit.setText(QUERY)
+            before = set(plugin.tasks)
+            edit.returnPressed.emit()
+            new = set(plugin.tasks) - before
+            if not new:
+                fail("pressing Enter in the search box started no task")
+                return
+            state["task"] = next(iter(new))
+            log(f"search task started: {state['task'].description()}")
+            poll_timer.start(500)
+        except Exception:  # noqa: BLE001
+            fail(traceback.format_exc().strip().splitlines()[-1])
+
+    poll_timer = QTimer()
+    poll_timer.timeout.connect(poll)
+    timers.append(poll_timer)
+    deadline = QTimer()
+    deadline.setSingleShot(True)
+    deadline.timeout.connect(lambda: finish(124, f"timed out after {timeout_s:.0f} s"))
+    deadline.start(int(timeout_s * 1000))
+    timers.append(deadline)
+    globals()["_rc_shot_keep"] = (poll_timer, deadline, info, state)  # QGIS execs us: keep the timers alive
+    # No window manager under Xvfb: showMaximized() would leave the default size; fill the screen instead.
+    width, height = (int(v) for v in SCREEN.split("x")[:2])
+    iface.mainWindow().showNormal()
+    iface.mainWindow().setGeometry(0, 0, width, height)
+    QTimer.singleShot(1000, start)
+
+
+if os.environ.get("RC_SHOT_IN_QGIS") == "1":
+    try:
+        run_in_qgis()
+    except Exception:  # noqa: BLE001 - never leave QGIS running
+        traceback.print_exc()
+        from qgis.core import QgsApplication
+
+        QgsApplication.exit(1)
+elif __name__ == "__main__":
+    sys.exit(launch())
