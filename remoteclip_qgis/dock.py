@@ -389,6 +389,7 @@ class RemoteClipDock(QgsDockWidget):
 
     def add_result(self, task) -> None:
         """A finished task's layers as the first row of "Recent results" (nothing when it made none)."""
+        self._show_local_status(self._manager())  # a job may have started the backend: say so
         if not getattr(task, "layers", None):
             return
         ids = [layer.id() for layer in task.layers]
