@@ -22,6 +22,8 @@ from typing import Any
 
 from backend.errors import UserError
 
+from .command_line import run_cli
+
 # Keys that are ours, not open_clip_train's: a description and where the numbers come from.
 META_KEYS = {"description", "notes", "source"}
 
@@ -144,18 +146,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="override a config value, e.g. --set epochs=2 --set resume=latest")
     parser.add_argument("--print-args", action="store_true", help="print open_clip_train's arguments and stop")
     args = parser.parse_args(argv)
-    try:
-        cfg = load_config(args.config)
-        cfg.update(parse_override(item) for item in args.set)
-        cfg = expand(cfg)
+
+    def action() -> int:
+        cfg = expand({**load_config(args.config), **dict(parse_override(item) for item in args.set)})
         if args.print_args:
             print(" ".join(config_to_argv(cfg)))
-            return 0
-        run(cfg)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        else:
+            run(cfg)
+        return 0
+
+    return run_cli(action)
 
 
 if __name__ == "__main__":

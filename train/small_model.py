@@ -24,7 +24,7 @@ from backend.errors import UserError
 
 from .annotations import Box, ImageAnnotation
 from .b2c import B2CConfig, captions_for
-from .command_line import atomic_output
+from .command_line import atomic_output, run_cli
 from .counting_set import build_counting_set
 from .dataset_writers import Sample, image_source, scene_samples, write_csv
 from .m2b import M2BConfig, M2BStats, load_class_table, mask_annotations, mask_sources
@@ -200,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--weights", required=True, help="the exported weights file")
     e.add_argument("-o", "--output", required=True, help="JSON file for the numbers (a Markdown table is printed)")
     args = p.parse_args(argv)
-    try:
+
+    def action() -> int:
         if args.command == "data":
             counts = build_training_data(args.output, args.per_count, args.seed,
                                          tuple(s.strip() for s in args.include.split(",") if s.strip()))
@@ -212,10 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         random = evaluate_model(random_weights(work / "random-weights.pt"), work)
         out.write_text(json.dumps({"trained": trained, "random_weights": random}, indent=1))
         print(card_table(trained, random))
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        return 0
+
+    return run_cli(action)
 
 
 if __name__ == "__main__":

@@ -77,3 +77,16 @@ def algorithm_params(layer, tiny_weights, **extra) -> dict:
     params = {"INPUT": layer, "MODEL": "tiny-local", "WEIGHTS": str(tiny_weights), "TILE_PIXELS": TILE}
     params.update(extra)
     return params
+
+
+def wait_for(predicate, timeout: float = 120.0) -> None:
+    """Process Qt events until ``predicate()`` holds (tasks finish on the main thread's event loop)."""
+    import time
+
+    from qgis.core import QgsApplication
+
+    deadline = time.time() + timeout
+    while not predicate():
+        assert time.time() < deadline, "timed out"
+        QgsApplication.processEvents()
+        time.sleep(0.05)

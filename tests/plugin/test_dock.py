@@ -3,8 +3,6 @@ presets, classify / count from the dock, recent results with zoom-to, status ref
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from qgis.core import (
     Qgis,
@@ -18,19 +16,11 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import Qt
 
-from .conftest import SAMPLE, TILE
-
-
-def _wait_for(predicate, timeout=120.0):
-    deadline = time.time() + timeout
-    while not predicate():
-        assert time.time() < deadline, "timed out"
-        QgsApplication.processEvents()
-        time.sleep(0.05)
+from .conftest import SAMPLE, TILE, wait_for
 
 
 def _wait_for_tasks(plugin, timeout=180.0):
-    _wait_for(lambda: not plugin.tasks and QgsApplication.taskManager().countActiveTasks() == 0, timeout)
+    wait_for(lambda: not plugin.tasks and QgsApplication.taskManager().countActiveTasks() == 0, timeout)
 
 
 @pytest.fixture
@@ -200,7 +190,7 @@ def test_refresh_shows_backend_and_models(plugin, with_backend):
     dock = plugin.dock
     dock.refresh()
     assert dock.is_refreshing() and not dock.refresh_button.isEnabled()
-    _wait_for(lambda: not dock.is_refreshing(), 60)
+    wait_for(lambda: not dock.is_refreshing(), 60)
     url = with_backend.client().connection.url
     assert url in dock.status_label.text() and "running" in dock.status_label.text()
     labels = [dock.model_combo.itemText(i) for i in range(dock.model_combo.count())]
@@ -217,7 +207,7 @@ def test_refresh_with_an_unreachable_backend_says_stopped(plugin, tmp_path):
                                                          output_folder=str(tmp_path))))
     try:
         plugin.dock.refresh()
-        _wait_for(lambda: not plugin.dock.is_refreshing(), 30)
+        wait_for(lambda: not plugin.dock.is_refreshing(), 30)
         assert "stopped" in plugin.dock.status_label.text() and "not reachable" in plugin.dock.status_label.text()
     finally:
         set_manager(previous)

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from qgis.core import Qgis, QgsApplication, QgsProject, QgsRasterLayer
 from qgis.PyQt.QtWidgets import QLineEdit
 
-from .conftest import SAMPLE
-
-
-def _wait_for(predicate, timeout=120.0):
-    deadline = time.time() + timeout
-    while not predicate():
-        assert time.time() < deadline, "timed out"
-        QgsApplication.processEvents()
-        time.sleep(0.05)
+from .conftest import SAMPLE, wait_for
 
 
 def test_load_unload_reload(qgis_iface, processing):
@@ -50,7 +40,7 @@ def test_search_box_adds_hits_and_heatmap_and_zooms(qgis_iface, processing, back
         plugin.search_edit.returnPressed.emit()
         assert len(plugin.tasks) == 1
         task = next(iter(plugin.tasks))
-        _wait_for(lambda: not plugin.tasks)
+        wait_for(lambda: not plugin.tasks)
         assert task.error is None, task.error
         names = [layer.source().split("layername=")[-1] for layer in task.layers]
         assert names == ["hits", "similarity"]
@@ -125,7 +115,7 @@ def test_click_on_the_map_finds_similar_tiles(qgis_iface, processing, backend):
         plugin.map_tool.canvasClicked.emit(QgsPointXY(c.x(), c.y()), Qt.LeftButton)
         assert len(plugin.tasks) == 1
         task = next(iter(plugin.tasks))
-        _wait_for(lambda: not plugin.tasks)
+        wait_for(lambda: not plugin.tasks)
         assert task.error is None, task.error
         similar, surface = task.layers
         assert similar.featureCount() == 10 and similar.labelsEnabled()
