@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 
 from . import __version__
 from .errors import ConflictError, JobCancelled, NotFoundError, UserError
+from .uploads import max_upload_bytes
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
 MAX_BODY_BYTES = 1_000_000
@@ -96,6 +97,19 @@ class JobStatus(BaseModel):
     finished: float | None = None
 
 
+class EstimateAnswer(BaseModel):
+    raster: str
+    model: str
+    embedded: bool = Field(..., description="a store for this raster, model and tiling exists: no embedding needed")
+    tiles: int = Field(..., description="tiles in the grid (an upper bound: empty tiles are skipped)")
+    seconds: float = Field(..., description="expected embedding time on this backend's device, seconds")
+    disk_bytes: int = Field(..., description="size of the store on disk, bytes")
+    rate_tiles_per_s: float
+    rate_source: str
+    device: str
+    summary: str = Field(..., description="the estimate as one line for people")
+
+
 # ---------------------------------------------------------------- jobs
 
 
@@ -111,6 +125,7 @@ class Job:
     created: float = field(default_factory=time.time)
     finished: float | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    key: str | None = None  # the store an embed job writes: a second request for it joins this job
 
     def status(self) -> JobStatus:
         return JobStatus(id=self.id, kind=self.kind, state=self.state, done=self.done, total=self.total,
@@ -125,9 +140,15 @@ class Jobs:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
         self._lock = threading.Lock()
 
-    def submit(self, kind: str, work) -> Job:
-        job = Job(id=uuid.uuid4().hex[:12], kind=kind)
+    def submit(self, kind: str, work, key: str | None = None) -> Job:
+        """Queue ``work``; when a queued or running job already has ``key``, return that job instead
+        (two searches of one raster started together embed it once)."""
         with self._lock:
+            if key is not None:
+                for other in self._jobs.values():
+                    if other.key == key and other.state in ("queued", "running") and not other.cancel.is_set():
+                        return other
+            job = Job(id=uuid.uuid4().hex[:12], kind=kind, key=key)
             self._jobs[job.id] = job
         self._pool.submit(self._run, job, work)
         return job
@@ -205,8 +226,10 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
         if not _host_allowed(request.headers.get("host"), bound_host):
             return JSONResponse({"error": "Host header not allowed: use 127.0.0.1 or localhost"}, status_code=403)
         length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse({"error": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413)
+        # uploads stream to disk under their own, larger limit (checked while receiving)
+        limit = max_upload_bytes() if request.url.path.startswith("/uploads/") else MAX_BODY_BYTES
+        if length is not None and length.isdigit() and int(length) > limit:
+            return JSONResponse({"error": f"request body over {limit} bytes"}, status_code=413)
         if request.url.path != "/health":
             given = request.headers.get("authorization", "").encode()
             if not secrets.compare_digest(given, expected):
@@ -234,8 +257,10 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
 
     def plan_for(req: RasterRequest, model):
         from .embedding import plan_embedding
+        from .uploads import resolve_raster
 
-        return plan_embedding(req.raster, model.identity, model.spec.name, model.image_size, _tiling(req))
+        return plan_embedding(resolve_raster(req.raster), model.identity, model.spec.name, model.image_size,
+                              _tiling(req))
 
     def store_for(req: RasterRequest):
         from .embedding import cached_store
@@ -282,6 +307,9 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
         """Start embedding a raster (a background job); returns at once with the job's id."""
         from .embedding import embed_raster
 
+        from .cost_model import record_job
+        from .embedding import cached_store, embed_raster
+
         model = model_for(req)
         plan = plan_for(req, model)
 
@@ -289,14 +317,57 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
             def progress(done: int, total: int) -> None:
                 job.done, job.total = done, total
 
+            fresh = cached_store(plan) is None
+            started = time.perf_counter()
             store = embed_raster(plan, model, batch_size=req.batch_size, progress=progress,
                                  cancelled=job.cancel.is_set)
+            if fresh:  # the end-to-end rate is what later estimates on this device use
+                record_job(model, plan.grid.n_tiles, time.perf_counter() - started)
             return {"store": store.key, "n_tiles": store.n_tiles, "raster": plan.info.path,
                     "tile_px": plan.grid.tile_px, "bands": list(plan.bands.bands)}
 
-        job = jobs.submit("embed", work)
-        job.total = plan.grid.n_tiles
+        job = jobs.submit("embed", work, key=plan.key)
+        if job.total == 0:
+            job.total = plan.grid.n_tiles
         return job.status()
+
+    @app.post("/estimate")
+    def estimate(req: RasterRequest) -> EstimateAnswer:
+        """Tiles, time and disk that embedding this raster will cost, before starting it."""
+        from .cost_model import estimate as estimate_cost
+        from .embedding import cached_store
+
+        model = model_for(req)
+        plan = plan_for(req, model)
+        cost = estimate_cost(plan.grid.n_tiles, model, req.batch_size)
+        return EstimateAnswer(raster=req.raster, model=model.spec.name, embedded=cached_store(plan) is not None,
+                              summary=cost.line(), **cost.to_dict())
+
+    @app.get("/uploads/{digest}")
+    def get_upload(digest: str) -> dict:
+        """Whether the backend holds the raster with this SHA-256 (so a client need not send it again)."""
+        from .uploads import describe_upload
+
+        return describe_upload(digest)
+
+    @app.put("/uploads/{digest}", status_code=201)
+    async def put_upload(digest: str, request: Request) -> dict:
+        """Receive a rendered raster (a GeoTIFF as the raw body, named by its SHA-256); use the answer's
+        ``raster`` ("upload:<sha256>") in later requests."""
+        import asyncio
+
+        from .uploads import UploadWriter, check_digest
+
+        digest = check_digest(digest)
+        writer = UploadWriter()
+        try:
+            async for chunk in request.stream():
+                writer.write(chunk)  # refuses a body past the limit, with or without Content-Length
+            # hashing is done; GDAL's check and the rename run off the event loop
+            return await asyncio.to_thread(writer.finish, digest)
+        except BaseException:
+            writer.abort()
+            raise
 
     @app.get("/jobs")
     def list_jobs() -> list[JobStatus]:

@@ -118,6 +118,57 @@ def test_embed_then_query_every_job(server, tmp_path):
     assert len(r.json()["layers"]["similar"]["features"]) == 3 and "similarity" not in r.json()["layers"]
 
 
+def test_estimate_before_embedding(server, tmp_path):
+    c = server["client"]
+    raster = tmp_path / "copy.tif"
+    raster.write_bytes((ROOT / "resources" / "sample" / "naip_m_4709963_se_14_1_20190904.tif").read_bytes())
+    body = _raster_body(server, raster, tile_size=32)
+    est = c.post("/estimate", json=body).json()
+    with rasterio.open(raster) as src:
+        grid = -(-src.width // 32) * -(-src.height // 32)
+    assert est["tiles"] == grid and not est["embedded"]
+    assert est["seconds"] > 0 and est["disk_bytes"] > grid * 64 * 4 and est["rate_tiles_per_s"] > 0
+    assert est["summary"].startswith(f"{grid:,} tiles, about ")
+    assert _wait(c, c.post("/embed", json=body).json()["id"])["state"] == "done"
+    assert c.post("/estimate", json=body).json()["embedded"]
+
+
+def test_uploaded_raster_is_searched_like_a_file(server, tmp_path):
+    import hashlib
+
+    c = server["client"]
+    data = (ROOT / "resources" / "sample" / "naip_m_4709963_se_14_1_20190904.tif").read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    assert c.get(f"/uploads/{digest}").status_code == 404
+    r = c.put(f"/uploads/{digest}", content=data, headers={"Content-Type": "image/tiff"})
+    assert r.status_code == 201, r.text
+    name = r.json()["raster"]
+    assert name == f"upload:{digest}" and c.get(f"/uploads/{digest}").json()["width"] == 934
+    body = _raster_body(server, name)
+    job = _wait(c, c.post("/embed", json=body).json()["id"])
+    assert job["state"] == "done", job
+    r = c.post("/search", json=_raster_body(server, name, queries=["lake"], k=3))
+    assert r.status_code == 200 and len(r.json()["layers"]["hits"]["features"]) == 3
+    # a declared length past the limit is refused before the body is read (the limit while reading a
+    # body without a length is tested on UploadWriter)
+    import http.client
+
+    host, port = server["state"]["url"].removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.putrequest("PUT", f"/uploads/{digest}")
+    conn.putheader("Authorization", f"Bearer {server['state']['token']}")
+    conn.putheader("Content-Length", str(1 << 40))
+    conn.endheaders()
+    conn.send(b"x" * 10)
+    answer = conn.getresponse()
+    assert answer.status == 413 and b"request body over" in answer.read()
+    conn.close()
+    r = c.put("/uploads/not-a-digest", content=data)
+    assert r.status_code == 400 and "not an upload id" in r.json()["error"]
+    r = c.post("/search", json=_raster_body(server, "upload:" + "b" * 64, queries=["lake"]))
+    assert r.status_code == 404 and "send the rendered raster again" in r.json()["error"]
+
+
 @pytest.mark.parametrize(
     "path, patch, status, needle",
     [
