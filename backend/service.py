@@ -305,8 +305,6 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
     @app.post("/embed", status_code=202)
     def embed(req: RasterRequest) -> JobStatus:
         """Start embedding a raster (a background job); returns at once with the job's id."""
-        from .embedding import embed_raster
-
         from .cost_model import record_job
         from .embedding import cached_store, embed_raster
 

@@ -214,8 +214,32 @@ river or lake</translation>
       <translation>{0} (keine Gewichte)</translation>
     </message>
     <message>
+      <source>RemoteCLIP: embed raster</source>
+      <translation>RemoteCLIP: Raster einbetten</translation>
+    </message>
+    <message>
+      <source>Embedding this raster with {0} will take {1}.
+
+It runs in the background and can be cancelled from the task manager; later searches of this raster are instant. Start now?</source>
+      <translation>Das Einbetten dieses Rasters mit {0} kostet {1}.
+
+Es läuft im Hintergrund und kann im Task-Manager abgebrochen werden; spätere Suchen in diesem Raster sind sofort da. Jetzt starten?</translation>
+    </message>
+    <message>
       <source>RemoteCLIP: {0}</source>
       <translation>RemoteCLIP: {0}</translation>
+    </message>
+    <message>
+      <source>Embedding {0}: {1}</source>
+      <translation>Einbetten {0}: {1}</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: embedding, {0}</source>
+      <translation>RemoteCLIP: Einbetten, {0}</translation>
+    </message>
+    <message>
+      <source>Not embedded: {0}</source>
+      <translation>Nicht eingebettet: {0}</translation>
     </message>
     <message>
       <source>The task failed</source>
@@ -302,10 +326,6 @@ river or lake</translation>
       <translation>Findet die Kacheln, die der Kachel unter einem Beispielpunkt am ähnlichsten sehen.</translation>
     </message>
     <message>
-      <source>No raster layer given</source>
-      <translation>Kein Rasterlayer angegeben</translation>
-    </message>
-    <message>
       <source>Model (empty: the best one whose weights are present)</source>
       <translation>Modell (leer: das beste, dessen Gewichte vorhanden sind)</translation>
     </message>
@@ -336,6 +356,18 @@ river or lake</translation>
     <message>
       <source>Model weights file (empty: the registry's)</source>
       <translation>Datei mit Modellgewichten (leer: die aus dem Modellverzeichnis)</translation>
+    </message>
+    <message>
+      <source>Area to render, for layers without a file (web, tile, virtual; empty: the layer's extent)</source>
+      <translation>Zu rendernder Bereich für Layer ohne Datei (Web, Kacheln, virtuell; leer: Ausdehnung des Layers)</translation>
+    </message>
+    <message>
+      <source>Pixel size to render at, in the layer's units (0: the layer's own, or 4096 pixels across)</source>
+      <translation>Pixelgröße beim Rendern, in Einheiten des Layers (0: die des Layers, oder 4096 Pixel Breite)</translation>
+    </message>
+    <message>
+      <source>No raster layer given</source>
+      <translation>Kein Rasterlayer angegeben</translation>
     </message>
     <message>
       <source>Connecting to the RemoteCLIP backend</source>
@@ -418,16 +450,16 @@ river or lake</translation>
       <translation>Beispielkachel</translation>
     </message>
     <message>
-      <source>Layer '{0}' is not a raster file on disk ({1}); save it as a GeoTIFF first (web and tile layers are not supported yet)</source>
-      <translation>Layer '{0}' ist keine Rasterdatei auf dem Datenträger ({1}); bitte zuerst als GeoTIFF speichern (Web- und Kachellayer werden noch nicht unterstützt)</translation>
-    </message>
-    <message>
       <source>Cancelled</source>
       <translation>Abgebrochen</translation>
     </message>
     <message>
       <source>{0} tiles embedded</source>
       <translation>{0} Kacheln eingebettet</translation>
+    </message>
+    <message>
+      <source>Layer '{0}' has no file the backend can read: rendering it, {1} x {2} pixels</source>
+      <translation>Layer '{0}' hat keine Datei, die das Backend lesen kann: er wird gerendert, {1} x {2} Pixel</translation>
     </message>
     <message>
       <source>The backend wrote no '{0}' layer in {1}</source>
@@ -438,8 +470,48 @@ river or lake</translation>
       <translation>Bitte 1 oder 3 Bänder wählen, nicht {0}</translation>
     </message>
     <message>
+      <source>Rendered and sent as {0}</source>
+      <translation>Gerendert und gesendet als {0}</translation>
+    </message>
+    <message>
+      <source>Embedding: {0}</source>
+      <translation>Einbetten: {0}</translation>
+    </message>
+    <message>
       <source>Embedding (job {0})</source>
       <translation>Einbettung (Auftrag {0})</translation>
+    </message>
+    <message>
+      <source>The map canvas shows nothing to search yet</source>
+      <translation>Die Karte zeigt noch nichts zum Durchsuchen</translation>
+    </message>
+    <message>
+      <source>Rendering cancelled</source>
+      <translation>Rendern abgebrochen</translation>
+    </message>
+    <message>
+      <source>Layer '{0}' has no data in the area to search: pan or zoom to it</source>
+      <translation>Layer '{0}' hat keine Daten im Suchbereich: verschieben oder zoomen Sie dorthin</translation>
+    </message>
+    <message>
+      <source>Rendering '{0}' at this resolution needs {1} x {2} pixels (over {3} million): zoom in, or choose a smaller extent or a larger pixel size</source>
+      <translation>Das Rendern von '{0}' in dieser Auflösung braucht {1} x {2} Pixel (über {3} Millionen): hineinzoomen oder einen kleineren Bereich oder größere Pixel wählen</translation>
+    </message>
+    <message>
+      <source>Cannot open layer '{0}' for rendering: {1}</source>
+      <translation>Layer '{0}' kann zum Rendern nicht geöffnet werden: {1}</translation>
+    </message>
+    <message>
+      <source>Layer '{0}' cannot be rendered (provider {1})</source>
+      <translation>Layer '{0}' kann nicht gerendert werden (Provider {1})</translation>
+    </message>
+    <message>
+      <source>Rendering '{0}' failed (QgsRasterFileWriter error {1})</source>
+      <translation>Rendern von '{0}' fehlgeschlagen (QgsRasterFileWriter-Fehler {1})</translation>
+    </message>
+    <message>
+      <source>Layer '{0}' has no extent of its own (a web or tile layer): choose the extent to search</source>
+      <translation>Layer '{0}' hat keine eigene Ausdehnung (Web- oder Kachel-Layer): wählen Sie den Suchbereich</translation>
     </message>
     <message>
       <source>hits</source>
@@ -496,6 +568,10 @@ river or lake</translation>
     <message>
       <source>Connect to a running backend</source>
       <translation>Mit laufendem Backend verbinden</translation>
+    </message>
+    <message>
+      <source>Layer '{0}' is not a raster file on disk ({1}); save it as a GeoTIFF first (web and tile layers are not supported yet)</source>
+      <translation type="vanished">Layer '{0}' ist keine Rasterdatei auf dem Datenträger ({1}); bitte zuerst als GeoTIFF speichern (Web- und Kachellayer werden noch nicht unterstützt)</translation>
     </message>
   </context>
 </TS>

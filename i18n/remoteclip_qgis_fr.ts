@@ -214,8 +214,32 @@ river or lake</translation>
       <translation>{0} (pas de poids)</translation>
     </message>
     <message>
+      <source>RemoteCLIP: embed raster</source>
+      <translation>RemoteCLIP : intégrer le raster</translation>
+    </message>
+    <message>
+      <source>Embedding this raster with {0} will take {1}.
+
+It runs in the background and can be cancelled from the task manager; later searches of this raster are instant. Start now?</source>
+      <translation>L'intégration de ce raster avec {0} demandera {1}.
+
+Elle tourne en arrière-plan et peut être annulée depuis le gestionnaire de tâches ; les recherches suivantes dans ce raster seront immédiates. Commencer maintenant ?</translation>
+    </message>
+    <message>
       <source>RemoteCLIP: {0}</source>
       <translation>RemoteCLIP : {0}</translation>
+    </message>
+    <message>
+      <source>Embedding {0}: {1}</source>
+      <translation>Intégration {0} : {1}</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: embedding, {0}</source>
+      <translation>RemoteCLIP : intégration, {0}</translation>
+    </message>
+    <message>
+      <source>Not embedded: {0}</source>
+      <translation>Non intégré : {0}</translation>
     </message>
     <message>
       <source>The task failed</source>
@@ -302,10 +326,6 @@ river or lake</translation>
       <translation>Trouve les tuiles qui ressemblent le plus à la tuile située sous un point d'exemple.</translation>
     </message>
     <message>
-      <source>No raster layer given</source>
-      <translation>Aucune couche raster indiquée</translation>
-    </message>
-    <message>
       <source>Model (empty: the best one whose weights are present)</source>
       <translation>Modèle (vide : le meilleur dont les poids sont présents)</translation>
     </message>
@@ -336,6 +356,18 @@ river or lake</translation>
     <message>
       <source>Model weights file (empty: the registry's)</source>
       <translation>Fichier de poids du modèle (vide : celui du registre)</translation>
+    </message>
+    <message>
+      <source>Area to render, for layers without a file (web, tile, virtual; empty: the layer's extent)</source>
+      <translation>Zone à rendre, pour les couches sans fichier (web, tuiles, virtuelles ; vide : l'emprise de la couche)</translation>
+    </message>
+    <message>
+      <source>Pixel size to render at, in the layer's units (0: the layer's own, or 4096 pixels across)</source>
+      <translation>Taille de pixel du rendu, en unités de la couche (0 : celle de la couche, ou 4096 pixels de large)</translation>
+    </message>
+    <message>
+      <source>No raster layer given</source>
+      <translation>Aucune couche raster indiquée</translation>
     </message>
     <message>
       <source>Connecting to the RemoteCLIP backend</source>
@@ -418,16 +450,16 @@ river or lake</translation>
       <translation>Tuile d'exemple</translation>
     </message>
     <message>
-      <source>Layer '{0}' is not a raster file on disk ({1}); save it as a GeoTIFF first (web and tile layers are not supported yet)</source>
-      <translation>La couche « {0} » n'est pas un fichier raster sur disque ({1}) ; enregistrez-la d'abord en GeoTIFF (les couches web et tuilées ne sont pas encore prises en charge)</translation>
-    </message>
-    <message>
       <source>Cancelled</source>
       <translation>Annulé</translation>
     </message>
     <message>
       <source>{0} tiles embedded</source>
       <translation>{0} tuiles encodées</translation>
+    </message>
+    <message>
+      <source>Layer '{0}' has no file the backend can read: rendering it, {1} x {2} pixels</source>
+      <translation>La couche '{0}' n'a pas de fichier lisible par le backend : rendu en cours, {1} x {2} pixels</translation>
     </message>
     <message>
       <source>The backend wrote no '{0}' layer in {1}</source>
@@ -438,8 +470,48 @@ river or lake</translation>
       <translation>Choisissez 1 ou 3 bandes, pas {0}</translation>
     </message>
     <message>
+      <source>Rendered and sent as {0}</source>
+      <translation>Rendu et envoyé sous le nom {0}</translation>
+    </message>
+    <message>
+      <source>Embedding: {0}</source>
+      <translation>Intégration : {0}</translation>
+    </message>
+    <message>
       <source>Embedding (job {0})</source>
       <translation>Encodage (tâche {0})</translation>
+    </message>
+    <message>
+      <source>The map canvas shows nothing to search yet</source>
+      <translation>La carte n'affiche encore rien à rechercher</translation>
+    </message>
+    <message>
+      <source>Rendering cancelled</source>
+      <translation>Rendu annulé</translation>
+    </message>
+    <message>
+      <source>Layer '{0}' has no data in the area to search: pan or zoom to it</source>
+      <translation>La couche '{0}' n'a pas de données dans la zone à rechercher : déplacez-vous ou zoomez dessus</translation>
+    </message>
+    <message>
+      <source>Rendering '{0}' at this resolution needs {1} x {2} pixels (over {3} million): zoom in, or choose a smaller extent or a larger pixel size</source>
+      <translation>Le rendu de '{0}' à cette résolution demande {1} x {2} pixels (plus de {3} millions) : zoomez, ou choisissez une emprise plus petite ou des pixels plus grands</translation>
+    </message>
+    <message>
+      <source>Cannot open layer '{0}' for rendering: {1}</source>
+      <translation>Impossible d'ouvrir la couche '{0}' pour le rendu : {1}</translation>
+    </message>
+    <message>
+      <source>Layer '{0}' cannot be rendered (provider {1})</source>
+      <translation>La couche '{0}' ne peut pas être rendue (fournisseur {1})</translation>
+    </message>
+    <message>
+      <source>Rendering '{0}' failed (QgsRasterFileWriter error {1})</source>
+      <translation>Le rendu de '{0}' a échoué (erreur QgsRasterFileWriter {1})</translation>
+    </message>
+    <message>
+      <source>Layer '{0}' has no extent of its own (a web or tile layer): choose the extent to search</source>
+      <translation>La couche '{0}' n'a pas d'emprise propre (couche web ou de tuiles) : choisissez l'emprise à rechercher</translation>
     </message>
     <message>
       <source>hits</source>
@@ -496,6 +568,10 @@ river or lake</translation>
     <message>
       <source>Connect to a running backend</source>
       <translation>Se connecter à un backend en cours d'exécution</translation>
+    </message>
+    <message>
+      <source>Layer '{0}' is not a raster file on disk ({1}); save it as a GeoTIFF first (web and tile layers are not supported yet)</source>
+      <translation type="vanished">La couche « {0} » n'est pas un fichier raster sur disque ({1}) ; enregistrez-la d'abord en GeoTIFF (les couches web et tuilées ne sont pas encore prises en charge)</translation>
     </message>
   </context>
 </TS>

@@ -45,10 +45,18 @@ class BackendClient:
         self.connection = connection
         self.timeout = timeout
 
-    def _request(self, method: str, path: str, body: dict | None = None, auth: bool = True) -> dict | list:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.connection.url + path, data=data, method=method)
-        req.add_header("Content-Type", "application/json")
+    def _request(self, method: str, path: str, body: dict | None = None, auth: bool = True,
+                 upload: Path | None = None) -> dict | list:
+        if upload is not None:  # streamed from the file: urllib sends a file object in blocks
+            size = Path(upload).stat().st_size
+            data = open(upload, "rb")  # noqa: SIM115 - closed below
+            req = urllib.request.Request(self.connection.url + path, data=data, method=method)
+            req.add_header("Content-Type", "image/tiff")
+            req.add_header("Content-Length", str(size))
+        else:
+            data = json.dumps(body).encode() if body is not None else None
+            req = urllib.request.Request(self.connection.url + path, data=data, method=method)
+            req.add_header("Content-Type", "application/json")
         if auth:
             req.add_header("Authorization", f"Bearer {self.connection.token}")
         try:
@@ -64,6 +72,9 @@ class BackendClient:
             raise BackendError(f"backend at {self.connection.url} is not reachable ({exc.reason})") from None
         except (ConnectionError, TimeoutError) as exc:  # reset mid-answer, or a read timeout
             raise BackendError(f"backend at {self.connection.url} did not answer ({exc})") from None
+        finally:
+            if upload is not None:
+                data.close()
 
     def health(self) -> dict:
         return self._request("GET", "/health", auth=False)
@@ -73,6 +84,18 @@ class BackendClient:
 
     def embed(self, **request) -> dict:
         return self._request("POST", "/embed", request)
+
+    def estimate(self, **request) -> dict:
+        """Tiles, seconds and disk bytes that embedding this raster will cost (``embedded``: no cost)."""
+        return self._request("POST", "/estimate", request)
+
+    def upload_status(self, digest: str) -> dict:
+        """The backend's raster name for an upload it holds; BackendError with status 404 when it has none."""
+        return self._request("GET", f"/uploads/{digest}")
+
+    def upload(self, path: str | Path, digest: str) -> dict:
+        """Send a GeoTIFF (named by its SHA-256); the answer's ``raster`` names it in later requests."""
+        return self._request("PUT", f"/uploads/{digest}", upload=Path(path))
 
     def jobs(self) -> list:
         return self._request("GET", "/jobs")

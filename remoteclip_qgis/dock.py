@@ -305,9 +305,7 @@ class RemoteClipDock(QgsDockWidget):
 
     def base_request(self) -> dict | None:
         """raster, model, weights and tiling from the dock for the active raster; None after a message."""
-        from qgis.core import QgsProcessingException
-
-        from .processing_algorithms import raster_file
+        from .raster_source import RasterSourceError, raster_input
 
         try:
             bands = parse_bands(self.bands_edit.text())
@@ -318,8 +316,8 @@ class RemoteClipDock(QgsDockWidget):
         if layer is None:
             return None
         try:
-            path = raster_file(layer)
-        except QgsProcessingException as exc:
+            path, render = raster_input(layer, self.iface.mapCanvas().mapSettings())
+        except RasterSourceError as exc:
             self._error(str(exc))
             return None
         settings = self._manager().settings
@@ -328,7 +326,7 @@ class RemoteClipDock(QgsDockWidget):
         ground = self.ground_spin.value() or None
         tile = None if ground else (self.tile_spin.value() or None)
         return {"raster": path, "model": model, "weights": weights, "tile_size": tile, "ground_size_m": ground,
-                "overlap": float(self.overlap_spin.value()), "bands": bands}
+                "overlap": float(self.overlap_spin.value()), "bands": bands, "_render": render}
 
     def classes(self) -> list[str]:
         out: list[str] = []
@@ -358,7 +356,8 @@ class RemoteClipDock(QgsDockWidget):
         request = self.base_request()
         if request is None:
             return None
-        return self._start(ClassifyParams(**request, classes=classes))
+        render = request.pop("_render")
+        return self._start(ClassifyParams(**request, classes=classes), render)
 
     def count(self):
         """Count estimates of the object for the active raster; returns the task or None (after a message)."""
@@ -369,15 +368,15 @@ class RemoteClipDock(QgsDockWidget):
         request = self.base_request()
         if request is None:
             return None
-        return self._start(CountParams(**request, object=obj))
+        render = request.pop("_render")
+        return self._start(CountParams(**request, object=obj), render)
 
-    def _start(self, params):
-        task = self.plugin._start(params, self._task_done)
+    def _start(self, params, render=None):
+        task = self.plugin._start(params, self._task_done, render)
         self.tasks.append(task)
         return task
 
     def _task_done(self, task) -> None:
-        self.plugin.tasks.discard(task)
         try:
             if task in self.tasks:
                 self.tasks.remove(task)

@@ -28,8 +28,31 @@ class JobCancelled(Exception):
     """The user cancelled; the backend job was told to stop."""
 
 
+class NeedsConfirmation(Exception):
+    """Embedding would cost more than the user agreed to wait for without being asked; ``estimate`` is
+    the backend's answer to POST /estimate (tiles, seconds, disk bytes, a one-line summary)."""
+
+    def __init__(self, estimate: dict) -> None:
+        super().__init__(estimate.get("summary", ""))
+        self.estimate = estimate
+
+
 Progress = Callable[[float], None]
 IsCanceled = Callable[[], bool]
+OnEstimate = Callable[[dict], None]
+Confirm = Callable[[dict], bool]
+
+
+def check_cost(client: BackendClient, params: EmbedParams, on_estimate: OnEstimate | None = None,
+               confirm: Confirm | None = None) -> dict:
+    """Ask the backend what embedding ``params``' raster will cost, before it starts: the estimate goes to
+    ``on_estimate``; when ``confirm(estimate)`` is false, NeedsConfirmation stops the job here."""
+    estimate = client.estimate(**params.embed_request())
+    if on_estimate is not None:
+        on_estimate(estimate)
+    if not estimate.get("embedded") and confirm is not None and not confirm(estimate):
+        raise NeedsConfirmation(estimate)
+    return estimate
 
 
 def embed(client: BackendClient, params: EmbedParams, progress: Progress | None = None,
@@ -63,10 +86,12 @@ def embed(client: BackendClient, params: EmbedParams, progress: Progress | None 
 
 def run_job(client: BackendClient, params: EmbedParams, progress: Progress | None = None,
             is_canceled: IsCanceled | None = None, on_job: Callable[[str], None] | None = None,
-            poll_s: float = POLL_S) -> dict:
-    """Run ``params``' job: for a query, ask once; when the raster is not embedded yet (409), embed
-    it and ask again. Returns the backend's answer (for "embed", the finished job's status)."""
+            poll_s: float = POLL_S, on_estimate: OnEstimate | None = None, confirm: Confirm | None = None) -> dict:
+    """Run ``params``' job: for a query, ask once; when the raster is not embedded yet (409), say what
+    embedding will cost (``on_estimate``, ``confirm``: see check_cost), embed it and ask again.
+    Returns the backend's answer (for "embed", the finished job's status)."""
     if params.endpoint == "embed":
+        check_cost(client, params, on_estimate, confirm)
         job = embed(client, params, progress, is_canceled, on_job, poll_s)
         if progress is not None:
             progress(100.0)
@@ -77,6 +102,7 @@ def run_job(client: BackendClient, params: EmbedParams, progress: Progress | Non
     except BackendError as exc:
         if exc.status != 409:
             raise
+        check_cost(client, params, on_estimate, confirm)
         embed(client, params, progress, is_canceled, on_job, poll_s)
         if is_canceled is not None and is_canceled():
             raise JobCancelled("") from None
@@ -88,18 +114,18 @@ def run_job(client: BackendClient, params: EmbedParams, progress: Progress | Non
 
 def run_to_gpkg(client: BackendClient, params: EmbedParams, remote: bool, progress: Progress | None = None,
                 is_canceled: IsCanceled | None = None, on_job: Callable[[str], None] | None = None,
-                poll_s: float = POLL_S) -> dict:
+                poll_s: float = POLL_S, on_estimate: OnEstimate | None = None, confirm: Confirm | None = None) -> dict:
     """``run_job``, with the result always in the local GeoPackage ``params.output``: a local backend
     writes it itself; a remote one (its files are on another machine) answers GeoJSON, written here."""
     if not remote or params.endpoint == "embed" or not getattr(params, "output", None):
-        return run_job(client, params, progress, is_canceled, on_job, poll_s)
+        return run_job(client, params, progress, is_canceled, on_job, poll_s, on_estimate, confirm)
     from dataclasses import replace
 
     local = params.output
     changes = {"output": None}
     if hasattr(params, "include_surface"):
         changes["include_surface"] = True
-    answer = run_job(client, replace(params, **changes), progress, is_canceled, on_job, poll_s)
+    answer = run_job(client, replace(params, **changes), progress, is_canceled, on_job, poll_s, on_estimate, confirm)
     from .result_layers import write_geojson_gpkg
 
     write_geojson_gpkg(answer.get("layers") or {}, answer.get("crs_wkt"), local)
@@ -117,26 +143,54 @@ def report_error(message: str, iface=None) -> None:
             pass
 
 
+def ask_to_embed(estimate: dict, iface=None) -> bool:
+    """Main thread: show the estimate and ask whether to start embedding (Yes / Cancel)."""
+    from qgis.PyQt.QtWidgets import QMessageBox
+
+    parent = iface.mainWindow() if iface is not None else None
+    text = tr("Embedding this raster with {0} will take {1}.\n\nIt runs in the background and can be "
+              "cancelled from the task manager; later searches of this raster are instant. Start now?").format(
+        estimate.get("model", ""), estimate.get("summary", ""))
+    answer = QMessageBox.question(parent, tr("RemoteCLIP: embed raster"), text,
+                                  QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Yes)
+    return answer == QMessageBox.Yes
+
+
 class RemoteClipTask(QgsTask):
     """Embed (when needed) and run one query in a worker thread; add the result layers on the main thread.
 
-    ``on_finished(task)`` is called on the main thread after the layers were added (``task.layers``)
-    or after a failure (``task.error``) or cancel (``task.cancelled``).
+    ``render``: a layer the backend cannot read (web, tile, virtual) is rendered through QGIS and sent
+    first (see raster_source). Before embedding, the backend's estimate is logged and shown in the task's
+    description; when it is over ``settings.confirm_above_s`` seconds and the task is not ``confirmed``,
+    the task stops before embedding and ``finished`` asks the user (``ask``): yes starts ``follow_up``, a
+    confirmed copy of this task.
+
+    ``on_finished(task)`` is called on the main thread after the layers were added (``task.layers``),
+    after a failure (``task.error``) or cancel (``task.cancelled``), or when a ``follow_up`` took over.
     """
 
+    ask = staticmethod(ask_to_embed)  # replaced in tests: the only dialog a task opens
+
     def __init__(self, params: EmbedParams, manager=None, iface=None, add_layers: bool = True,
-                 on_finished: Callable[[RemoteClipTask], None] | None = None) -> None:
+                 on_finished: Callable[[RemoteClipTask], None] | None = None, render=None,
+                 confirmed: bool = False) -> None:
         title = params.title()
-        super().__init__(tr("RemoteCLIP: {0}").format(title or Path(params.raster).name), QgsTask.CanCancel)
+        name = render.name if render is not None else Path(params.raster).name
+        super().__init__(tr("RemoteCLIP: {0}").format(title or name), QgsTask.CanCancel)
         self.params = params
         self.manager = manager
         self.iface = iface
         self.add_layers = add_layers
         self.on_finished = on_finished
+        self.render = render
+        self.confirmed = confirmed
         self.job_id: str | None = None
         self.result: dict | None = None
         self.error: str | None = None
         self.cancelled = False
+        self.estimate: dict | None = None
+        self.needs_confirmation = False
+        self.follow_up: RemoteClipTask | None = None
         self.layers: list = []
         if params.endpoint != "embed" and not getattr(params, "output", None):
             from .result_layers import gpkg_path
@@ -148,6 +202,17 @@ class RemoteClipTask(QgsTask):
     def _set_job(self, job_id: str) -> None:
         self.job_id = job_id
 
+    def _on_estimate(self, estimate: dict) -> None:
+        self.estimate = estimate
+        if not estimate.get("embedded"):
+            QgsMessageLog.logMessage(tr("Embedding {0}: {1}").format(self.description(), estimate.get("summary")),
+                                     LOG_TAG, Qgis.Info)
+            self.setDescription(tr("RemoteCLIP: embedding, {0}").format(estimate.get("summary")))
+
+    def _confirm(self, estimate: dict) -> bool:
+        limit = getattr(self.manager.settings, "confirm_above_s", 0) if self.manager is not None else 0
+        return self.confirmed or limit <= 0 or float(estimate.get("seconds", 0)) <= limit
+
     def run(self) -> bool:
         try:
             if self.manager is None:
@@ -155,9 +220,18 @@ class RemoteClipTask(QgsTask):
 
                 self.manager = get_manager()
             client = self.manager.client()
+            if self.render is not None and not self.params.raster.startswith("upload:"):
+                from .raster_source import render_and_send
+
+                self.setProgress(1.0)
+                self.params.raster = render_and_send(client, self.render)
             self.result = run_to_gpkg(client, self.params, remote=not self.manager.is_local(),
-                                      progress=self.setProgress, is_canceled=self.isCanceled, on_job=self._set_job)
+                                      progress=self.setProgress, is_canceled=self.isCanceled, on_job=self._set_job,
+                                      on_estimate=self._on_estimate, confirm=self._confirm)
             return True
+        except NeedsConfirmation:
+            self.needs_confirmation = True
+            return False
         except JobCancelled:
             self.cancelled = True
             return False
@@ -165,9 +239,28 @@ class RemoteClipTask(QgsTask):
             self.error = str(exc)
             return False
         except Exception as exc:  # noqa: BLE001 - a bug: one line to the user, the trace to the log
+            from .raster_source import RasterSourceError
+
             self.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            QgsMessageLog.logMessage(traceback.format_exc(), LOG_TAG, Qgis.Critical)
+            if isinstance(exc, RasterSourceError):
+                self.error = str(exc)
+            else:
+                QgsMessageLog.logMessage(traceback.format_exc(), LOG_TAG, Qgis.Critical)
             return False
+
+    def _ask_and_follow_up(self) -> None:
+        """Main thread: show the estimate; on yes, start a confirmed copy of this task."""
+        if not self.ask(self.estimate or {}, self.iface):
+            self.cancelled = True
+            QgsMessageLog.logMessage(tr("Not embedded: {0}").format((self.estimate or {}).get("summary")),
+                                     LOG_TAG, Qgis.Info)
+            return
+        from qgis.core import QgsApplication
+
+        follow = RemoteClipTask(self.params, manager=self.manager, iface=self.iface, add_layers=self.add_layers,
+                                on_finished=self.on_finished, render=None, confirmed=True)
+        self.follow_up = follow
+        QgsApplication.taskManager().addTask(follow)
 
     def finished(self, result: bool) -> None:  # main thread
         try:
@@ -178,7 +271,9 @@ class RemoteClipTask(QgsTask):
                 if output:
                     self.layers = add_result(output, self.params.endpoint, self.params.title())
             elif not result:
-                if self.cancelled or self.isCanceled():
+                if self.needs_confirmation:
+                    self._ask_and_follow_up()
+                elif self.cancelled or self.isCanceled():
                     self.cancelled = True
                     QgsMessageLog.logMessage(tr("Cancelled: {0}").format(self.description()), LOG_TAG, Qgis.Info)
                 else:

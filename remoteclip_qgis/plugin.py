@@ -19,6 +19,7 @@ from qgis.PyQt.QtWidgets import QAction, QLineEdit
 from .backend_client import BackendError
 from .i18n import CONTEXT, install_translator
 from .params import SearchParams, split_phrases
+from .raster_source import RasterSourceError, raster_input
 
 
 class RemoteClipLocatorFilter(QgsLocatorFilter):
@@ -194,33 +195,40 @@ class RemoteClipPlugin:
         return rasters[0] if len(rasters) == 1 else None
 
     def _raster_request(self) -> dict | None:
-        """raster, model, weights, tile size for the active raster layer; None (and a message) when unusable."""
-        from qgis.core import QgsProcessingException
+        """raster, model, weights, tile size for the active raster layer; None (and a message) when unusable.
 
+        A layer the backend cannot read from disk (WMS, XYZ, virtual) is rendered as the map shows it:
+        ``_render`` holds that RenderSpec and ``raster`` its label until the task has sent it.
+        """
         from .backend_process import get_manager
         from .jobs import report_error
-        from .processing_algorithms import raster_file
 
         layer = self.active_raster()
         if layer is None:
             report_error(self.tr("Select a raster layer to search first"), self.iface)
             return None
         try:
-            path = raster_file(layer)
-        except QgsProcessingException as exc:
+            path, render = raster_input(layer, self.iface.mapCanvas().mapSettings())
+        except RasterSourceError as exc:
             report_error(str(exc), self.iface)
             return None
         s = get_manager().settings
         return {"raster": path, "model": s.default_model or None, "weights": s.weights or None,
-                "tile_size": s.tile_size or None, "_layer": layer}
+                "tile_size": s.tile_size or None, "_layer": layer, "_render": render}
 
-    def _start(self, params, on_finished):
+    def _start(self, params, on_finished, render=None):
         from qgis.core import QgsApplication as App
 
         from .backend_process import get_manager
         from .jobs import RemoteClipTask
 
-        task = RemoteClipTask(params, manager=get_manager(), iface=self.iface, on_finished=on_finished)
+        def done(task) -> None:
+            self.tasks.discard(task)
+            if task.follow_up is not None:  # the user agreed to a long embedding: a confirmed copy runs
+                self.tasks.add(task.follow_up)
+            on_finished(task)
+
+        task = RemoteClipTask(params, manager=get_manager(), iface=self.iface, on_finished=done, render=render)
         self.tasks.add(task)
         App.taskManager().addTask(task)
         return task
@@ -235,7 +243,8 @@ class RemoteClipPlugin:
         if request is None:
             return None
         request.pop("_layer")
-        return self._start(SearchParams(**request, queries=queries, k=10), self._search_done)
+        render = request.pop("_render")
+        return self._start(SearchParams(**request, queries=queries, k=10), self._search_done, render)
 
     def _toggle_similar_tool(self, on: bool) -> None:
         canvas = self.iface.mapCanvas()
@@ -252,18 +261,17 @@ class RemoteClipPlugin:
         if request is None:
             return None
         layer = request.pop("_layer")
+        render = request.pop("_render")
         canvas_crs = self.iface.mapCanvas().mapSettings().destinationCrs()
         if canvas_crs.isValid() and canvas_crs != layer.crs():
             point = QgsCoordinateTransform(canvas_crs, layer.crs(), QgsProject.instance()).transform(point)
-        return self._start(SimilarParams(**request, x=point.x(), y=point.y(), k=10), self._similar_done)
+        return self._start(SimilarParams(**request, x=point.x(), y=point.y(), k=10), self._similar_done, render)
 
     def _similar_done(self, task) -> None:
-        self.tasks.discard(task)
         if self.dock is not None:
             self.dock.add_result(task)
 
     def _search_done(self, task) -> None:
-        self.tasks.discard(task)
         if self.dock is not None:
             self.dock.add_result(task)
         hits = next((lyr for lyr in task.layers if lyr.source().endswith("layername=hits")), None)

@@ -7,8 +7,6 @@ GeoPackage and copies its features into the algorithm's feature sinks.
 
 from __future__ import annotations
 
-import os
-
 from qgis.core import (
     QgsFeature,
     QgsFeatureSink,
@@ -23,6 +21,7 @@ from qgis.core import (
     QgsProcessingParameterDefinition,
     QgsProcessingParameterDistance,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
@@ -30,13 +29,13 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
     QgsProcessingUtils,
-    QgsProviderRegistry,
     QgsVectorLayer,
 )
 
 from .backend_client import BackendError
 from .i18n import tr
 from .params import ClassifyParams, CountParams, EmbedParams, SearchParams, SimilarParams, split_classes, split_phrases
+from .raster_source import RasterSourceError, extent_render_spec, file_path, render_and_send
 
 _post_processors: list = []  # Processing keeps only a raw pointer: keep them alive here
 
@@ -55,20 +54,6 @@ class StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
             style_layer(layer, self.kind)
 
 
-def raster_file(layer) -> str:
-    """The file behind a raster layer; a clear error for anything else (WMS, XYZ, memory, ...)."""
-    if layer is None:
-        raise QgsProcessingException(tr("No raster layer given"))
-    path = ""
-    if layer.providerType() == "gdal":
-        path = QgsProviderRegistry.instance().decodeUri("gdal", layer.source()).get("path") or ""
-    if not path or not os.path.isfile(path):
-        raise QgsProcessingException(
-            tr("Layer '{0}' is not a raster file on disk ({1}); save it as a GeoTIFF first "
-               "(web and tile layers are not supported yet)").format(layer.name(), layer.providerType()))
-    return path
-
-
 class RemoteClipAlgorithm(QgsProcessingAlgorithm):
     INPUT = "INPUT"
     MODEL = "MODEL"
@@ -79,6 +64,8 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
     OVERLAP = "OVERLAP"
     OUTPUT = "OUTPUT"
     SIMILARITY = "SIMILARITY"
+    EXTENT = "EXTENT"
+    RENDER_PIXEL_SIZE = "RENDER_PIXEL_SIZE"
 
     endpoint = "embed"
     output_kind = ""  # GeoPackage layer copied to OUTPUT
@@ -86,6 +73,7 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
     def __init__(self) -> None:
         super().__init__()
         self._models: list[str] = []
+        self._render = None  # RenderSpec for a layer the backend cannot read (made in prepareAlgorithm)
 
     def createInstance(self):  # noqa: N802
         return type(self)()
@@ -121,14 +109,58 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
                                        parentLayerParameterName=self.INPUT, optional=True, allowMultiple=True),
             QgsProcessingParameterFile(self.WEIGHTS, tr("Model weights file (empty: the registry's)"),
                                        optional=True),
+            QgsProcessingParameterExtent(self.EXTENT, tr("Area to render, for layers without a file "
+                                                         "(web, tile, virtual; empty: the layer's extent)"),
+                                         optional=True),
+            QgsProcessingParameterNumber(self.RENDER_PIXEL_SIZE, tr("Pixel size to render at, in the layer's "
+                                                                    "units (0: the layer's own, or 4096 pixels "
+                                                                    "across)"),
+                                         QgsProcessingParameterNumber.Double, defaultValue=0.0, optional=True,
+                                         minValue=0.0),
         ]
         for p in advanced:
             p.setFlags(p.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
             self.addParameter(p)
 
+    def render_spec(self, parameters, context):
+        """The RenderSpec for a layer without a file the backend can read (None for a file)."""
+        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        if layer is None or file_path(layer) is not None:
+            return None
+        extent = None
+        if parameters.get(self.EXTENT):
+            extent = self.parameterAsExtent(parameters, self.EXTENT, context, layer.crs())
+        pixel = self.parameterAsDouble(parameters, self.RENDER_PIXEL_SIZE, context) \
+            if parameters.get(self.RENDER_PIXEL_SIZE) else 0.0
+        return extent_render_spec(layer, extent, pixel or None)
+
+    def checkParameterValues(self, parameters, context):  # noqa: N802 - the dialog and processing.run show it
+        ok, message = super().checkParameterValues(parameters, context)
+        if ok:
+            try:
+                self.render_spec(parameters, context)
+            except RasterSourceError as exc:
+                return False, str(exc)
+        return ok, message
+
+    def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 - main thread: layers may be read
+        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        if layer is None:
+            raise QgsProcessingException(tr("No raster layer given"))
+        try:  # web, tile or virtual: render it through QGIS and send the pixels
+            self._render = self.render_spec(parameters, context)
+        except RasterSourceError as exc:
+            raise QgsProcessingException(str(exc)) from None
+        if self._render is not None:
+            feedback.pushInfo(tr("Layer '{0}' has no file the backend can read: rendering it, {1} x {2} pixels").format(
+                layer.name(), self._render.width, self._render.height))
+        return True
+
     def embed_kwargs(self, parameters, context) -> tuple[object, dict]:
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        path = raster_file(layer)
+        path = file_path(layer) or (self._render.label() if self._render is not None else "")
+        if not path:
+            raise QgsProcessingException(tr("No raster layer given"))
         from .backend_process import get_manager
 
         settings = get_manager().settings  # the plugin's defaults, so toolbar and Processing share stores
@@ -147,7 +179,8 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
         if pixels > 0:
             kwargs["tile_size"] = pixels
         elif ground > 0:  # layer units -> pixels: exact in any CRS, metres or degrees
-            kwargs["tile_size"] = max(1, round(ground / layer.rasterUnitsPerPixelX()))
+            units = self._render.pixel_size[0] if self._render is not None else layer.rasterUnitsPerPixelX()
+            kwargs["tile_size"] = max(1, round(ground / units))
         elif settings.tile_size > 0:
             kwargs["tile_size"] = settings.tile_size
         overlap = self.parameterAsDouble(parameters, self.OVERLAP, context) if parameters.get(self.OVERLAP) else 0.0
@@ -169,12 +202,21 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
             feedback.pushInfo(tr("Connecting to the RemoteCLIP backend"))
             manager = get_manager()
             client = manager.client()
+            if self._render is not None:
+                params.raster = render_and_send(client, self._render)
+                feedback.pushInfo(tr("Rendered and sent as {0}").format(params.raster))
+
+            def on_estimate(estimate: dict) -> None:
+                if not estimate.get("embedded"):
+                    feedback.pushInfo(tr("Embedding: {0}").format(estimate.get("summary")))
+
             return run_to_gpkg(client, params, remote=not manager.is_local(), progress=feedback.setProgress,
                                is_canceled=feedback.isCanceled,
-                               on_job=lambda job_id: feedback.pushInfo(tr("Embedding (job {0})").format(job_id)))
+                               on_job=lambda job_id: feedback.pushInfo(tr("Embedding (job {0})").format(job_id)),
+                               on_estimate=on_estimate)
         except JobCancelled:
             raise QgsProcessingException(tr("Cancelled")) from None
-        except BackendError as exc:
+        except (BackendError, RasterSourceError) as exc:
             raise QgsProcessingException(str(exc)) from None
 
     def temp_gpkg(self) -> str:

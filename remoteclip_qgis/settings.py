@@ -49,6 +49,7 @@ class PluginSettings:
     weights: str = ""              # optional checkpoint file for the model
     output_folder: str = ""        # empty: the project's folder, else a folder in the user's cache
     tile_size: int = 0             # pixels; 0: the model's input size
+    confirm_above_s: int = 60      # ask before an embedding estimated to take longer (seconds; 0: never ask)
 
     def resolved_interpreter(self) -> str:
         return self.interpreter or default_interpreter()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from qgis.core import QgsApplication, QgsProcessingException, QgsRasterLayer, QgsVectorLayer
+from qgis.core import QgsApplication, QgsProcessingException, QgsVectorLayer
 
 from .conftest import SAMPLE, TILE, algorithm_params
 
@@ -74,14 +74,6 @@ def test_ground_tile_size_in_layer_units(provider, processing, backend, sample_l
     res = processing.run("remoteclip:embedraster", algorithm_params(
         str(SAMPLE), tiny_weights, TILE_PIXELS=0, TILE_SIZE=size))
     assert res["N_TILES"] == _n_tiles()
-
-
-def test_a_raster_not_on_disk_is_a_clear_error(provider, processing, backend, tiny_weights):
-    layer = QgsRasterLayer("type=xyz&url=https://tile.openstreetmap.org/{z}/{x}/{y}.png&zmax=19&zmin=0",
-                           "osm", "wms")
-    with pytest.raises(QgsProcessingException, match="not a raster file on disk"):
-        processing.run("remoteclip:textsearch", algorithm_params(layer, tiny_weights, QUERY="lake",
-                                                                 OUTPUT="memory:"))
 
 
 def test_backend_errors_are_one_line(provider, processing, backend, sample_layer, tiny_weights):
