@@ -214,6 +214,26 @@ river or lake</translation>
       <translation>{0} (keine Gewichte)</translation>
     </message>
     <message>
+      <source>RemoteCLIP: creating the backend environment</source>
+      <translation>RemoteCLIP: Backend-Umgebung wird erstellt</translation>
+    </message>
+    <message>
+      <source>Backend environment not created: cancelled</source>
+      <translation>Backend-Umgebung nicht erstellt: abgebrochen</translation>
+    </message>
+    <message>
+      <source>Cannot create the backend environment: {0}</source>
+      <translation>Die Backend-Umgebung kann nicht erstellt werden: {0}</translation>
+    </message>
+    <message>
+      <source>Backend environment ready: {0} (torch {1})</source>
+      <translation>Backend-Umgebung bereit: {0} (torch {1})</translation>
+    </message>
+    <message>
+      <source>The backend environment could not be created</source>
+      <translation>Die Backend-Umgebung konnte nicht erstellt werden</translation>
+    </message>
+    <message>
       <source>RemoteCLIP: embed raster</source>
       <translation>RemoteCLIP: Raster einbetten</translation>
     </message>
@@ -242,20 +262,36 @@ Es läuft im Hintergrund und kann im Task-Manager abgebrochen werden; spätere S
       <translation>Nicht eingebettet: {0}</translation>
     </message>
     <message>
-      <source>The task failed</source>
-      <translation>Die Aufgabe ist fehlgeschlagen</translation>
-    </message>
-    <message>
       <source>Cancelled: {0}</source>
       <translation>Abgebrochen: {0}</translation>
+    </message>
+    <message>
+      <source>The task failed</source>
+      <translation>Die Aufgabe ist fehlgeschlagen</translation>
     </message>
     <message>
       <source>RemoteCLIP search</source>
       <translation>RemoteCLIP-Suche</translation>
     </message>
     <message>
+      <source>RemoteCLIP: backend environment</source>
+      <translation>RemoteCLIP: Backend-Umgebung</translation>
+    </message>
+    <message>
       <source>&amp;RemoteCLIP</source>
       <translation>&amp;RemoteCLIP</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP runs its model in a Python environment of its own (QGIS's Python cannot carry PyTorch). Create it now?
+
+{0}
+
+This downloads the pinned packages once; it runs in the background and can be cancelled.</source>
+      <translation>RemoteCLIP führt sein Modell in einer eigenen Python-Umgebung aus (das Python von QGIS kann PyTorch nicht tragen). Jetzt erstellen?
+
+{0}
+
+Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund und kann abgebrochen werden.</translation>
     </message>
     <message>
       <source>Search the raster, e.g. lake</source>
@@ -274,6 +310,10 @@ Es läuft im Hintergrund und kann im Task-Manager abgebrochen werden; spätere S
       <translation>RemoteCLIP-Einstellungen…</translation>
     </message>
     <message>
+      <source>Create the backend environment…</source>
+      <translation>Backend-Umgebung erstellen…</translation>
+    </message>
+    <message>
       <source>RemoteCLIP panel</source>
       <translation>RemoteCLIP-Bedienfeld</translation>
     </message>
@@ -284,6 +324,26 @@ Es läuft im Hintergrund und kann im Task-Manager abgebrochen werden; spätere S
     <message>
       <source>Select a raster layer to search first</source>
       <translation>Bitte zuerst einen Rasterlayer zum Durchsuchen auswählen</translation>
+    </message>
+    <message>
+      <source>The backend environment is being created: see the task manager</source>
+      <translation>Die Backend-Umgebung wird gerade erstellt: siehe Task-Manager</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP needs its backend environment: create it from the RemoteCLIP menu, or choose a Python with its packages in the settings</source>
+      <translation>RemoteCLIP braucht seine Backend-Umgebung: erstellen Sie sie im RemoteCLIP-Menü oder wählen Sie in den Einstellungen ein Python mit seinen Paketen</translation>
+    </message>
+    <message>
+      <source>No backend package found beside the plugin: reinstall the plugin ZIP</source>
+      <translation>Kein Backend-Paket neben dem Plugin gefunden: installieren Sie das Plugin-ZIP neu</translation>
+    </message>
+    <message>
+      <source>Creating the backend environment (progress in the task manager, log: {0})</source>
+      <translation>Backend-Umgebung wird erstellt (Fortschritt im Task-Manager, Protokoll: {0})</translation>
+    </message>
+    <message>
+      <source>Backend environment ready: {0}</source>
+      <translation>Backend-Umgebung bereit: {0}</translation>
     </message>
     <message>
       <source>Embed raster</source>
@@ -560,6 +620,30 @@ Es läuft im Hintergrund und kann im Task-Manager abgebrochen werden; spätere S
     <message>
       <source>Output folder (empty: the project's folder)</source>
       <translation>Ausgabeordner (leer: Ordner des Projekts)</translation>
+    </message>
+    <message>
+      <source>never ask</source>
+      <translation>nie fragen</translation>
+    </message>
+    <message>
+      <source>Ask before embeddings longer than</source>
+      <translation>Vor Einbettungen fragen, die länger dauern als</translation>
+    </message>
+    <message>
+      <source>the best Python 3.10+ found</source>
+      <translation>das beste gefundene Python 3.10+</translation>
+    </message>
+    <message>
+      <source>Python to create the backend environment from</source>
+      <translation>Python, aus dem die Backend-Umgebung erstellt wird</translation>
+    </message>
+    <message>
+      <source>auto: CUDA wheels with an NVIDIA GPU, CPU wheels without; pypi: PyPI's build; or the URL of a package index</source>
+      <translation>auto: CUDA-Wheels mit NVIDIA-GPU, CPU-Wheels ohne; pypi: der Build von PyPI; oder die URL eines Paketindex</translation>
+    </message>
+    <message>
+      <source>PyTorch build</source>
+      <translation>PyTorch-Build</translation>
     </message>
     <message>
       <source>Start a local backend</source>

@@ -214,6 +214,26 @@ river or lake</translation>
       <translation>{0} (pas de poids)</translation>
     </message>
     <message>
+      <source>RemoteCLIP: creating the backend environment</source>
+      <translation>RemoteCLIP : création de l'environnement du backend</translation>
+    </message>
+    <message>
+      <source>Backend environment not created: cancelled</source>
+      <translation>Environnement du backend non créé : annulé</translation>
+    </message>
+    <message>
+      <source>Cannot create the backend environment: {0}</source>
+      <translation>Impossible de créer l'environnement du backend : {0}</translation>
+    </message>
+    <message>
+      <source>Backend environment ready: {0} (torch {1})</source>
+      <translation>Environnement du backend prêt : {0} (torch {1})</translation>
+    </message>
+    <message>
+      <source>The backend environment could not be created</source>
+      <translation>L'environnement du backend n'a pas pu être créé</translation>
+    </message>
+    <message>
       <source>RemoteCLIP: embed raster</source>
       <translation>RemoteCLIP : intégrer le raster</translation>
     </message>
@@ -242,20 +262,36 @@ Elle tourne en arrière-plan et peut être annulée depuis le gestionnaire de t�
       <translation>Non intégré : {0}</translation>
     </message>
     <message>
-      <source>The task failed</source>
-      <translation>La tâche a échoué</translation>
-    </message>
-    <message>
       <source>Cancelled: {0}</source>
       <translation>Annulé : {0}</translation>
+    </message>
+    <message>
+      <source>The task failed</source>
+      <translation>La tâche a échoué</translation>
     </message>
     <message>
       <source>RemoteCLIP search</source>
       <translation>Recherche RemoteCLIP</translation>
     </message>
     <message>
+      <source>RemoteCLIP: backend environment</source>
+      <translation>RemoteCLIP : environnement du backend</translation>
+    </message>
+    <message>
       <source>&amp;RemoteCLIP</source>
       <translation>&amp;RemoteCLIP</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP runs its model in a Python environment of its own (QGIS's Python cannot carry PyTorch). Create it now?
+
+{0}
+
+This downloads the pinned packages once; it runs in the background and can be cancelled.</source>
+      <translation>RemoteCLIP exécute son modèle dans un environnement Python à lui (le Python de QGIS ne peut pas porter PyTorch). Le créer maintenant ?
+
+{0}
+
+Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-plan et peut être annulé.</translation>
     </message>
     <message>
       <source>Search the raster, e.g. lake</source>
@@ -274,6 +310,10 @@ Elle tourne en arrière-plan et peut être annulée depuis le gestionnaire de t�
       <translation>Paramètres de RemoteCLIP…</translation>
     </message>
     <message>
+      <source>Create the backend environment…</source>
+      <translation>Créer l'environnement du backend…</translation>
+    </message>
+    <message>
       <source>RemoteCLIP panel</source>
       <translation>Panneau RemoteCLIP</translation>
     </message>
@@ -284,6 +324,26 @@ Elle tourne en arrière-plan et peut être annulée depuis le gestionnaire de t�
     <message>
       <source>Select a raster layer to search first</source>
       <translation>Sélectionnez d'abord une couche raster à explorer</translation>
+    </message>
+    <message>
+      <source>The backend environment is being created: see the task manager</source>
+      <translation>L'environnement du backend est en cours de création : voir le gestionnaire de tâches</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP needs its backend environment: create it from the RemoteCLIP menu, or choose a Python with its packages in the settings</source>
+      <translation>RemoteCLIP a besoin de son environnement de backend : créez-le depuis le menu RemoteCLIP, ou choisissez dans les paramètres un Python avec ses paquets</translation>
+    </message>
+    <message>
+      <source>No backend package found beside the plugin: reinstall the plugin ZIP</source>
+      <translation>Aucun paquet backend à côté de l'extension : réinstallez le ZIP de l'extension</translation>
+    </message>
+    <message>
+      <source>Creating the backend environment (progress in the task manager, log: {0})</source>
+      <translation>Création de l'environnement du backend (progression dans le gestionnaire de tâches, journal : {0})</translation>
+    </message>
+    <message>
+      <source>Backend environment ready: {0}</source>
+      <translation>Environnement du backend prêt : {0}</translation>
     </message>
     <message>
       <source>Embed raster</source>
@@ -560,6 +620,30 @@ Elle tourne en arrière-plan et peut être annulée depuis le gestionnaire de t�
     <message>
       <source>Output folder (empty: the project's folder)</source>
       <translation>Dossier de sortie (vide : le dossier du projet)</translation>
+    </message>
+    <message>
+      <source>never ask</source>
+      <translation>ne jamais demander</translation>
+    </message>
+    <message>
+      <source>Ask before embeddings longer than</source>
+      <translation>Demander avant les intégrations plus longues que</translation>
+    </message>
+    <message>
+      <source>the best Python 3.10+ found</source>
+      <translation>le meilleur Python 3.10+ trouvé</translation>
+    </message>
+    <message>
+      <source>Python to create the backend environment from</source>
+      <translation>Python à partir duquel créer l'environnement du backend</translation>
+    </message>
+    <message>
+      <source>auto: CUDA wheels with an NVIDIA GPU, CPU wheels without; pypi: PyPI's build; or the URL of a package index</source>
+      <translation>auto : wheels CUDA avec un GPU NVIDIA, wheels CPU sans ; pypi : la version de PyPI ; ou l'URL d'un index de paquets</translation>
+    </message>
+    <message>
+      <source>PyTorch build</source>
+      <translation>Version de PyTorch</translation>
     </message>
     <message>
       <source>Start a local backend</source>

@@ -25,6 +25,10 @@ class BackendError(Exception):
         self.reason = reason or message
 
 
+class BackendEnvMissing(BackendError):
+    """The backend's Python is missing or lacks its packages: the plugin can create its environment."""
+
+
 @dataclass(frozen=True)
 class BackendConnection:
     """Where the backend listens and the token it expects."""

@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from .backend_client import BackendClient, BackendConnection, BackendError
+from .backend_client import BackendClient, BackendConnection, BackendEnvMissing, BackendError
 from .settings import PluginSettings, backend_root
 
 START_TIMEOUT_S = 120.0   # first start imports torch and open_clip: slow on a cold disk
@@ -117,7 +117,8 @@ class BackendManager:
             raise BackendError("no backend package found beside the plugin: install it or use a remote backend")
         interpreter = self.settings.resolved_interpreter()
         if os.sep in interpreter and not Path(interpreter).exists():
-            raise BackendError(f"backend Python not found: {interpreter} (RemoteCLIP settings)")
+            raise BackendEnvMissing(f"backend Python not found: {interpreter} (create the backend environment, "
+                                    "or choose a Python in the RemoteCLIP settings)")
         self._folder().mkdir(parents=True, exist_ok=True)
         try:
             self.state_file.unlink()
@@ -143,6 +144,9 @@ class BackendManager:
             if self._proc.poll() is not None:
                 reason = _last_line(self.log_file) or f"exit status {self._proc.returncode}"
                 self._proc = None
+                if "ModuleNotFoundError" in reason or "No module named" in reason:
+                    raise BackendEnvMissing(f"the backend's Python {interpreter} lacks its packages ({reason}): "
+                                            "create the backend environment, or choose another Python")
                 raise BackendError(f"the backend stopped while starting: {reason}")
             if connection is None and self.state_file.exists():
                 try:

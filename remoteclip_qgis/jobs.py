@@ -15,7 +15,7 @@ from pathlib import Path
 
 from qgis.core import Qgis, QgsMessageLog, QgsTask
 
-from .backend_client import BackendClient, BackendError
+from .backend_client import BackendClient, BackendEnvMissing, BackendError
 from .i18n import tr
 from .params import EmbedParams
 
@@ -190,6 +190,7 @@ class RemoteClipTask(QgsTask):
         self.cancelled = False
         self.estimate: dict | None = None
         self.needs_confirmation = False
+        self.env_missing = False  # the backend's Python is missing or incomplete (the plugin offers to make it)
         self.follow_up: RemoteClipTask | None = None
         self.layers: list = []
         if params.endpoint != "embed" and not getattr(params, "output", None):
@@ -237,6 +238,7 @@ class RemoteClipTask(QgsTask):
             return False
         except BackendError as exc:
             self.error = str(exc)
+            self.env_missing = isinstance(exc, BackendEnvMissing)
             return False
         except Exception as exc:  # noqa: BLE001 - a bug: one line to the user, the trace to the log
             from .raster_source import RasterSourceError
@@ -276,6 +278,8 @@ class RemoteClipTask(QgsTask):
                 elif self.cancelled or self.isCanceled():
                     self.cancelled = True
                     QgsMessageLog.logMessage(tr("Cancelled: {0}").format(self.description()), LOG_TAG, Qgis.Info)
+                elif self.env_missing:  # the plugin offers to create the environment (on_finished)
+                    QgsMessageLog.logMessage(self.error or "", LOG_TAG, Qgis.Warning)
                 else:
                     report_error(self.error or tr("The task failed"), self.iface)
         except Exception as exc:  # noqa: BLE001

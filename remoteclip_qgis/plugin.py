@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from qgis.core import (
+    Qgis,
     QgsApplication,
     QgsCoordinateTransform,
     QgsLocatorFilter,
@@ -56,6 +57,20 @@ class RemoteClipLocatorFilter(QgsLocatorFilter):
         self.plugin.search(str(result.userData))
 
 
+def ask_create_env(plan, iface) -> bool:
+    """Main thread: say what will be created (Python, place, PyTorch build, size) and ask."""
+    from qgis.PyQt.QtWidgets import QMessageBox
+
+    text = QCoreApplication.translate(
+        CONTEXT, "RemoteCLIP runs its model in a Python environment of its own (QGIS's Python cannot carry "
+                 "PyTorch). Create it now?\n\n{0}\n\nThis downloads the pinned packages once; it runs in the "
+                 "background and can be cancelled.").format(plan.summary())
+    answer = QMessageBox.question(iface.mainWindow() if iface is not None else None,
+                                  QCoreApplication.translate(CONTEXT, "RemoteCLIP: backend environment"), text,
+                                  QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Yes)
+    return answer == QMessageBox.Yes
+
+
 class RemoteClipPlugin:
     def __init__(self, iface) -> None:
         self.iface = iface
@@ -71,6 +86,8 @@ class RemoteClipPlugin:
         self.translator = None
         self.tasks: set = set()
         self.menu = ""
+        self.env_action = None
+        self.env_task = None
 
     def tr(self, text: str) -> str:
         return QCoreApplication.translate(CONTEXT, text)
@@ -114,6 +131,10 @@ class RemoteClipPlugin:
         self.settings_action.triggered.connect(self.show_settings)
         self.toolbar.addAction(self.settings_action)
         self.iface.addPluginToMenu(self.menu, self.settings_action)
+        self.env_action = QAction(icon, self.tr("Create the backend environment…"), self.iface.mainWindow())
+        self.env_action.setObjectName("RemoteClipEnvAction")
+        self.env_action.triggered.connect(lambda: self.offer_backend_env())
+        self.iface.addPluginToMenu(self.menu, self.env_action)
         self.locator_filter = RemoteClipLocatorFilter(self)
         self.iface.registerLocatorFilter(self.locator_filter)
         self._init_dock(icon)
@@ -139,6 +160,16 @@ class RemoteClipPlugin:
             except RuntimeError:  # already deleted by the task manager
                 pass
         self.tasks.clear()
+        if self.env_task is not None:
+            try:
+                self.env_task.cancel()  # the venv being made is removed: nothing half-made stays
+            except RuntimeError:
+                pass
+            self.env_task = None
+        if self.env_action is not None:
+            self.iface.removePluginMenu(self.menu, self.env_action)
+            self.env_action.deleteLater()
+            self.env_action = None
         if self.dock_action is not None:
             self.iface.removePluginMenu(self.menu, self.dock_action)
             self.dock_action.deleteLater()
@@ -226,6 +257,8 @@ class RemoteClipPlugin:
             self.tasks.discard(task)
             if task.follow_up is not None:  # the user agreed to a long embedding: a confirmed copy runs
                 self.tasks.add(task.follow_up)
+            if task.env_missing:  # no backend environment yet: offer to create it, then run this job
+                self.offer_backend_env(retry=lambda: self._start(task.params, on_finished, render))
             on_finished(task)
 
         task = RemoteClipTask(params, manager=get_manager(), iface=self.iface, on_finished=done, render=render)
@@ -295,6 +328,67 @@ class RemoteClipPlugin:
         rect.scale(3.0)
         canvas.setExtent(rect)
         canvas.refresh()
+
+    # ------------------------------------------------------------ the backend's environment
+
+    ask_create_env = staticmethod(lambda plan, iface: ask_create_env(plan, iface))  # replaced in tests
+
+    def offer_backend_env(self, retry=None):
+        """Offer to create the backend's own venv (see backend_env); on yes, a cancellable task creates it
+        and ``retry()`` runs afterwards (the job that found it missing). Returns the task, or None."""
+        from .backend_env import BackendEnvError, make_plan
+        from .backend_process import get_manager
+        from .env_task import BackendEnvTask
+        from .jobs import report_error
+        from .settings import backend_root, managed_env_dir
+
+        if self.env_task is not None:
+            self.iface.messageBar().pushMessage("RemoteCLIP", self.tr(
+                "The backend environment is being created: see the task manager"), level=Qgis.Info, duration=5)
+            return None
+        settings = get_manager().settings
+        root = backend_root()
+        try:
+            if root is None:
+                raise BackendEnvError(self.tr("No backend package found beside the plugin: reinstall the plugin ZIP"))
+            plan = make_plan(managed_env_dir(), root / "requirements.txt", settings.base_python, settings.torch_index)
+        except BackendEnvError as exc:
+            report_error(str(exc), self.iface)
+            return None
+        if not self.ask_create_env(plan, self.iface):
+            report_error(self.tr("RemoteCLIP needs its backend environment: create it from the RemoteCLIP menu, or "
+                                 "choose a Python with its packages in the settings"), self.iface)
+            return None
+        task = BackendEnvTask(plan, on_finished=lambda t: self._env_done(t, retry))
+        self.env_task = task
+        QgsApplication.taskManager().addTask(task)
+        self.iface.messageBar().pushMessage("RemoteCLIP", self.tr(
+            "Creating the backend environment (progress in the task manager, log: {0})").format(task.log_file),
+            level=Qgis.Info, duration=10)
+        return task
+
+    def _env_done(self, task, retry) -> None:
+        from .backend_process import BackendManager, get_manager, set_manager
+        from .jobs import report_error
+
+        self.env_task = None
+        if not task.ok:
+            if not task.cancelled:
+                report_error(task.error or self.tr("The backend environment could not be created"), self.iface)
+            return
+        settings = get_manager().settings
+        from pathlib import Path
+
+        if settings.interpreter and not Path(settings.interpreter).exists():
+            settings.interpreter = ""  # a Python named but missing: the new environment replaces it
+            settings.save()
+        old = set_manager(BackendManager(settings))  # starts with the new interpreter on its next job
+        if old is not None:
+            old.stop()
+        self.iface.messageBar().pushMessage("RemoteCLIP", self.tr("Backend environment ready: {0}").format(
+            task.plan.interpreter), level=Qgis.Success, duration=10)
+        if retry is not None:
+            retry()
 
     def show_settings(self) -> None:
         from .backend_process import BackendManager, get_manager, model_names, set_manager

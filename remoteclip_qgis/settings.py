@@ -6,26 +6,45 @@ Kept apart from any UI so tasks, Processing algorithms and tests can build one d
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass, fields
 from pathlib import Path
+
+from .backend_env import ENV_FOLDER, env_python
 
 PLUGIN_DIR = Path(__file__).resolve().parent
 SETTINGS_GROUP = "remoteclip"
 MODES = ("local", "remote")
 
 
-def default_interpreter(plugin_dir: Path = PLUGIN_DIR) -> str:
-    """The project's venv beside the plugin folder when present (``<repo>/.venv``), else python3 on PATH.
+def managed_env_dir() -> Path:
+    """Where the plugin creates the backend's own venv: ``<QGIS profile>/remoteclip-qgis/backend-env``
+    (``$REMOTECLIP_BACKEND_ENV`` overrides it)."""
+    if os.environ.get("REMOTECLIP_BACKEND_ENV"):
+        return Path(os.environ["REMOTECLIP_BACKEND_ENV"])
+    try:
+        from qgis.core import QgsApplication
 
-    QGIS's own ``sys.executable`` is the QGIS binary, never a Python that could carry torch.
+        profile = QgsApplication.qgisSettingsDirPath()
+    except ImportError:  # pragma: no cover - outside QGIS
+        profile = ""
+    base = Path(profile) if profile else Path.home() / ".local" / "share"
+    return base / "remoteclip-qgis" / ENV_FOLDER
+
+
+def default_interpreter(plugin_dir: Path = PLUGIN_DIR) -> str:
+    """The Python that runs the backend when none is set: a source checkout's ``<repo>/.venv``, else the
+    venv the plugin created (once complete), else that venv's path-to-be (starting fails with "not
+    found", and the plugin offers to create it).
+
+    QGIS's own ``sys.executable`` is the QGIS binary, never a Python that could carry torch; nor is a
+    python3 on PATH assumed to carry it.
     """
     for venv in (plugin_dir.parent / ".venv", plugin_dir / ".venv"):
         for rel in ("bin/python", "Scripts/python.exe"):
             candidate = venv / rel
             if candidate.exists():
                 return str(candidate)
-    return shutil.which("python3") or shutil.which("python") or ("python" if os.name == "nt" else "python3")
+    return str(env_python(managed_env_dir()))
 
 
 def backend_root(plugin_dir: Path = PLUGIN_DIR) -> Path | None:
@@ -50,6 +69,8 @@ class PluginSettings:
     output_folder: str = ""        # empty: the project's folder, else a folder in the user's cache
     tile_size: int = 0             # pixels; 0: the model's input size
     confirm_above_s: int = 60      # ask before an embedding estimated to take longer (seconds; 0: never ask)
+    base_python: str = ""          # Python to create the backend's venv from (empty: the best one found)
+    torch_index: str = "auto"      # PyTorch build for that venv: auto, cpu, cuda, pypi or an index URL
 
     def resolved_interpreter(self) -> str:
         return self.interpreter or default_interpreter()

@@ -15,6 +15,8 @@ from qgis.PyQt.QtWidgets import (
 from .i18n import tr
 from .settings import MODES, PluginSettings, default_interpreter
 
+TORCH_CHOICES = ("auto", "cpu", "cuda", "pypi")
+
 
 class SettingsDialog(QDialog):
     def __init__(self, settings: PluginSettings, models: list[str], parent=None) -> None:
@@ -54,6 +56,25 @@ class SettingsDialog(QDialog):
         self.output.setStorageMode(QgsFileWidget.GetDirectory)
         self.output.setFilePath(settings.output_folder)
         form.addRow(tr("Output folder (empty: the project's folder)"), self.output)
+        self.confirm = QSpinBox()
+        self.confirm.setRange(0, 7 * 24 * 3600)
+        self.confirm.setSuffix(" s")
+        self.confirm.setValue(settings.confirm_above_s)
+        self.confirm.setSpecialValueText(tr("never ask"))
+        form.addRow(tr("Ask before embeddings longer than"), self.confirm)
+        # the backend's own environment, created by the plugin on first use
+        self.base_python = QgsFileWidget()
+        self.base_python.setFilePath(settings.base_python)
+        self.base_python.lineEdit().setPlaceholderText(tr("the best Python 3.10+ found"))
+        form.addRow(tr("Python to create the backend environment from"), self.base_python)
+        self.torch_index = QComboBox()
+        self.torch_index.setEditable(True)
+        for choice in TORCH_CHOICES:
+            self.torch_index.addItem(choice)
+        self.torch_index.setCurrentText(settings.torch_index or "auto")
+        self.torch_index.setToolTip(tr("auto: CUDA wheels with an NVIDIA GPU, CPU wheels without; pypi: PyPI's "
+                                       "build; or the URL of a package index"))
+        form.addRow(tr("PyTorch build"), self.torch_index)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -63,4 +84,6 @@ class SettingsDialog(QDialog):
         return PluginSettings(interpreter=self.interpreter.filePath(), mode=self.mode.currentData(),
                               url=self.url.text().strip(), token=self.token.text().strip(),
                               default_model=self.model.currentText().strip(), weights=self.weights.filePath(),
-                              output_folder=self.output.filePath(), tile_size=self.tile_size.value())
+                              output_folder=self.output.filePath(), tile_size=self.tile_size.value(),
+                              confirm_above_s=self.confirm.value(), base_python=self.base_python.filePath(),
+                              torch_index=self.torch_index.currentText().strip() or "auto")

@@ -4,12 +4,15 @@ profile, a text search for "lake" on the NAIP sample through the plugin's toolba
 Two roles in one file:
 
 * run with the project's Python (``make screenshot``): lay out a fresh profile under ``build/``, unzip
-  ``remoteclip_qgis.zip`` into it, enable the plugin, point its backend interpreter at ``.venv/bin/python``,
-  copy the sample to a temp folder and start ``xvfb-run qgis --code <this file>``; exits with QGIS's status.
-* run by QGIS (``--code``, ``$RC_SHOT_IN_QGIS`` set): load the sample, search through the toolbar, wait for
-  the hits and similarity layers, zoom, wait for the canvas, save ``build/screenshot.png`` and
-  ``build/screenshot.json``, remove the layers and quit (non-zero on any failure, an overall timer so it
-  never hangs).
+  ``remoteclip_qgis.zip`` into it, enable the plugin with no backend Python set (``$RC_SHOT_PYTHON`` names
+  one, to skip creating the environment while developing), copy the sample to a temp folder and start
+  ``xvfb-run qgis --code <this file>``; exits with QGIS's status.
+* run by QGIS (``--code``, ``$RC_SHOT_IN_QGIS`` set): load the sample, search through the toolbar; the
+  plugin finds no backend environment and offers to create it: answer Yes in its dialog, as a user
+  would, and wait while the plugin creates the venv in the profile (pinned requirements, PyTorch build
+  for this machine) and then runs the search. Wait for the hits and similarity layers, zoom, wait for
+  the canvas, save ``build/screenshot.png`` and ``build/screenshot.json``, remove the layers and quit
+  (non-zero on any failure, an overall timer so it never hangs).
 
 QGIS ``exec``s ``--code`` files without ``__file__``: the QGIS side reads everything from the environment.
 """
@@ -30,8 +33,8 @@ from pathlib import Path
 PLUGIN = "remoteclip_qgis"
 QUERY = os.environ.get("RC_SHOT_QUERY", "lake")
 SCREEN = "1600x1000x24"
-IN_QGIS_TIMEOUT_S = 240       # search + render inside QGIS
-OUTER_TIMEOUT_S = 330         # the whole QGIS process (start-up and exit included)
+IN_QGIS_TIMEOUT_S = 900       # backend environment (about 6 GB of wheels) + search + render inside QGIS
+OUTER_TIMEOUT_S = 1000        # the whole QGIS process (start-up and exit included)
 
 
 # ---------------------------------------------------------------------------------------- launcher
@@ -47,7 +50,7 @@ def launch() -> int:
     if not zip_path.exists():
         print(f"desktop_screenshot: {zip_path} missing: run 'make package' first", file=sys.stderr)
         return 2
-    interpreter = os.environ.get("RC_SHOT_PYTHON") or str(root / ".venv" / "bin" / "python")
+    interpreter = os.environ.get("RC_SHOT_PYTHON", "")  # empty: the plugin creates the backend's environment
 
     work = build / "desktop"
     shutil.rmtree(work, ignore_errors=True)
@@ -61,7 +64,7 @@ def launch() -> int:
     results = work / "results"
     results.mkdir()
     ini = (f"[PythonPlugins]\n{PLUGIN}=true\n\n"
-           f"[remoteclip]\ninterpreter={interpreter}\nmode=local\noutput_folder={results}\n\n"
+           f"[remoteclip]\ninterpreter={interpreter}\nmode=local\noutput_folder={results}\ntorch_index=auto\n\n"
            "[qgis]\ncheckVersion=false\nshowTips=false\n")
     (profile / "QGIS" / "QGIS3.ini").write_text(ini)
 
@@ -110,12 +113,14 @@ def launch() -> int:
 def run_in_qgis() -> None:
     from qgis.core import QgsApplication, QgsMapLayerType, QgsProject, QgsRasterLayer, QgsRectangle
     from qgis.PyQt.QtCore import QPoint, QTimer
+    from qgis.PyQt.QtWidgets import QApplication, QMessageBox
     from qgis.utils import iface, plugins
 
     png, report = Path(os.environ["RC_SHOT_PNG"]), Path(os.environ["RC_SHOT_JSON"])
     timeout_s = float(os.environ.get("RC_SHOT_TIMEOUT", IN_QGIS_TIMEOUT_S))
-    info: dict = {"query": QUERY, "ok": False, "error": None, "layers": []}
-    state: dict = {"done": False, "t0": time.monotonic(), "task": None, "polls": 0, "rendered": False}
+    info: dict = {"query": QUERY, "ok": False, "error": None, "layers": [], "env": {"offered": None}}
+    state: dict = {"done": False, "t0": time.monotonic(), "task": None, "polls": 0, "rendered": False,
+                   "env_task": None, "env_t0": None}
     timers: list = []
 
     def log(msg: str) -> None:
@@ -198,10 +203,44 @@ def run_in_qgis() -> None:
         canvas.mapCanvasRefreshed.connect(lambda: state.update(rendered=True))
         QTimer.singleShot(3000, shoot)   # first wait a little, then until the canvas stops drawing
 
+    def answer_dialogs() -> None:
+        """The plugin's question (create the backend environment?): read it and press Yes, as a user would."""
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox) and box.button(QMessageBox.Yes) is not None:
+            info["env"]["offered"] = box.text()
+            log(f"dialog: {box.windowTitle()!r}; pressing Yes")
+            box.button(QMessageBox.Yes).click()
+
+    def follow_env(plugin) -> bool:
+        """Track the plugin's environment task; False after a failure (reported)."""
+        env_task = plugin.env_task
+        if env_task is not None and state["env_task"] is None:
+            state["env_task"], state["env_t0"] = env_task, time.monotonic()
+            info["env"]["dir"] = str(env_task.plan.env_dir)
+            info["env"]["plan"] = env_task.plan.summary()
+            log(f"creating the backend environment: {env_task.plan.summary()}")
+        tracked = state["env_task"]
+        if tracked is not None and "seconds" not in info["env"] and plugin.env_task is None:
+            info["env"].update(seconds=round(time.monotonic() - state["env_t0"], 1), ok=tracked.ok,
+                               torch=tracked.torch_version, error=tracked.error, notes=tracked.plan.notes,
+                               log=str(tracked.log_file))
+            log(f"backend environment: ok={tracked.ok} torch={tracked.torch_version} after "
+                f"{info['env']['seconds']} s {tracked.error or ''}")
+            if not tracked.ok:
+                fail(f"creating the backend environment failed: {tracked.error or 'cancelled'}")
+                return False
+        return True
+
     def poll() -> None:
         if state["done"]:
             return
         state["polls"] += 1
+        plugin = plugins.get(PLUGIN)
+        if not follow_env(plugin):
+            return
+        if state["task"] is not None and getattr(state["task"], "env_missing", False) and plugin.tasks:
+            state["task"] = next(iter(plugin.tasks))  # the search, run again once the environment is ready
+            log("search started again with the new backend environment")
         task = state["task"]
         found = result_layers()
         if "hits" in found and "similarity" in found:
@@ -210,19 +249,23 @@ def run_in_qgis() -> None:
                 result = task.result or {}
                 info["model"] = result.get("model")
                 info["task_result_keys"] = sorted(result)
+            from remoteclip_qgis.backend_process import get_manager
+
+            info["interpreter"] = get_manager().settings.resolved_interpreter()
             log(f"result layers in the project: {[lyr.name() for lyr in found.values()]}")
             QTimer.singleShot(500, render)
             return
-        if task is not None:
-            try:
-                if task.error:
-                    fail(f"search task failed: {task.error}")
-                    return
-            except RuntimeError:
-                pass
+        if task is not None and task.error and not task.env_missing:
+            fail(f"search task failed: {task.error}")
+            return
         if state["polls"] % 20 == 0:
-            log(f"waiting for the result layers; task progress "
-                f"{task.progress() if task is not None else '?'}")
+            busy = state["env_task"] if plugin.env_task is not None else task
+            try:
+                progress = busy.progress() if busy is not None else "?"
+            except RuntimeError:  # deleted by the task manager
+                progress = "?"
+            log(f"waiting for the result layers; {'environment' if busy is state['env_task'] else 'task'} "
+                f"progress {progress}")
 
     def start() -> None:
         try:
@@ -236,7 +279,7 @@ def run_in_qgis() -> None:
             manager = get_manager()
             info["plugin_dir"] = str(PLUGIN_DIR)
             info["backend_root"] = str(backend_root()) if backend_root() else None
-            info["interpreter"] = manager.settings.resolved_interpreter()
+            info["interpreter_before"] = manager.settings.resolved_interpreter()
             sample = os.environ["RC_SHOT_SAMPLE"]
             raster = QgsRasterLayer(sample, "NAIP sample")
             if not raster.isValid():
@@ -264,12 +307,17 @@ def run_in_qgis() -> None:
     poll_timer = QTimer()
     poll_timer.timeout.connect(poll)
     timers.append(poll_timer)
+    dialog_timer = QTimer()   # fires inside the dialog's own event loop too
+    dialog_timer.timeout.connect(answer_dialogs)
+    dialog_timer.start(500)
+    timers.append(dialog_timer)
     deadline = QTimer()
     deadline.setSingleShot(True)
     deadline.timeout.connect(lambda: finish(124, f"timed out after {timeout_s:.0f} s"))
     deadline.start(int(timeout_s * 1000))
     timers.append(deadline)
-    globals()["_rc_shot_keep"] = (poll_timer, deadline, info, state)  # QGIS execs us: keep the timers alive
+    # QGIS execs us: keep the timers alive
+    globals()["_rc_shot_keep"] = (poll_timer, dialog_timer, deadline, info, state)
     # No window manager under Xvfb: showMaximized() would leave the default size; fill the screen instead.
     width, height = (int(v) for v in SCREEN.split("x")[:2])
     iface.mainWindow().showNormal()

@@ -106,9 +106,13 @@ def test_settings_dialog_shows_and_returns_settings(qgis_app):
     from remoteclip_qgis.settings_dialog import SettingsDialog
 
     s = PluginSettings(mode="remote", url="http://127.0.0.1:1234", token="t", default_model="tiny-local",
-                       tile_size=64, output_folder="/tmp/o")
+                       tile_size=64, output_folder="/tmp/o", confirm_above_s=120, base_python="/usr/bin/python3",
+                       torch_index="cpu")
     dialog = SettingsDialog(s, ["remoteclip-rn50", "tiny-local"])
     assert dialog.settings() == s
     dialog.tile_size.setValue(128)
-    assert dialog.settings().tile_size == 128
+    dialog.torch_index.setCurrentText("https://mirror.example/whl")
+    dialog.confirm.setValue(0)
+    changed = dialog.settings()
+    assert (changed.tile_size, changed.torch_index, changed.confirm_above_s) == (128, "https://mirror.example/whl", 0)
     dialog.deleteLater()
