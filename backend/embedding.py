@@ -240,10 +240,10 @@ def embed_raster(
         if progress:
             progress(plan.grid.n_tiles, plan.grid.n_tiles)
         return existing if ranks.is_main else find_store(plan.key)
-    batch_size = int(batch_size or default_batch_size(model.device))
+    batch_size = default_batch_size(model.device) if batch_size is None else int(batch_size)
     if batch_size < 1:
         raise UserError(f"batch size must be at least 1, got {batch_size}")
-    workers = int(workers or default_read_workers())
+    workers = default_read_workers() if workers is None else int(workers)
     if workers < 1:
         raise UserError(f"reader threads must be at least 1, got {workers}")
     windows, cores = tile_windows(plan.grid)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,7 +71,9 @@ def _half_scores(half: np.ndarray, query: np.ndarray, chunk_rows: int = CHUNK_RO
     q = torch.from_numpy(np.asarray(query, dtype=np.float16).copy())
     out = torch.empty(half.shape[0], dtype=torch.float16)
     for start in range(0, half.shape[0], chunk_rows):
-        rows = torch.from_numpy(np.ascontiguousarray(half[start:start + chunk_rows]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # a read-only memmap: torch only reads it here
+            rows = torch.from_numpy(np.ascontiguousarray(half[start:start + chunk_rows]))
         torch.mv(rows, q, out=out[start:start + chunk_rows])
     return out.float().numpy()
 
@@ -179,7 +182,10 @@ class AnnIndex:
 
         q = _unit_query(query, embeddings.shape[1])[None]
         want = min(embeddings.shape[0], max(k * self.rescore, k))
-        params = faiss.SearchParametersIVF(nprobe=self.nprobe)
+        # Enough lists to hold ``want`` rows twice over on average (many candidates need many lists).
+        ntotal, nlist = int(self.index.ntotal), int(self.index.nlist)
+        nprobe = min(nlist, max(self.nprobe, int(np.ceil(2 * want * nlist / max(ntotal, 1)))))
+        params = faiss.SearchParametersIVF(nprobe=nprobe)
         _, ids = self.index.search(q, want, params=params)
         ids = np.unique(ids[0][ids[0] >= 0])  # sorted: memmap reads go forward
         scores = np.asarray(embeddings[ids] @ q[0], dtype=np.float32)  # SQ8 scores are rough: rescore
