@@ -18,9 +18,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import rasterio
 import torch
 
 from .bands import BandChoice
@@ -48,6 +50,10 @@ Cancelled = Callable[[], bool]
 CPU_BATCH = 32
 # Batches read ahead of the model per reader thread: enough to hide a slow read, few enough to bound memory.
 READ_AHEAD_PER_WORKER = 2
+# GDAL's block cache while embedding (bytes), unless GDAL_CACHEMAX is set: GDAL's default, 5 % of RAM,
+# filled 1.2 GB of a 24 GB machine on a 20,000 px raster whose tiles are each read once. 512 MB still holds
+# two rows of 512 px blocks of a 60,000 px wide 4-band 8-bit raster, so neighbouring tiles share decodes.
+READ_CACHE_BYTES = 512 * 2**20
 
 
 def default_batch_size(device: torch.device) -> int:
@@ -253,7 +259,9 @@ def embed_raster(
     started = time.perf_counter()
     with open_raster(plan.info.path) as src:
         limits = stretch_limits(src, plan.bands.bands)
-    share = _embed_share(plan, model, windows, batches, limits, workers, progress, cancelled)
+    cache_limit = nullcontext() if os.environ.get("GDAL_CACHEMAX") else rasterio.Env(GDAL_CACHEMAX=READ_CACHE_BYTES)
+    with cache_limit:
+        share = _embed_share(plan, model, windows, batches, limits, workers, progress, cancelled)
     shares = gather(share, ranks)
     error: str | None = None
     store: EmbeddingStore | None = None
