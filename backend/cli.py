@@ -49,6 +49,11 @@ def _model_options(p: argparse.ArgumentParser) -> None:
                         "one whose weights are present: RemoteCLIP, then the project's small model)")
     g.add_argument("--weights", help="checkpoint file to use instead of the registry's (open_clip state dict)")
     g.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)")
+    g.add_argument("--precision", choices=("exact", "int8"), default=None,
+                   help="exact (default) or int8: the CPU fast path, about 2x faster, embeddings within cosine "
+                        "0.99 of exact; its stores are kept apart from exact ones")
+    g.add_argument("--fast", action="store_const", const="int8", dest="precision",
+                   help="same as --precision int8")
 
 
 def _raster_options(p: argparse.ArgumentParser) -> None:
@@ -63,7 +68,10 @@ def _raster_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--bands", default=None, help="bands as R,G,B such as '3,2,1', or one band to replicate")
     g.add_argument("--min-valid", type=float, default=0.01,
                    help="skip tiles with less than this fraction of valid pixels (default: %(default)s)")
-    g.add_argument("--batch-size", type=int, default=32, help="tiles per forward pass")
+    g.add_argument("--batch-size", type=int, default=None,
+                   help="tiles per forward pass (default: 32 on the CPU, more on a GPU by its memory)")
+    g.add_argument("--workers", type=int, default=None,
+                   help="threads reading tiles while the model runs (default: one per core, at most 4)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,26 +140,38 @@ def _progress_bar(desc: str):
 
 def load_store(args: argparse.Namespace):
     """Load the model, embed the raster if not cached yet, and return (model, store)."""
+    from . import distributed
     from .embedding import embed_raster, plan_embedding
     from .model_factory import load_model
     from .model_registry import require_model_name
 
+    ranks = distributed.ranks_from_env()
+    if ranks.distributed and args.command != "embed":
+        raise UserError(f"only 'embed' runs under torchrun (WORLD_SIZE={ranks.world_size}); run "
+                        f"'{args.command}' as one process once the store is written")
     params = tiling_from_args(args)
-    model = load_model(require_model_name(args.model), weights=args.weights, device=args.device)
-    print(f"model: {model.spec.name} ({model.spec.arch}), weights: {model.weights_path}, device: {model.device}",
-          file=sys.stderr)
+    device = distributed.rank_device(args.device, ranks)
+    model = load_model(require_model_name(args.model), weights=args.weights, device=device,
+                       precision=args.precision)
+    if ranks.is_main:
+        print(f"model: {model.spec.name} ({model.spec.arch}), weights: {model.weights_path}, device: {model.device}"
+              f", precision: {model.precision}", file=sys.stderr)
     plan = plan_embedding(args.raster, model.identity, model.spec.name, model.image_size, params)
-    if plan.info.crs_wkt is None:
+    if plan.info.crs_wkt is None and ranks.is_main:
         print(f"warning: {plan.info.path} has no CRS: outputs use pixel coordinates", file=sys.stderr)
-    bar, update = _progress_bar("embedding")
+    distributed.init(ranks, model.device)
+    bar, update = _progress_bar("embedding" if not ranks.distributed else f"embedding (rank {ranks.rank})")
     started = time.perf_counter()
     try:
-        store = embed_raster(plan, model, batch_size=args.batch_size, progress=update)
+        store = embed_raster(plan, model, batch_size=args.batch_size, progress=update, workers=args.workers,
+                             ranks=ranks)
     finally:
         bar.close()
+        distributed.finish()
     seconds = time.perf_counter() - started
-    print(f"store: {store.path} ({store.n_tiles} tiles of {plan.grid.tile_px} px, bands {plan.bands.bands}: "
-          f"{plan.bands.reason}; {seconds:.1f} s)", file=sys.stderr)
+    if store is not None and ranks.is_main:
+        print(f"store: {store.path} ({store.n_tiles} tiles of {plan.grid.tile_px} px, bands {plan.bands.bands}: "
+              f"{plan.bands.reason}; {seconds:.1f} s)", file=sys.stderr)
     return model, store
 
 
@@ -201,7 +221,11 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
+    from .distributed import ranks_from_env
+
     _, store = load_store(args)
+    if not ranks_from_env().is_main:
+        return 0  # rank 0 reports the store
     print(json.dumps({"store": str(store.path), "n_tiles": store.n_tiles,
                       "embed_dim": int(store.embeddings.shape[1]), "seconds": store.meta["seconds"]}))
     return 0
