@@ -27,6 +27,7 @@ import torch
 
 from .bands import BandChoice
 from .distributed import SINGLE, Ranks, broadcast, gather
+from .embedding_checkpoint import EmbeddingCheckpoint, checkpoint_seconds
 from .embedding_store import EmbeddingStore, find_store, store_key, write_store
 from .errors import JobCancelled, UserError
 from .preprocess import to_model_input
@@ -180,14 +181,24 @@ def _encode_batch(model, batch: _ReadBatch) -> np.ndarray:
 
 
 def _embed_share(plan: EmbeddingPlan, model, windows: np.ndarray, batches: list[np.ndarray], limits: np.ndarray,
-                 workers: int, progress: Progress | None, cancelled: Cancelled | None
+                 workers: int, progress: Progress | None, cancelled: Cancelled | None,
+                 checkpoint: EmbeddingCheckpoint | None = None, done_before: int = 0,
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Embed the given batches of grid positions, in order; returns (grid_index, valid, embeddings)."""
-    total = int(sum(len(b) for b in batches))
-    embeddings = np.empty((total, int(model.embed_dim)), dtype=np.float32)
-    kept = np.empty(total, dtype=np.int64)
-    valid = np.empty(total, dtype=np.float32)
-    n_kept = done = 0
+    """Embed the given batches of grid positions, in order; returns (grid_index, valid, embeddings).
+
+    ``checkpoint``: every ``checkpoint_seconds()`` the tiles finished since the last chunk are saved,
+    so a killed job resumes after them; ``done_before``: windows finished by earlier runs (progress).
+    """
+    share_total = int(sum(len(b) for b in batches))
+    total = done_before + share_total
+    embeddings = np.empty((share_total, int(model.embed_dim)), dtype=np.float32)
+    kept = np.empty(share_total, dtype=np.int64)
+    valid = np.empty(share_total, dtype=np.float32)
+    n_kept = 0
+    done = done_before
+    n_saved = 0
+    every = checkpoint_seconds()
+    last_save = time.monotonic()
     pin = model.device.type == "cuda"
     datasets = _ThreadDatasets(plan.info.path)
     pending: deque[Future] = deque()
@@ -210,6 +221,11 @@ def _embed_share(plan: EmbeddingPlan, model, windows: np.ndarray, batches: list[
                         kept[n_kept:n_kept + n] = batch.grid_index
                         valid[n_kept:n_kept + n] = batch.valid
                         n_kept += n
+                    if checkpoint is not None and time.monotonic() - last_save >= every:
+                        next_window = int(batches[consumed][0]) if consumed < len(batches) else len(windows)
+                        checkpoint.save(kept[n_saved:n_kept], embeddings[n_saved:n_kept], valid[n_saved:n_kept],
+                                        next_window)
+                        n_saved, last_save = n_kept, time.monotonic()
                     if progress:
                         progress(done, total)
             finally:
@@ -254,14 +270,27 @@ def embed_raster(
         raise UserError(f"reader threads must be at least 1, got {workers}")
     windows, cores = tile_windows(plan.grid)
     total = len(windows)
-    positions = np.arange(total, dtype=np.int64)
-    batches = [positions[i:i + batch_size] for i in range(0, total, batch_size)][ranks.rank::ranks.world_size]
+    # A single process keeps chunks of finished batches: a job killed half-way resumes after them.
+    checkpoint = None if ranks.distributed else EmbeddingCheckpoint(plan.key, model.embed_dim)
+    resumed = checkpoint.load() if checkpoint is not None else None
+    start = resumed.next_window if resumed is not None else 0
+    positions = np.arange(start, total, dtype=np.int64)
+    batches = [positions[i:i + batch_size] for i in range(0, len(positions), batch_size)][ranks.rank::ranks.world_size]
     started = time.perf_counter()
     with open_raster(plan.info.path) as src:
         limits = stretch_limits(src, plan.bands.bands)
     cache_limit = nullcontext() if os.environ.get("GDAL_CACHEMAX") else rasterio.Env(GDAL_CACHEMAX=READ_CACHE_BYTES)
-    with cache_limit:
-        share = _embed_share(plan, model, windows, batches, limits, workers, progress, cancelled)
+    try:
+        with cache_limit:
+            share = _embed_share(plan, model, windows, batches, limits, workers, progress, cancelled, checkpoint,
+                                 done_before=start)
+    except (JobCancelled, UserError):  # cancelled, or bad input: nothing of this job is kept
+        if checkpoint is not None:
+            checkpoint.clear()
+        raise
+    if resumed is not None:
+        share = (np.concatenate([resumed.grid_index, share[0]]), np.concatenate([resumed.valid, share[1]]),
+                 np.concatenate([resumed.embeddings, share[2]]))
     shares = gather(share, ranks)
     error: str | None = None
     store: EmbeddingStore | None = None
@@ -275,6 +304,8 @@ def embed_raster(
         if progress:
             progress(total, total)
         if not len(kept):
+            if checkpoint is not None:
+                checkpoint.clear()
             error = (f"no usable tiles in {plan.info.path}: all {total} tiles are nodata, masked or padding "
                      f"(below {plan.params.min_valid:.0%} valid pixels)")
         else:
@@ -282,9 +313,13 @@ def embed_raster(
                 store = _write(plan, model, windows, cores, kept, valid, embeddings, limits,
                                time.perf_counter() - started)
             except Exception as exc:
+                if checkpoint is not None and isinstance(exc, UserError):
+                    checkpoint.clear()
                 if not ranks.distributed:
                     raise
                 error = f"rank 0 could not write the store: {exc}"
+            if checkpoint is not None:
+                checkpoint.clear()
     # Every rank learns the outcome, so a failure on rank 0 is the same one-line error everywhere.
     error = broadcast(error, ranks)
     if error is not None:

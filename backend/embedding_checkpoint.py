@@ -27,6 +27,18 @@ from .errors import UserError
 
 PARTIAL_FOLDER = "partial"
 CHUNK_PREFIX = "chunk-"
+DEFAULT_CHECKPOINT_S = 10.0  # at most this much work is redone after a kill; a chunk costs one fsync
+
+
+def checkpoint_seconds() -> float:
+    """Seconds between chunks: ``$REMOTECLIP_CHECKPOINT_S`` (0: after every batch), else 10."""
+    value = os.environ.get("REMOTECLIP_CHECKPOINT_S")
+    if not value:
+        return DEFAULT_CHECKPOINT_S
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        raise UserError(f"REMOTECLIP_CHECKPOINT_S must be a number of seconds, not '{value}'") from None
 
 
 @dataclass(frozen=True)
@@ -50,7 +62,9 @@ def partial_path(key: str, root: Path | None = None) -> Path:
 
 def write_failed(path: Path, exc: OSError) -> UserError:
     """A write error (disk full, quota, file size limit, read-only cache) as one line saying what to do."""
-    return UserError(f"cannot write embeddings to {path.parent}: {exc.strerror or exc} "
+    # numpy reports a short write without an errno ("86848 requested and 15968 written")
+    reason = exc.strerror or f"the disk took only part of a write ({exc})"
+    return UserError(f"cannot write embeddings to {path.parent}: {reason} "
                      "(free some disk space, or point REMOTECLIP_CACHE at a larger disk)")
 
 
