@@ -354,7 +354,7 @@ def update_doc(results: dict) -> None:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--only", default="embed,memory,query", help="sections to run (comma-separated)")
-    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds of the embedding figures")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the embedding figures")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--memory-sizes", default="20000,40000", help="raster sides (px) for the peak RSS runs")
     p.add_argument("--memory-tile-size", type=int, default=512)
