@@ -71,7 +71,8 @@ def _raster_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--batch-size", type=int, default=None,
                    help="tiles per forward pass (default: 32 on the CPU, more on a GPU by its memory)")
     g.add_argument("--workers", type=int, default=None,
-                   help="threads reading tiles while the model runs (default: one per core, at most 4)")
+                   help="threads reading tiles while the model runs (default: 1 per 4 cores on the CPU, up to 8 "
+                        "with a GPU)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -68,9 +68,17 @@ def default_batch_size(device: torch.device) -> int:
     return CPU_BATCH
 
 
-def default_read_workers() -> int:
-    """Reader threads: one per core up to 4 (reads are a small share of the work next to the model)."""
-    return max(1, min(4, os.cpu_count() or 1))
+def default_read_workers(device: torch.device | None = None) -> int:
+    """Reader threads for a model on ``device``.
+
+    On the CPU the model's threads use every core and a 224 px tile takes ~0.7 ms to read against ~140 ms
+    of ViT-B-32 (2 cores): one reader keeps up a hundred times over, and more would only preempt the model
+    (one reader per 4 cores on big machines). A GPU eats tiles as fast as they are read: up to 8 readers.
+    """
+    cores = os.cpu_count() or 1
+    if device is not None and device.type in ("cuda", "mps"):
+        return max(1, min(8, cores - 1))
+    return max(1, min(4, cores // 4))
 
 
 @dataclass(frozen=True)
@@ -265,7 +273,7 @@ def embed_raster(
     batch_size = default_batch_size(model.device) if batch_size is None else int(batch_size)
     if batch_size < 1:
         raise UserError(f"batch size must be at least 1, got {batch_size}")
-    workers = default_read_workers() if workers is None else int(workers)
+    workers = default_read_workers(model.device) if workers is None else int(workers)
     if workers < 1:
         raise UserError(f"reader threads must be at least 1, got {workers}")
     windows, cores = tile_windows(plan.grid)

@@ -10,8 +10,10 @@ import pytest
 
 from backend import cli
 from backend.distributed import Ranks, rank_device, ranks_from_env
+from backend.embedding import embed_raster, plan_embedding
 from backend.embedding_store import EmbeddingStore
 from backend.errors import UserError
+from backend.raster_reader import TilingParams
 
 from .conftest import PYTHON, ROOT, backend_env
 
@@ -27,10 +29,15 @@ def _embed(cache, raster, weights, launcher: list[str]) -> tuple[EmbeddingStore,
     return EmbeddingStore.load(cache / "stores" / json.loads(lines[0])["store"].split("/")[-1]), done.stderr
 
 
-def test_torchrun_two_processes_write_the_single_process_store(tmp_path, sample_raster, tiny_weights):
-    single, _ = _embed(tmp_path / "one", sample_raster, tiny_weights, [PYTHON])
+def test_torchrun_two_processes_write_the_single_process_store(tmp_path, sample_raster, tiny_weights, tiny_model,
+                                                              monkeypatch):
     torchrun = [PYTHON, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
     spread, log = _embed(tmp_path / "two", sample_raster, tiny_weights, torchrun)
+    # The same job in this one process (tiny_model is tiny-local on the same weights file: same store key).
+    monkeypatch.setenv("REMOTECLIP_CACHE", str(tmp_path / "one"))
+    plan = plan_embedding(str(sample_raster), tiny_model.identity, "tiny-local", tiny_model.image_size,
+                          TilingParams(tile_px=80, overlap=0.2))
+    single = embed_raster(plan, tiny_model, batch_size=8)
     assert "rank 1" in log  # both ranks embedded a share
     assert spread.key == single.key
     np.testing.assert_allclose(np.asarray(spread.embeddings), np.asarray(single.embeddings), atol=1e-6)

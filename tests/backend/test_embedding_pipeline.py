@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from backend.embedding import default_batch_size, embed_raster, plan_embedding
+from backend.embedding import default_batch_size, default_read_workers, embed_raster, plan_embedding
 from backend.errors import UserError
 from backend.preprocess import to_model_input
 from backend.raster_reader import TilingParams, open_raster, read_tile, stretch_limits
@@ -70,5 +70,11 @@ def test_bad_batch_size_or_workers(cache_dir, sample_raster, tiny_model, batch_s
         embed_raster(plan, tiny_model, batch_size=batch_size, workers=workers)
 
 
-def test_default_batch_size_on_cpu():
+def test_default_batch_size_and_readers_on_cpu(monkeypatch):
     assert default_batch_size(torch.device("cpu")) == 32
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert default_read_workers(torch.device("cpu")) == 1  # the model's threads own the cores
+    assert default_read_workers(torch.device("cuda")) == 1
+    monkeypatch.setattr("os.cpu_count", lambda: 32)
+    assert default_read_workers(torch.device("cpu")) == 4
+    assert default_read_workers(torch.device("cuda")) == 8

@@ -127,7 +127,7 @@ def bench_embed(work: Path, rounds: int, batch: int) -> dict:
             else:
                 plan = plan_embedding(str(raster), exact.identity, exact.spec.name, size, params)
                 windows, _ = tile_windows(plan.grid)
-                n = _naive_tiles(exact, raster, windows[:40])
+                n = _naive_tiles(exact, raster, windows[:24])
             seconds = time.perf_counter() - t0
             totals[name][0] += n
             totals[name][1] += seconds
@@ -354,10 +354,10 @@ def update_doc(results: dict) -> None:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--only", default="embed,memory,query", help="sections to run (comma-separated)")
-    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds of the embedding figures")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the embedding figures")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--memory-sizes", default="20000,40000", help="raster sides (px) for the peak RSS runs")
-    p.add_argument("--memory-tile-size", type=int, default=256)
+    p.add_argument("--memory-tile-size", type=int, default=512)
     p.add_argument("--query-tiles", type=int, default=1_000_000)
     p.add_argument("--queries", type=int, default=50)
     p.add_argument("-o", "--output", default=str(ROOT / "tests" / "perf" / "results.json"))
