@@ -27,12 +27,29 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import UserError
+
+
+def _env_tiles(name: str, default: int) -> int:
+    """A tile-count threshold from the environment; a bad value is a one-line UserError."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 1:
+        raise UserError(f"{name} must be a whole number of tiles (at least 1), got '{text}'")
+    return value
+
+
 # Rows per matmul when streaming a memory-mapped store (256 MiB of 512-d float32).
 CHUNK_ROWS = 131_072
 # Past this many tiles exact_top_k scans a float16 mirror first (below it, the mirror is not worth a file).
-HALF_MIN_TILES = int(os.environ.get("REMOTECLIP_HALF_MIN_TILES", 200_000))
+HALF_MIN_TILES = _env_tiles("REMOTECLIP_HALF_MIN_TILES", 200_000)
 # Past this many tiles searches use the approximate index (exact search costs ~100 ms per million tiles).
-ANN_MIN_TILES = int(os.environ.get("REMOTECLIP_ANN_MIN_TILES", 2_000_000))
+ANN_MIN_TILES = _env_tiles("REMOTECLIP_ANN_MIN_TILES", 2_000_000)
 # Bound on |float16 score - float32 score| for unit vectors: q and each row rounded to float16 (unit
 # roundoff u = 2**-11 each, so at most 2u by Cauchy-Schwarz), the float16 result rounded (u), and
 # float32 accumulation slack: 4u. The largest error measured on 1.5 M scores was 1.7e-4.

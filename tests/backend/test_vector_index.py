@@ -115,3 +115,14 @@ def test_rank_tiles_past_the_ann_size_scores_candidates_only(tmp_path, monkeypat
 def test_query_of_the_wrong_size(dim):
     with pytest.raises(ValueError, match="dimensions"):
         exact_scores(_clustered(10), np.ones(dim, np.float32))
+
+
+@pytest.mark.parametrize("text", ["lots", "0", "-5"])
+def test_bad_threshold_in_the_environment(monkeypatch, text):
+    from backend.errors import UserError
+
+    monkeypatch.setenv("REMOTECLIP_ANN_MIN_TILES", text)
+    with pytest.raises(UserError, match="REMOTECLIP_ANN_MIN_TILES must be a whole number"):
+        vector_index._env_tiles("REMOTECLIP_ANN_MIN_TILES", 5)
+    monkeypatch.setenv("REMOTECLIP_ANN_MIN_TILES", " 300 ")
+    assert vector_index._env_tiles("REMOTECLIP_ANN_MIN_TILES", 5) == 300
