@@ -132,17 +132,23 @@ def _progress_bar(desc: str):
 
 def load_store(args: argparse.Namespace):
     """Load the model, embed the raster if not cached yet, and return (model, store)."""
-    from .embedding import embed_raster, plan_embedding
+    from .cost_model import check_disk_budget
+    from .embedding import cached_store, embed_raster, plan_embedding
     from .model_factory import load_model
     from .model_registry import require_model_name
+    from .raster_reader import open_raster
 
     params = tiling_from_args(args)
+    with open_raster(args.raster):  # a bad raster is reported before seconds of loading a model
+        pass
     model = load_model(require_model_name(args.model), weights=args.weights, device=args.device)
     print(f"model: {model.spec.name} ({model.spec.arch}), weights: {model.weights_path}, device: {model.device}",
           file=sys.stderr)
     plan = plan_embedding(args.raster, model.identity, model.spec.name, model.image_size, params)
     if plan.info.crs_wkt is None:
         print(f"warning: {plan.info.path} has no CRS: outputs use pixel coordinates", file=sys.stderr)
+    if cached_store(plan) is None:  # a store that cannot fit is refused before minutes of embedding
+        check_disk_budget(plan.grid.n_tiles, model.embed_dim, plan.info.path)
     bar, update = _progress_bar("embedding")
     started = time.perf_counter()
     try:

@@ -33,6 +33,7 @@ from .uploads import max_upload_bytes
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
 MAX_BODY_BYTES = 1_000_000
+DRAIN_BYTES = 64_000_000  # a chunked body past the limit is read and dropped up to this, then cut off
 
 
 def default_state_file() -> Path:
@@ -213,12 +214,60 @@ def _host_allowed(host_header: str | None, bound_host: str) -> bool:
         return False
 
 
+class BodyLimit:
+    """ASGI middleware: a request body without Content-Length (chunked) is counted while it arrives and
+    refused with 413 past ``MAX_BODY_BYTES``; the Content-Length check in ``guard`` only sees declared
+    sizes. Uploads are skipped: ``UploadWriter`` streams them to disk under their own limit."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/uploads/"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        if b"content-length" in headers:  # declared: guard answers 413 before anything is read
+            await self.app(scope, receive, send)
+            return
+        # Read the whole (small, JSON) body first, so nothing reaches a route past the limit.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            size += len(message.get("body", b""))
+            if size <= MAX_BODY_BYTES:
+                chunks.append(message.get("body", b""))
+            else:
+                chunks.clear()  # keep reading (and dropping) so the client hears the 413, not a reset
+            if not message.get("more_body", False) or size > DRAIN_BYTES:
+                break
+        if size > MAX_BODY_BYTES:
+            response = JSONResponse({"error": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413,
+                                    headers={"Connection": "close"})
+            await response(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
 def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0.1") -> FastAPI:
     """The FastAPI application; ``token`` is the bearer token every route but /health requires."""
     app = FastAPI(title="RemoteCLIP backend", version=__version__,
                   description="Text search, zero-shot classification and counting over raster tiles.")
     jobs = Jobs()
     app.state.jobs = jobs
+    app.add_middleware(BodyLimit)
     expected = f"Bearer {token}".encode()
 
     @app.middleware("http")
@@ -305,11 +354,13 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
     @app.post("/embed", status_code=202)
     def embed(req: RasterRequest) -> JobStatus:
         """Start embedding a raster (a background job); returns at once with the job's id."""
-        from .cost_model import record_job
+        from .cost_model import check_disk_budget, record_job
         from .embedding import cached_store, embed_raster
 
         model = model_for(req)
         plan = plan_for(req, model)
+        if cached_store(plan) is None:  # refuse a store that cannot fit before the job starts (HTTP 507)
+            check_disk_budget(plan.grid.n_tiles, model.embed_dim, plan.info.path)
 
         def work(job: Job) -> dict:
             def progress(done: int, total: int) -> None:
