@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
 import time
@@ -268,4 +269,24 @@ def test_unreadable_raster_is_refused(live_server, tmp_path):
     path.chmod(0)
     r = live_server.client.post("/embed", json=live_server.body(path))
     assert r.status_code == 400 and "not readable" in r.json()["error"]
+    assert_clean_error(live_server, r.text)
+
+
+# ---------------------------------------------------------------- a real internal error
+
+
+def test_internal_error_body_has_no_traceback_and_no_token(live_server, tmp_path):
+    """A damaged store in the cache (bad internal state: the backend's own files changed under it) is a
+    500 whose body names the error's kind only. Turning it into a "re-embed" message belongs to the
+    fault-tolerance work; here it proves the 500 path leaks nothing."""
+    raster = tmp_path / "damaged-store.tif"
+    raster.write_bytes(SAMPLE.read_bytes())
+    job = live_server.embed(raster)
+    assert job["state"] == "done", job
+    store = live_server.tmp / "cache" / "stores" / job["result"]["store"]
+    (store / "tiles.npz").write_bytes(f"{SECRET} {live_server.token}".encode())
+    live_server.expected_tracebacks += 1  # uvicorn logs the 500's traceback to the server's stderr
+    r = live_server.client.post("/search", json=live_server.body(raster, queries=["lake"]))
+    assert r.status_code == 500
+    assert re.fullmatch(r"internal error \(\w+\)", r.json()["error"]), r.text  # the kind, nothing more
     assert_clean_error(live_server, r.text)
