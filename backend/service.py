@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Literal
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
 from .errors import ConflictError, JobCancelled, NotFoundError, UserError
@@ -84,6 +86,34 @@ class SimilarRequest(RasterRequest):
     k: int = 10
     output: str | None = None
     include_surface: bool = True
+
+
+class ErrorBody(BaseModel):
+    """Every refusal: one line saying what was wrong and what to do."""
+
+    error: str
+
+
+# Declared on every route so the OpenAPI schema tells clients (and schemathesis) what a refusal looks
+# like; 422 replaces FastAPI's default body (a list of details) with the same one-line form.
+ERROR_RESPONSES: dict[int | str, dict] = {
+    code: {"model": ErrorBody, "description": text} for code, text in (
+        (400, "bad input"), (401, "missing or wrong bearer token"), (403, "Host header not allowed"),
+        (404, "raster, upload, model or job not found"), (405, "method not allowed"), (409, "not embedded yet"),
+        (413, "request body too large"), (422, "request does not match the schema"),
+        (500, "internal error (its kind only)"), (507, "not enough disk for the store"),
+    )
+}
+
+
+def _validation_line(exc) -> str:
+    """FastAPI's validation errors as one line: ``body.k: Input should be a valid integer; ...``."""
+    parts = []
+    for err in exc.errors()[:3]:
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    more = f" (and {len(exc.errors()) - 3} more)" if len(exc.errors()) > 3 else ""
+    return ("invalid request: " + "; ".join(parts) + more).replace("\n", " ")
 
 
 class JobStatus(BaseModel):
@@ -263,7 +293,7 @@ class BodyLimit:
 
 def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0.1") -> FastAPI:
     """The FastAPI application; ``token`` is the bearer token every route but /health requires."""
-    app = FastAPI(title="RemoteCLIP backend", version=__version__,
+    app = FastAPI(title="RemoteCLIP backend", version=__version__, responses=ERROR_RESPONSES,
                   description="Text search, zero-shot classification and counting over raster tiles.")
     jobs = Jobs()
     app.state.jobs = jobs
@@ -289,6 +319,17 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
     @app.exception_handler(UserError)
     async def user_error(_: Request, exc: UserError):
         return JSONResponse({"error": str(exc)}, status_code=exc.status_code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException):
+        # Starlette's own refusals (unknown path, wrong method, a body that is not JSON) in the same
+        # one-line form as ours, instead of {"detail": ...}
+        detail = str(exc.detail).splitlines()[0] if exc.detail else "request refused"
+        return JSONResponse({"error": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError):
+        return JSONResponse({"error": _validation_line(exc)}, status_code=422)
 
     @app.exception_handler(Exception)
     async def internal_error(_: Request, exc: Exception):

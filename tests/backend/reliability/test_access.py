@@ -44,7 +44,7 @@ def assert_clean_error(server: LiveServer, text: str) -> None:
     """An error body is one JSON line: no token, no traceback, no file content."""
     assert server.token not in text
     assert "Traceback" not in text and 'File "' not in text and SECRET not in text
-    err = json.loads(text).get("error") or json.loads(text).get("detail")
+    err = json.loads(text).get("error")
     assert err and "\n" not in str(err)
 
 

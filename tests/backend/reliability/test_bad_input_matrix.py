@@ -373,3 +373,28 @@ def test_cli_subprocess(tmp_path, tiny_weights, make, error):
         assert json.loads(proc.stdout)["n_tiles"] == 4
     else:
         _assert_cli_error(proc.returncode, proc.stderr, error)
+
+
+# ---------------------------------------------------------------- malformed requests
+
+
+@pytest.mark.parametrize("content, status, needle", [
+    (b'{"raster": "x", "queries": ["a"], "k": 2.5}', 422, "body.k"),
+    (b'{"queries": ["a"]}', 422, "body.raster: Field required"),
+    (b'{"raster": "x", "queries": "lake"}', 422, "body.queries"),
+    (b"\xff\x00not json", 422, "JSON decode error"),
+    (b'{"raster": "x", "queries": ["a"], "k": 1e400}', 422, "body.k"),
+    (b"[]", 422, "invalid request"),
+])
+def test_malformed_requests_get_one_line_errors(live_server: LiveServer, content, status, needle):
+    r = live_server.client.post("/search", content=content, headers={"Content-Type": "application/json"})
+    assert r.status_code == status, r.text
+    assert set(r.json()) == {"error"} and needle in r.json()["error"], r.text
+    _one_line(r.json()["error"])
+
+
+def test_unknown_route_and_method_get_one_line_errors(live_server: LiveServer):
+    r = live_server.client.get("/no-such-route")
+    assert r.status_code == 404 and r.json() == {"error": "Not Found"}
+    r = live_server.client.delete("/search")
+    assert r.status_code == 405 and r.json() == {"error": "Method Not Allowed"}
