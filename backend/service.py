@@ -139,6 +139,8 @@ class EstimateAnswer(BaseModel):
     rate_source: str
     device: str
     summary: str = Field(..., description="the estimate as one line for people")
+    disk_problem: str | None = Field(None, description="why POST /embed would be refused for disk (HTTP 507), "
+                                                       "or null when the store fits")
 
 
 # ---------------------------------------------------------------- jobs
@@ -424,14 +426,23 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
     @app.post("/estimate")
     def estimate(req: RasterRequest) -> EstimateAnswer:
         """Tiles, time and disk that embedding this raster will cost, before starting it."""
+        from .cost_model import check_disk_budget
         from .cost_model import estimate as estimate_cost
         from .embedding import cached_store
+        from .errors import InsufficientStorageError
 
         model = model_for(req)
         plan = plan_for(req, model)
         cost = estimate_cost(plan.grid.n_tiles, model, req.batch_size)
-        return EstimateAnswer(raster=req.raster, model=model.spec.name, embedded=cached_store(plan) is not None,
-                              summary=cost.line(), **cost.to_dict())
+        embedded = cached_store(plan) is not None
+        disk_problem = None
+        if not embedded:  # said here too, so a client can tell the user before asking to embed
+            try:
+                check_disk_budget(plan.grid.n_tiles, model.embed_dim, plan.info.path)
+            except InsufficientStorageError as exc:
+                disk_problem = str(exc)
+        return EstimateAnswer(raster=req.raster, model=model.spec.name, embedded=embedded,
+                              summary=cost.line(), disk_problem=disk_problem, **cost.to_dict())
 
     @app.get("/uploads/{digest}")
     def get_upload(digest: str) -> dict:

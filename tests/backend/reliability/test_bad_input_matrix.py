@@ -127,7 +127,7 @@ RASTERS = [
     RasterCase("corrupt_blocks", _corrupt_blocks, "cannot read the pixels"),
     RasterCase("corrupt_header", _corrupt_header, "is not a raster GDAL can read"),
     RasterCase("zero_bytes", _zero_bytes, "is not a raster GDAL can read"),
-    RasterCase("all_nodata", _no_pixels_valid, "valid"),
+    RasterCase("all_nodata", _no_pixels_valid, "no usable tiles"),
     RasterCase("too_large_for_disk_budget", _huge_sparse, "over the budget of 50.0 MB", (507,)),
     RasterCase("single_band", lambda d: rf.single_band(d, width=96, height=80)),
     RasterCase("uint16", _uint16),
@@ -173,15 +173,19 @@ def test_raster_over_http(live_server: LiveServer, tmp_path, case: RasterCase):
 
 
 def test_disk_budget_refusal_names_the_estimate(live_server: LiveServer, tmp_path):
+    est = live_server.client.post("/estimate", json=live_server.body(_huge_sparse(tmp_path)))
+    assert est.status_code == 200 and est.json()["tiles"] == 390_625
     r = live_server.client.post("/embed", json=live_server.body(_huge_sparse(tmp_path)))
     assert r.status_code == 507
     error = r.json()["error"]
     assert "390,625 tiles" in error and "MB of disk" in error and "REMOTECLIP_DISK_BUDGET_MB" in error
+    assert est.json()["disk_problem"] == error  # the estimate said so before the embed was asked for
     assert live_server.client.get("/jobs").json() == [] or all(
         j["total"] != 390_625 for j in live_server.client.get("/jobs").json())  # no job was started
     # the same raster with tiles 8x larger fits the budget: the refusal is about size, not the file
     est = live_server.client.post("/estimate", json=live_server.body(_huge_sparse(tmp_path), tile_size=512))
     assert est.status_code == 200 and est.json()["disk_bytes"] < DISK_BUDGET_MB * 1e6
+    assert est.json()["disk_problem"] is None
 
 
 # ---------------------------------------------------------------- the CLI, in-process
