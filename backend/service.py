@@ -116,6 +116,33 @@ def _validation_line(exc) -> str:
     return ("invalid request: " + "; ".join(parts) + more).replace("\n", " ")
 
 
+class QueryAnswer(BaseModel):
+    """The answer of /search, /classify, /count and /similar: result layers as GeoJSON in the raster's CRS."""
+
+    model: str
+    weights: str
+    store: str = Field(..., description="key of the embedding store that was queried")
+    n_tiles: int
+    crs_wkt: str | None = Field(..., description="the raster's CRS (null: pixel coordinates)")
+    output: str | None = Field(..., description="GeoPackage written, if one was asked for")
+    summary: dict
+    layers: dict[str, dict] = Field(..., description="layer name -> GeoJSON FeatureCollection")
+
+
+class ModelInfo(BaseModel):
+    name: str
+    arch: str
+    source: str
+    description: str
+    present: bool
+    where: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
 class JobStatus(BaseModel):
     id: str
     kind: str
@@ -379,12 +406,12 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
         }
 
     @app.get("/health")
-    def health() -> dict:
+    def health() -> Health:
         """Liveness: open to all, reveals nothing but the version."""
         return {"status": "ok", "version": __version__}
 
     @app.get("/models")
-    def models() -> list[dict]:
+    def models() -> list[ModelInfo]:
         from .model_registry import list_models, weights_status
 
         out = []
@@ -485,7 +512,7 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
         return job.status()
 
     @app.post("/search")
-    def search(req: SearchRequest) -> dict:
+    def search(req: SearchRequest) -> QueryAnswer:
         from .hit_selection import check_k
         from .text_search import text_search
 
@@ -496,7 +523,7 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
         return answer(model, store, layers, req.output, {"best_score": float(ranked.scores.max())}, include)
 
     @app.post("/classify")
-    def classify(req: ClassifyRequest) -> dict:
+    def classify(req: ClassifyRequest) -> QueryAnswer:
         from .zero_shot import zero_shot
 
         model, store = store_for(req)
@@ -504,7 +531,7 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
         return answer(model, store, layers, req.output, {"class_shares": result.class_shares()}, {"classes"})
 
     @app.post("/count")
-    def count(req: CountRequest) -> dict:
+    def count(req: CountRequest) -> QueryAnswer:
         from .counting import count_objects
 
         model, store = store_for(req)
@@ -512,7 +539,7 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
         return answer(model, store, layers, req.output, {"total_expected": result.total_expected}, {"counts"})
 
     @app.post("/similar")
-    def similar(req: SimilarRequest) -> dict:
+    def similar(req: SimilarRequest) -> QueryAnswer:
         from .hit_selection import check_k
         from .similar_tiles import example_point, similar_tiles
 
