@@ -1,12 +1,14 @@
 """Headless command line: ``python -m backend {models,embed,search,classify,count,similar,serve,demo}``.
 
-Every user error prints one line (``error: ...``) and exits with status 2; progress goes to stderr.
+Every user error prints one line (``error: ...``) and exits with status 2; an internal error prints one
+line too and exits with 1 (``REMOTECLIP_DEBUG=1`` shows its traceback); progress goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -15,7 +17,9 @@ from collections.abc import Sequence
 from .errors import JobCancelled, UserError
 
 EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 1
 EXIT_CANCELLED = 130
+DEBUG_ENV = "REMOTECLIP_DEBUG"
 
 
 def parse_tile_size(text: str | None) -> tuple[int | None, float | None]:
@@ -303,3 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (JobCancelled, KeyboardInterrupt):
         print("cancelled: nothing was written", file=sys.stderr)
         return EXIT_CANCELLED
+    except Exception as exc:  # a bug or a damaged cache: one line; the traceback only when asked for
+        if os.environ.get(DEBUG_ENV):
+            raise
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        print(f"error: internal error ({type(exc).__name__}{': ' + first if first else ''}); "
+              f"set {DEBUG_ENV}=1 to see the traceback", file=sys.stderr)
+        return EXIT_INTERNAL_ERROR

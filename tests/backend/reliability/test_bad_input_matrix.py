@@ -15,6 +15,7 @@ accepted and the tokenizer truncates it to the model's context (77 tokens for CL
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -419,3 +420,20 @@ def test_store_larger_than_the_free_disk_is_refused(cli, tmp_path, monkeypatch):
     code, _, err = cli("embed", str(raster), "--tile-size", str(tile))
     _assert_cli_error(code, err, "is free in")
     assert "point REMOTECLIP_CACHE at a bigger disk" in err and "tiles, estimate" in err
+
+
+def test_cli_internal_error_is_one_line(cli, tmp_path, monkeypatch):
+    """A real internal failure (the cached store damaged after embedding) through the CLI: exit 1 and one
+    line naming the error's kind; REMOTECLIP_DEBUG=1 gives the traceback to whoever asks for it."""
+    raster = rf.rgb_uint8(tmp_path, width=64, height=64)
+    code, out, err = cli("embed", str(raster))
+    assert code == 0, err
+    store = Path(json.loads(out)["store"])
+    (store / "tiles.npz").write_bytes(b"not a zip file")
+    code, _, err = cli("search", str(raster), "lake")
+    assert code == 1 and "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and lines[0].startswith("error: internal error (") and "REMOTECLIP_DEBUG=1" in lines[0]
+    monkeypatch.setenv("REMOTECLIP_DEBUG", "1")
+    with pytest.raises(Exception):  # noqa: B017 - any exception: the point is that it is not swallowed
+        cli("search", str(raster), "lake")
