@@ -437,3 +437,17 @@ def test_cli_internal_error_is_one_line(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("REMOTECLIP_DEBUG", "1")
     with pytest.raises(Exception):  # noqa: B017 - any exception: the point is that it is not swallowed
         cli("search", str(raster), "lake")
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["search"], "the following arguments are required: raster, query"),
+    (["search", "x.tif", "lake", "-k", "ten"], "argument -k: invalid int value: 'ten'"),
+    (["embed", "x.tif", "--overlap", "half"], "argument --overlap: invalid float value"),
+    (["nope"], "invalid choice: 'nope'"),
+])
+def test_cli_usage_errors_are_one_line(argv, needle, capfd):
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(argv)
+    err = capfd.readouterr().err
+    assert exit_info.value.code == 2
+    assert err.count("\n") == 1 and err.startswith("error: ") and needle in err and "--help" in err, err
