@@ -249,7 +249,7 @@ def _symlink_to_passwd(tmp_path):
     (_symlink_to_passwd, {400}, "is not a raster GDAL can read"),
     (lambda tmp: tmp / "missing.tif", {404}, "raster not found"),
     (lambda tmp: "relative/../../etc/passwd", {404}, "raster not found"),
-    (lambda tmp: "/dev/zero", {400}, "not"),
+    (lambda tmp: "/dev/zero", {400}, "is not a regular file"),
     (lambda tmp: "", {400, 404}, ""),
 ])
 @pytest.mark.parametrize("route", ["/embed", "/estimate", "/search"])
@@ -260,6 +260,17 @@ def test_paths_must_name_readable_rasters(live_server, tmp_path, make, status, n
     assert needle in r.json()["error"], r.text
     assert_clean_error(live_server, r.text)
     assert "root:" not in r.text  # /etc/passwd's first line never comes back
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+@pytest.mark.parametrize("route", ["/embed", "/estimate"])
+def test_a_pipe_is_refused_not_read_forever(live_server, tmp_path, route):
+    """GDAL blocks for ever opening a named pipe that has no writer: refused before it is opened."""
+    pipe = tmp_path / "pipe.tif"
+    os.mkfifo(pipe)
+    r = live_server.client.post(route, json=live_server.body(pipe), timeout=20)
+    assert r.status_code == 400 and "is not a regular file" in r.json()["error"], r.text
+    assert_clean_error(live_server, r.text)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")

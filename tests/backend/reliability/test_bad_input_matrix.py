@@ -365,6 +365,14 @@ def test_unknown_model_over_http_and_cli(live_server: LiveServer, embedded, tmp_
 # ---------------------------------------------------------------- real processes
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_cli_refuses_a_pipe(cli, tmp_path):
+    pipe = tmp_path / "pipe.tif"
+    os.mkfifo(pipe)
+    code, _, err = cli("search", str(pipe), "lake")
+    _assert_cli_error(code, err, "is not a regular file (a pipe, socket or device)")
+
+
 def test_cli_subprocess(tmp_path, tiny_weights):
     """A damaged raster found mid-job, through a real ``python -m backend`` process (one case only: each
     process costs seconds of imports; the non-ASCII path crosses a process boundary in the HTTP cases)."""
