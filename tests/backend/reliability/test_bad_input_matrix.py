@@ -30,6 +30,7 @@ from rasterio.transform import Affine
 
 from backend.cli import main as cli_main
 from backend.hit_selection import MAX_K
+from backend.prompts import MAX_PHRASES
 
 from .. import raster_factory as rf
 from ..conftest import PYTHON, ROOT, backend_env
@@ -250,6 +251,7 @@ QUERIES = [
     ("arabic", ["خزان نفط"], None),
     ("emoji_and_controls", ["🛢️ tank\x00\x07"], None),
     ("mixed_several", ["lake", "湖", "بحيرة"], None),
+    ("too_many_phrases", [f"tank {i}" for i in range(MAX_PHRASES + 1)], f"give at most {MAX_PHRASES}"),
 ]
 
 
@@ -282,6 +284,7 @@ def test_queries_through_cli(cli, tmp_path, qid, queries, error):
     (["forest"], "at least two"),
     (["forest", ""], "at least two"),
     (["森林", "河流", "غابة"], None),
+    ([f"class {i}" for i in range(MAX_PHRASES + 1)], f"give at most {MAX_PHRASES}"),
 ])
 def test_classes_over_http_and_cli(live_server: LiveServer, embedded, cli, tmp_path, classes, error):
     r = live_server.client.post("/classify", json=live_server.body(embedded, classes=classes))
