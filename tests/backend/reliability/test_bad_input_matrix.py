@@ -462,3 +462,34 @@ def test_cli_usage_errors_are_one_line(argv, needle, capfd):
     err = capfd.readouterr().err
     assert exit_info.value.code == 2
     assert err.count("\n") == 1 and err.startswith("error: ") and needle in err and "--help" in err, err
+
+
+# ---------------------------------------------------------------- numbers JSON should not carry
+
+# Python's json module writes NaN and Infinity (not JSON, but what a Python client sends by default);
+# schemathesis never generates them, so they are tried here.
+NUMBERS = [
+    ("/similar", '"x": NaN, "y": 5', "lies outside the raster"),
+    ("/similar", '"x": Infinity, "y": 5', "lies outside the raster"),
+    ("/similar", '"x": 1e308, "y": -1e308', "lies outside the raster"),
+    ("/similar", '"tile_id": -1', "does not exist"),
+    ("/similar", '"tile_id": 99999999999', "does not exist"),
+    ("/similar", '"tile_id": 3, "x": 1, "y": 2', "not both"),
+    ("/estimate", '"gsd": Infinity, "tile_size": null', "positive number of metres"),
+    ("/estimate", '"gsd": NaN, "tile_size": null', "positive number of metres"),
+    ("/estimate", '"gsd": 1e-300, "tile_size": null', "use a tile of at least"),
+    ("/estimate", '"overlap": NaN', "overlap"),
+    ("/estimate", '"min_valid": NaN', "minimum valid fraction"),
+    ("/estimate", '"tile_size": -3', "at least 8 pixels"),
+    ("/estimate", '"bands": [0, 1, 2]', "band 0 does not exist"),
+    ("/estimate", '"bands": [1, 2]', "bands must name 1 or 3 bands"),
+]
+
+
+@pytest.mark.parametrize("route, extra, needle", NUMBERS, ids=[f"{r}:{e}" for r, e, _ in NUMBERS])
+def test_nan_infinity_and_out_of_range_numbers(live_server: LiveServer, embedded, route, extra, needle):
+    raw = json.dumps(live_server.body(embedded))[:-1] + ", " + extra + "}"
+    r = live_server.client.post(route, content=raw, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert needle in r.json()["error"], r.text
+    _one_line(r.json()["error"])
