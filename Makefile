@@ -20,6 +20,7 @@ help:
 	@echo "make test   - set up, then run the test suite"
 	@echo "make demo   - set up, then search / classify / count on the shipped NAIP sample"
 	@echo "make lint   - ruff"
+	@echo "make bench  - performance figures into tests/perf/results.json and docs/PERFORMANCE.md (~10 min)"
 	@echo "make package - remoteclip_qgis.zip for QGIS's 'Install from ZIP'"
 	@echo "make qgis   - desktop QGIS with the plugin enabled (separate profile) and the sample raster"
 
@@ -88,3 +89,10 @@ qgis: setup translations
 # a "lake" search through the plugin's toolbar; writes build/screenshot.png and build/screenshot.json.
 screenshot: setup package
 	$(PY) scripts/desktop_screenshot.py
+
+# Performance figures (issue 5): embedding pipeline, CPU fast path, peak memory, queries at scale.
+# Writes tests/perf/results.json and the table in docs/PERFORMANCE.md; about 10 minutes on 2 cores.
+BENCH_ARGS ?=
+.PHONY: bench
+bench: setup
+	$(TEST_ENV) $(PY) tests/perf/bench.py $(BENCH_ARGS)

@@ -53,6 +53,11 @@ def _model_options(p: argparse.ArgumentParser) -> None:
                         "one whose weights are present: RemoteCLIP, then the project's small model)")
     g.add_argument("--weights", help="checkpoint file to use instead of the registry's (open_clip state dict)")
     g.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)")
+    g.add_argument("--precision", choices=("exact", "int8"), default=None,
+                   help="exact (default) or int8: the CPU fast path, about 2x faster, embeddings within cosine "
+                        "0.99 of exact; its stores are kept apart from exact ones")
+    g.add_argument("--fast", action="store_const", const="int8", dest="precision",
+                   help="same as --precision int8")
 
 
 def _raster_options(p: argparse.ArgumentParser) -> None:
@@ -67,7 +72,11 @@ def _raster_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--bands", default=None, help="bands as R,G,B such as '3,2,1', or one band to replicate")
     g.add_argument("--min-valid", type=float, default=0.01,
                    help="skip tiles with less than this fraction of valid pixels (default: %(default)s)")
-    g.add_argument("--batch-size", type=int, default=32, help="tiles per forward pass")
+    g.add_argument("--batch-size", type=int, default=None,
+                   help="tiles per forward pass (default: 32 on the CPU, more on a GPU by its memory)")
+    g.add_argument("--workers", type=int, default=None,
+                   help="threads reading tiles while the model runs (default: 1 per 4 cores on the CPU, up to 8 "
+                        "with a GPU)")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -143,32 +152,44 @@ def _progress_bar(desc: str):
 
 def load_store(args: argparse.Namespace):
     """Load the model, embed the raster if not cached yet, and return (model, store)."""
+    from . import distributed
     from .cost_model import check_disk_budget
     from .embedding import cached_store, embed_raster, plan_embedding
     from .model_factory import load_model
     from .model_registry import require_model_name
     from .raster_reader import open_raster
 
+    ranks = distributed.ranks_from_env()
+    if ranks.distributed and args.command != "embed":
+        raise UserError(f"only 'embed' runs under torchrun (WORLD_SIZE={ranks.world_size}); run "
+                        f"'{args.command}' as one process once the store is written")
     params = tiling_from_args(args)
     with open_raster(args.raster):  # a bad raster is reported before seconds of loading a model
         pass
-    model = load_model(require_model_name(args.model), weights=args.weights, device=args.device)
-    print(f"model: {model.spec.name} ({model.spec.arch}), weights: {model.weights_path}, device: {model.device}",
-          file=sys.stderr)
+    device = distributed.rank_device(args.device, ranks)
+    model = load_model(require_model_name(args.model), weights=args.weights, device=device,
+                       precision=args.precision)
+    if ranks.is_main:
+        print(f"model: {model.spec.name} ({model.spec.arch}), weights: {model.weights_path}, device: {model.device}"
+              f", precision: {model.precision}", file=sys.stderr)
     plan = plan_embedding(args.raster, model.identity, model.spec.name, model.image_size, params)
-    if plan.info.crs_wkt is None:
+    if plan.info.crs_wkt is None and ranks.is_main:
         print(f"warning: {plan.info.path} has no CRS: outputs use pixel coordinates", file=sys.stderr)
     if cached_store(plan) is None:  # a store that cannot fit is refused before minutes of embedding
         check_disk_budget(plan.grid.n_tiles, model.embed_dim, plan.info.path)
-    bar, update = _progress_bar("embedding")
+    distributed.init(ranks, model.device)
+    bar, update = _progress_bar("embedding" if not ranks.distributed else f"embedding (rank {ranks.rank})")
     started = time.perf_counter()
     try:
-        store = embed_raster(plan, model, batch_size=args.batch_size, progress=update)
+        store = embed_raster(plan, model, batch_size=args.batch_size, progress=update, workers=args.workers,
+                             ranks=ranks)
     finally:
         bar.close()
+        distributed.finish()
     seconds = time.perf_counter() - started
-    print(f"store: {store.path} ({store.n_tiles} tiles of {plan.grid.tile_px} px, bands {plan.bands.bands}: "
-          f"{plan.bands.reason}; {seconds:.1f} s)", file=sys.stderr)
+    if store is not None and ranks.is_main:
+        print(f"store: {store.path} ({store.n_tiles} tiles of {plan.grid.tile_px} px, bands {plan.bands.bands}: "
+              f"{plan.bands.reason}; {seconds:.1f} s)", file=sys.stderr)
     return model, store
 
 
@@ -218,7 +239,11 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
+    from .distributed import ranks_from_env
+
     _, store = load_store(args)
+    if not ranks_from_env().is_main:
+        return 0  # rank 0 reports the store
     print(json.dumps({"store": str(store.path), "n_tiles": store.n_tiles,
                       "embed_dim": int(store.embeddings.shape[1]), "seconds": store.meta["seconds"]}))
     return 0

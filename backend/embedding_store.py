@@ -130,6 +130,11 @@ def write_store(
                 raise
             # Another process finished the same store first; theirs is identical.
             shutil.rmtree(tmp, ignore_errors=True)
+    except OSError as exc:  # disk full, quota, file size limit: one line, and nothing half-written stays
+        shutil.rmtree(tmp, ignore_errors=True)
+        from .embedding_checkpoint import write_failed
+
+        raise write_failed(final, exc) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -55,6 +55,7 @@ class LoadedModel:
     image_size: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+    precision: str = "exact"  # "exact", or "int8": the CPU fast path (backend.fast_path)
 
     @property
     def logit_scale(self) -> float:
@@ -68,8 +69,13 @@ class LoadedModel:
 
     @property
     def identity(self) -> str:
-        """Stable text for cache keys: changes when the weights file is replaced or edited."""
-        return _identity(self.spec, self.weights_path)
+        """Stable text for cache keys: changes when the weights file is replaced or edited.
+
+        A fast-path precision is appended, so its stores never answer an exact request; "exact" adds
+        nothing, so stores written before precisions existed stay valid.
+        """
+        base = _identity(self.spec, self.weights_path)
+        return base if self.precision == "exact" else f"{base}|{self.precision}"
 
     def encode_images(self, pixels: torch.Tensor) -> torch.Tensor:
         """Embed ``N x 3 x image_size x image_size`` pixels that are already normalised (mean/std).
@@ -80,9 +86,15 @@ class LoadedModel:
             raise ValueError(f"expected N x 3 x H x W pixels, got shape {tuple(pixels.shape)}")
         if pixels.shape[0] == 0:
             return torch.empty(0, self.embed_dim, dtype=torch.float32)
+        on_cuda = self.device.type == "cuda"
         with torch.inference_mode():
             x = pixels.to(device=self.device, dtype=self.dtype, non_blocking=True)
-            features = self.model.encode_image(x)
+            if on_cuda:
+                # cuDNN's fastest convolutions (the patch embedding, ResNet towers) want NHWC.
+                x = x.contiguous(memory_format=torch.channels_last)
+            # Autocast keeps reductions (layer norms, softmax) in float32 while matmuls run in half.
+            with torch.autocast("cuda", dtype=self.dtype, enabled=on_cuda and self.dtype != torch.float32):
+                features = self.model.encode_image(x)
             # Normalise in float32: fp16 norms are too coarse for cosine scores that get ranked.
             return F.normalize(features.float(), dim=-1).cpu()
 
@@ -304,16 +316,22 @@ def _preprocess(model: torch.nn.Module) -> tuple[int, tuple[float, float, float]
     return int(size), mean, std  # type: ignore[return-value]
 
 
-def load_model(name: str, weights: str | None = None, device: str | None = None) -> LoadedModel:
+def load_model(name: str, weights: str | None = None, device: str | None = None,
+               precision: str | None = None) -> LoadedModel:
     """Load registry model ``name`` for inference.
 
     ``weights`` overrides where the checkpoint comes from; ``device`` is as for
     :func:`~backend.devices.select_device`. Runs in float16 on GPUs, float32 on the CPU.
+    ``precision`` "int8" (CPU only) quantises the image tower (see :mod:`backend.fast_path`);
+    None or "exact" keeps full precision.
     """
     import open_clip
 
+    from .fast_path import check_precision, quantize_image_tower
+
     spec = get_model_spec(name)
     dev = select_device(device)  # before the (possibly long) download, to fail early
+    precision = check_precision(precision, dev)
     path = resolve_weights(spec, weights)
     state = load_checkpoint(path, spec.key_prefix)
     model = build_model(spec, pretrained_text=spec.packaged_text_tower)
@@ -326,14 +344,18 @@ def load_model(name: str, weights: str | None = None, device: str | None = None)
 
     dtype = default_dtype(dev)
     model.to(device=dev, dtype=dtype)
+    if dev.type == "cuda":
+        model.visual.to(memory_format=torch.channels_last)  # matches encode_images' NHWC input
     model.eval()
     model.requires_grad_(False)
+    if precision == "int8":
+        model = quantize_image_tower(model)
     size, mean, std = _preprocess(model)
     tokenizer = open_clip.get_tokenizer(spec.arch)
     log.info("loaded %s (%s) from %s on %s as %s", spec.name, spec.arch, path, dev, dtype)
     return LoadedModel(
         spec=spec, weights_path=path, model=model, tokenizer=tokenizer, device=dev, dtype=dtype,
-        image_size=size, mean=mean, std=std,
+        image_size=size, mean=mean, std=std, precision=precision,
     )
 
 
@@ -347,20 +369,22 @@ class ModelCache:
     def __init__(self, max_models: int = 2) -> None:
         self.max_models = max(1, max_models)
         # value: the model and its identity when loaded, to notice a replaced weights file.
-        self._models: OrderedDict[tuple[str, str | None, str], tuple[LoadedModel, str]] = OrderedDict()
+        self._models: OrderedDict[tuple[str, str | None, str, str], tuple[LoadedModel, str]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_model(self, name: str, weights: str | None = None, device: str | None = None) -> LoadedModel:
+    def get_model(self, name: str, weights: str | None = None, device: str | None = None,
+                  precision: str | None = None) -> LoadedModel:
         """The cached model, or a freshly loaded one (evicting the least recently used)."""
         dev = select_device(device)
-        key = (name, os.path.abspath(os.path.expanduser(weights)) if weights else None, str(dev))
+        key = (name, os.path.abspath(os.path.expanduser(weights)) if weights else None, str(dev),
+               precision or "exact")
         with self._lock:
             hit = self._models.get(key)
             if hit is not None and hit[0].identity == hit[1]:
                 self._models.move_to_end(key)
                 return hit[0]
             self._models.pop(key, None)
-            loaded = load_model(name, weights=weights, device=str(dev))
+            loaded = load_model(name, weights=weights, device=str(dev), precision=precision)
             self._models[key] = (loaded, loaded.identity)
             while len(self._models) > self.max_models:
                 self._models.popitem(last=False)
@@ -378,6 +402,7 @@ class ModelCache:
 default_cache = ModelCache()
 
 
-def get_model(name: str, weights: str | None = None, device: str | None = None) -> LoadedModel:
+def get_model(name: str, weights: str | None = None, device: str | None = None,
+              precision: str | None = None) -> LoadedModel:
     """:meth:`ModelCache.get_model` on the process-wide :data:`default_cache`."""
-    return default_cache.get_model(name, weights, device)
+    return default_cache.get_model(name, weights, device, precision)

@@ -10,6 +10,7 @@ import numpy as np
 from .embedding_store import EmbeddingStore
 from .hit_selection import select_distinct
 from .prompts import DEFAULT_TEMPLATES, clean_phrases, phrase_embedding
+from .vector_index import ANN_MIN_TILES, exact_scores, store_ann
 from .vector_layer import VectorLayer
 
 
@@ -21,10 +22,25 @@ class RankedTiles:
     hits: np.ndarray
 
 
+# Candidates per wanted hit taken from the approximate index (more than k: overlapping ones are dropped).
+ANN_CANDIDATES_PER_HIT = 64
+
+
 def rank_tiles(store: EmbeddingStore, query: np.ndarray, k: int, max_overlap: float = 0.0,
                exclude: np.ndarray | None = None) -> RankedTiles:
-    """Cosine similarity of every tile to a unit ``query`` vector, and the top-k distinct tiles."""
-    scores = np.asarray(store.embeddings @ query.astype(np.float32), dtype=np.float32)
+    """Cosine similarity of every tile to a unit ``query`` vector, and the top-k distinct tiles.
+
+    Exact, streamed over the memory-mapped store in chunks. Stores of ``ANN_MIN_TILES`` tiles or more
+    are searched through their approximate index: only its candidates are scored (exactly), the
+    other tiles' scores are -inf and they are left out of the similarity surface.
+    """
+    if store.n_tiles >= ANN_MIN_TILES:
+        want = max(1024, ANN_CANDIDATES_PER_HIT * k)
+        ids, candidate_scores = store_ann(store).search(store.embeddings, query, want)
+        scores = np.full(store.n_tiles, -np.inf, dtype=np.float32)
+        scores[ids] = candidate_scores
+    else:
+        scores = exact_scores(store.embeddings, query)
     return RankedTiles(scores, select_distinct(scores, store.windows, k, max_overlap, exclude))
 
 
@@ -37,11 +53,12 @@ def hit_layers(store: EmbeddingStore, ranked: RankedTiles, label: str, hits_name
         [{"rank": r + 1, "score": float(ranked.scores[i]), "tile_id": int(i), "query": label}
          for r, i in enumerate(ranked.hits)],
     )
+    scored = np.flatnonzero(np.isfinite(ranked.scores))  # every tile, except past the approximate-index size
     surface = VectorLayer(
         "similarity",
         {"tile_id": int, "score": float},
-        store.core_footprints,
-        [{"tile_id": i, "score": float(s)} for i, s in enumerate(ranked.scores)],
+        store.core_footprints[scored],
+        [{"tile_id": int(i), "score": float(ranked.scores[i])} for i in scored],
     )
     return [hits, surface]
 

@@ -44,6 +44,7 @@ class BackendManager:
         self._client: BackendClient | None = None
         self._lock = threading.RLock()
         self.restarts = 0
+        self.last_death: str | None = None  # one line about the last time the backend was found dead
         self._atexit_registered = False
 
     # ------------------------------------------------------------ state
@@ -83,6 +84,8 @@ class BackendManager:
                 return self._client
             if self._proc is not None:  # it was started and has died since
                 self.restarts += 1
+                self.last_death = (f"the RemoteCLIP backend (pid {self._proc.pid}) had stopped (exit status "
+                                   f"{self._proc.returncode}; log: {self.log_file}): restarted it")
                 self._proc = None
                 self._client = None
             self._start()

@@ -192,6 +192,7 @@ class RemoteClipTask(QgsTask):
         self.needs_confirmation = False
         self.env_missing = False  # the backend's Python is missing or incomplete (the plugin offers to make it)
         self.follow_up: RemoteClipTask | None = None
+        self.restarted: str | None = None  # set when the backend was found dead and restarted for this task
         self.layers: list = []
         if params.endpoint != "embed" and not getattr(params, "output", None):
             from .result_layers import gpkg_path
@@ -220,7 +221,10 @@ class RemoteClipTask(QgsTask):
                 from .backend_process import get_manager
 
                 self.manager = get_manager()
+            restarts = self.manager.restarts
             client = self.manager.client()
+            if self.manager.restarts > restarts:
+                self.restarted = self.manager.last_death
             if self.render is not None and not self.params.raster.startswith("upload:"):
                 from .raster_source import render_and_send
 
@@ -265,6 +269,13 @@ class RemoteClipTask(QgsTask):
         QgsApplication.taskManager().addTask(follow)
 
     def finished(self, result: bool) -> None:  # main thread
+        if self.restarted:  # say so: a crash (out of memory, killed) must not pass unnoticed
+            QgsMessageLog.logMessage(self.restarted, LOG_TAG, Qgis.Warning)
+            if self.iface is not None:
+                try:
+                    self.iface.messageBar().pushMessage(LOG_TAG, self.restarted, level=Qgis.Warning, duration=10)
+                except Exception:  # noqa: BLE001
+                    pass
         try:
             if result and self.add_layers and self.params.endpoint != "embed":
                 from .result_layers import add_result

@@ -23,6 +23,7 @@ from backend.embedding_store import (
     store_path,
     write_store,
 )
+from backend.errors import UserError
 
 RASTER = {"path": "/data/a.tif", "size": 1234, "mtime_ns": 1_700_000_000_000_000_000}
 MODEL = "remoteclip-vit-b-32:sha256:abc"
@@ -172,7 +173,7 @@ def test_failure_midway_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monke
         raise OSError("disk full")
 
     monkeypatch.setattr(np, "savez", broken_savez)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(UserError, match="cannot write embeddings .*disk full.*free some disk space"):
         write_store(key, emb, tiles, meta, root=tmp_path)
     stores = tmp_path / "stores"
     assert list(stores.iterdir()) == [], "no final and no temporary folder may remain"

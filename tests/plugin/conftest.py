@@ -52,7 +52,8 @@ def backend(tmp_path_factory, tiny_weights):
 
     tmp = tmp_path_factory.mktemp("plugin-backend")
     settings = PluginSettings(interpreter=sys.executable, default_model="tiny-local", weights=str(tiny_weights),
-                              output_folder=str(tmp / "results"), tile_size=TILE)
+                              output_folder=str(tmp / "results"), tile_size=TILE,
+                              confirm_above_s=0)  # never a modal question in tests (test_estimate asks)
     manager = BackendManager(settings, state_dir=tmp / "state",
                              extra_env={"REMOTECLIP_CACHE": str(tmp / "cache"), "HF_HUB_OFFLINE": "1"})
     previous = set_manager(manager)

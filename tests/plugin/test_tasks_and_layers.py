@@ -179,3 +179,33 @@ def test_processing_post_processor_styles_loaded_outputs(backend, clean_project,
     layer = QgsVectorLayer(f"{task.params.output}|layername=counts", "counts", "ogr")
     StylePostProcessor("counts").postProcessLayer(layer, None, None)
     assert isinstance(layer.renderer(), QgsGraduatedSymbolRenderer) and layer.labelsEnabled()
+
+
+def test_a_dead_backend_is_noticed_said_and_restarted(backend, clean_project, qgis_iface, tmp_path):
+    """The backend killed (out of memory, say) between jobs: the next task restarts it and says so."""
+    import os
+    import signal
+
+    from qgis.core import Qgis
+
+    from remoteclip_qgis.backend_process import BackendManager
+    from remoteclip_qgis.jobs import RemoteClipTask
+
+    manager = BackendManager(backend.settings, state_dir=tmp_path / "state", extra_env=backend.extra_env)
+    try:
+        manager.client()
+        pid = manager.pid
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.time() + 10
+        while manager.process_alive():  # the kill lands asynchronously
+            assert time.time() < deadline
+            time.sleep(0.05)
+        qgis_iface.messageBar().clear_messages()
+        task = _run_task(RemoteClipTask(SearchParams(**_base(backend), queries=["lake"], k=2), manager=manager,
+                                        iface=qgis_iface))
+        assert task.error is None and len(task.layers) == 2
+        assert manager.restarts == 1 and manager.pid != pid
+        assert task.restarted and f"pid {pid}" in task.restarted and "restarted" in task.restarted
+        assert any(f"pid {pid}" in m for m in qgis_iface.messageBar().get_messages(Qgis.Warning))
+    finally:
+        manager.stop()
