@@ -1,12 +1,14 @@
 """Headless command line: ``python -m backend {models,embed,search,classify,count,similar,serve,demo}``.
 
-Every user error prints one line (``error: ...``) and exits with status 2; progress goes to stderr.
+Every user error prints one line (``error: ...``) and exits with status 2; an internal error prints one
+line too and exits with 1 (``REMOTECLIP_DEBUG=1`` shows its traceback); progress goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -15,7 +17,9 @@ from collections.abc import Sequence
 from .errors import JobCancelled, UserError
 
 EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 1
 EXIT_CANCELLED = 130
+DEBUG_ENV = "REMOTECLIP_DEBUG"
 
 
 def parse_tile_size(text: str | None) -> tuple[int | None, float | None]:
@@ -75,8 +79,15 @@ def _raster_options(p: argparse.ArgumentParser) -> None:
                         "with a GPU)")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (what was wrong, where to look) like every other error."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USER_ERROR, f"error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python -m backend", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("models", help="list known models and whether their weights are present")
@@ -142,15 +153,19 @@ def _progress_bar(desc: str):
 def load_store(args: argparse.Namespace):
     """Load the model, embed the raster if not cached yet, and return (model, store)."""
     from . import distributed
-    from .embedding import embed_raster, plan_embedding
+    from .cost_model import check_disk_budget
+    from .embedding import cached_store, embed_raster, plan_embedding
     from .model_factory import load_model
     from .model_registry import require_model_name
+    from .raster_reader import open_raster
 
     ranks = distributed.ranks_from_env()
     if ranks.distributed and args.command != "embed":
         raise UserError(f"only 'embed' runs under torchrun (WORLD_SIZE={ranks.world_size}); run "
                         f"'{args.command}' as one process once the store is written")
     params = tiling_from_args(args)
+    with open_raster(args.raster):  # a bad raster is reported before seconds of loading a model
+        pass
     device = distributed.rank_device(args.device, ranks)
     model = load_model(require_model_name(args.model), weights=args.weights, device=device,
                        precision=args.precision)
@@ -160,6 +175,8 @@ def load_store(args: argparse.Namespace):
     plan = plan_embedding(args.raster, model.identity, model.spec.name, model.image_size, params)
     if plan.info.crs_wkt is None and ranks.is_main:
         print(f"warning: {plan.info.path} has no CRS: outputs use pixel coordinates", file=sys.stderr)
+    if cached_store(plan) is None:  # a store that cannot fit is refused before minutes of embedding
+        check_disk_budget(plan.grid.n_tiles, model.embed_dim, plan.info.path)
     distributed.init(ranks, model.device)
     bar, update = _progress_bar("embedding" if not ranks.distributed else f"embedding (rank {ranks.rank})")
     started = time.perf_counter()
@@ -322,3 +339,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (JobCancelled, KeyboardInterrupt):
         print("cancelled: nothing was written", file=sys.stderr)
         return EXIT_CANCELLED
+    except Exception as exc:  # a bug or a damaged cache: one line; the traceback only when asked for
+        if os.environ.get(DEBUG_ENV):
+            raise
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        print(f"error: internal error ({type(exc).__name__}{': ' + first if first else ''}); "
+              f"set {DEBUG_ENV}=1 to see the traceback", file=sys.stderr)
+        return EXIT_INTERNAL_ERROR

@@ -141,3 +141,65 @@ def record_job(model, n_tiles: int, seconds: float, root: Path | None = None) ->
     if n_tiles >= 64 and seconds > 0:
         record_rate(rate_key(model.identity, str(model.device), model.image_size), n_tiles / seconds, "measured",
                     root)
+
+
+# A store is written to a temporary folder beside its final place and renamed, and the file system
+# rounds files up to blocks: ask for a tenth more than the store's size, plus a little for meta files.
+DISK_MARGIN_FRACTION = 0.10
+DISK_MARGIN_BYTES = 1_000_000
+DISK_BUDGET_ENV = "REMOTECLIP_DISK_BUDGET_MB"
+
+
+def disk_budget_bytes() -> int | None:
+    """The optional cap on one store's size, ``$REMOTECLIP_DISK_BUDGET_MB`` (megabytes), or None."""
+    from .errors import UserError
+
+    text = os.environ.get(DISK_BUDGET_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        megabytes = float(text)
+    except ValueError:
+        raise UserError(f"{DISK_BUDGET_ENV} must be a number of megabytes, got '{text}'") from None
+    if not megabytes > 0:
+        raise UserError(f"{DISK_BUDGET_ENV} must be a positive number of megabytes, got '{text}'")
+    return int(megabytes * 1e6)
+
+
+def _free_bytes(folder: Path) -> int:
+    """Free bytes on the file system that holds ``folder`` (or its nearest existing parent)."""
+    import shutil
+
+    path = folder.resolve()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return shutil.disk_usage(path).free
+
+
+def check_disk_budget(n_tiles: int, embed_dim: int, what: str, folder: Path | None = None) -> int:
+    """Refuse, before any tile is read, an embedding whose store would not fit: more than the free
+    space of the cache folder or more than ``$REMOTECLIP_DISK_BUDGET_MB``. Returns the bytes needed.
+
+    Checked up front because a store is written at the end of the job: running out of disk there
+    would throw away the whole job's work.
+    """
+    from .errors import InsufficientStorageError
+
+    store = store_bytes(n_tiles, embed_dim)
+    needed = int(store * (1 + DISK_MARGIN_FRACTION)) + DISK_MARGIN_BYTES
+    folder = folder or cache_root()
+    budget = disk_budget_bytes()
+    if budget is not None and needed > budget:
+        raise InsufficientStorageError(
+            f"embedding {what} would need about {format_bytes(needed)} of disk ({n_tiles:,} tiles, estimate), "
+            f"over the budget of {format_bytes(budget)} set by {DISK_BUDGET_ENV}: use a larger tile size, "
+            f"a smaller area, or raise {DISK_BUDGET_ENV}"
+        )
+    free = _free_bytes(folder)
+    if needed > free:
+        raise InsufficientStorageError(
+            f"embedding {what} would need about {format_bytes(needed)} of disk ({n_tiles:,} tiles, estimate) "
+            f"but only {format_bytes(free)} is free in {folder}: free some space, use a larger tile size "
+            f"or a smaller area, or point REMOTECLIP_CACHE at a bigger disk"
+        )
+    return needed

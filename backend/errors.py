@@ -24,3 +24,9 @@ class ConflictError(UserError):
 
 class JobCancelled(Exception):
     """Raised inside a job when its cancel flag is set; nothing half-written is kept."""
+
+
+class InsufficientStorageError(UserError):
+    """Not enough disk (free space or the configured budget) for what was asked: HTTP 507."""
+
+    status_code = 507

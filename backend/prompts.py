@@ -12,6 +12,8 @@ DEFAULT_TEMPLATES = ("a satellite photo of {}.",)
 NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 # Tokenizers truncate; this bounds what a client may send at all (characters).
 MAX_QUERY_CHARS = 2000
+# Each phrase is a text-encoder pass (times the templates): bounds the work one request can ask for.
+MAX_PHRASES = 256
 # Plurals the suffix rules get wrong, used in both directions: irregular ones, and singular nouns
 # that end in -s ("bus" is not the plural of "bu").
 IRREGULAR_PLURALS = {
@@ -32,6 +34,8 @@ def clean_phrases(phrases: Sequence[str], what: str = "query") -> list[str]:
     cleaned = [p for p in cleaned if p]
     if not cleaned:
         raise UserError(f"the {what} is empty: type what to look for, e.g. 'storage tanks'")
+    if len(cleaned) > MAX_PHRASES:
+        raise UserError(f"the {what} has {len(cleaned)} phrases: give at most {MAX_PHRASES}")
     for p in cleaned:
         if len(p) > MAX_QUERY_CHARS:
             raise UserError(f"a {what} of {len(p)} characters is too long (at most {MAX_QUERY_CHARS})")

@@ -95,6 +95,8 @@ def open_raster(path: str | os.PathLike) -> rasterio.DatasetReader:
         raise NotFoundError(f"raster not found: {p}")
     if p.is_dir():
         raise UserError(f"{p} is a folder, not a raster file")
+    if not p.is_file():  # GDAL would block forever reading a pipe with no writer, or a terminal
+        raise UserError(f"{p} is not a regular file (a pipe, socket or device): give a raster file")
     if not os.access(p, os.R_OK):
         raise UserError(f"raster {p} is not readable (check its permissions)")
     try:

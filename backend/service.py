@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Literal
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
 from .errors import ConflictError, JobCancelled, NotFoundError, UserError
@@ -33,6 +35,7 @@ from .uploads import max_upload_bytes
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
 MAX_BODY_BYTES = 1_000_000
+DRAIN_BYTES = 64_000_000  # a chunked body past the limit is read and dropped up to this, then cut off
 
 
 def default_state_file() -> Path:
@@ -85,6 +88,61 @@ class SimilarRequest(RasterRequest):
     include_surface: bool = True
 
 
+class ErrorBody(BaseModel):
+    """Every refusal: one line saying what was wrong and what to do."""
+
+    error: str
+
+
+# Declared on every route so the OpenAPI schema tells clients (and schemathesis) what a refusal looks
+# like; 422 replaces FastAPI's default body (a list of details) with the same one-line form.
+ERROR_RESPONSES: dict[int | str, dict] = {
+    code: {"model": ErrorBody, "description": text} for code, text in (
+        (400, "bad input"), (401, "missing or wrong bearer token"), (403, "Host header not allowed"),
+        (404, "raster, upload, model or job not found"), (405, "method not allowed"), (409, "not embedded yet"),
+        (413, "request body too large"), (422, "request does not match the schema"),
+        (500, "internal error (its kind only)"), (507, "not enough disk for the store"),
+    )
+}
+
+
+def _validation_line(exc) -> str:
+    """FastAPI's validation errors as one line: ``body.k: Input should be a valid integer; ...``."""
+    parts = []
+    for err in exc.errors()[:3]:
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    more = f" (and {len(exc.errors()) - 3} more)" if len(exc.errors()) > 3 else ""
+    return ("invalid request: " + "; ".join(parts) + more).replace("\n", " ")
+
+
+class QueryAnswer(BaseModel):
+    """The answer of /search, /classify, /count and /similar: result layers as GeoJSON in the raster's CRS."""
+
+    model: str
+    weights: str
+    store: str = Field(..., description="key of the embedding store that was queried")
+    n_tiles: int
+    crs_wkt: str | None = Field(..., description="the raster's CRS (null: pixel coordinates)")
+    output: str | None = Field(..., description="GeoPackage written, if one was asked for")
+    summary: dict
+    layers: dict[str, dict] = Field(..., description="layer name -> GeoJSON FeatureCollection")
+
+
+class ModelInfo(BaseModel):
+    name: str
+    arch: str
+    source: str
+    description: str
+    present: bool
+    where: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
 class JobStatus(BaseModel):
     id: str
     kind: str
@@ -108,6 +166,8 @@ class EstimateAnswer(BaseModel):
     rate_source: str
     device: str
     summary: str = Field(..., description="the estimate as one line for people")
+    disk_problem: str | None = Field(None, description="why POST /embed would be refused for disk (HTTP 507), "
+                                                       "or null when the store fits")
 
 
 # ---------------------------------------------------------------- jobs
@@ -213,12 +273,60 @@ def _host_allowed(host_header: str | None, bound_host: str) -> bool:
         return False
 
 
+class BodyLimit:
+    """ASGI middleware: a request body without Content-Length (chunked) is counted while it arrives and
+    refused with 413 past ``MAX_BODY_BYTES``; the Content-Length check in ``guard`` only sees declared
+    sizes. Uploads are skipped: ``UploadWriter`` streams them to disk under their own limit."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/uploads/"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        if b"content-length" in headers:  # declared: guard answers 413 before anything is read
+            await self.app(scope, receive, send)
+            return
+        # Read the whole (small, JSON) body first, so nothing reaches a route past the limit.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            size += len(message.get("body", b""))
+            if size <= MAX_BODY_BYTES:
+                chunks.append(message.get("body", b""))
+            else:
+                chunks.clear()  # keep reading (and dropping) so the client hears the 413, not a reset
+            if not message.get("more_body", False) or size > DRAIN_BYTES:
+                break
+        if size > MAX_BODY_BYTES:
+            response = JSONResponse({"error": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413,
+                                    headers={"Connection": "close"})
+            await response(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
 def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0.1") -> FastAPI:
     """The FastAPI application; ``token`` is the bearer token every route but /health requires."""
-    app = FastAPI(title="RemoteCLIP backend", version=__version__,
+    app = FastAPI(title="RemoteCLIP backend", version=__version__, responses=ERROR_RESPONSES,
                   description="Text search, zero-shot classification and counting over raster tiles.")
     jobs = Jobs()
     app.state.jobs = jobs
+    app.add_middleware(BodyLimit)
     expected = f"Bearer {token}".encode()
 
     @app.middleware("http")
@@ -240,6 +348,17 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
     @app.exception_handler(UserError)
     async def user_error(_: Request, exc: UserError):
         return JSONResponse({"error": str(exc)}, status_code=exc.status_code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException):
+        # Starlette's own refusals (unknown path, wrong method, a body that is not JSON) in the same
+        # one-line form as ours, instead of {"detail": ...}
+        detail = str(exc.detail).splitlines()[0] if exc.detail else "request refused"
+        return JSONResponse({"error": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError):
+        return JSONResponse({"error": _validation_line(exc)}, status_code=422)
 
     @app.exception_handler(Exception)
     async def internal_error(_: Request, exc: Exception):
@@ -287,12 +406,12 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
         }
 
     @app.get("/health")
-    def health() -> dict:
+    def health() -> Health:
         """Liveness: open to all, reveals nothing but the version."""
         return {"status": "ok", "version": __version__}
 
     @app.get("/models")
-    def models() -> list[dict]:
+    def models() -> list[ModelInfo]:
         from .model_registry import list_models, weights_status
 
         out = []
@@ -305,11 +424,13 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
     @app.post("/embed", status_code=202)
     def embed(req: RasterRequest) -> JobStatus:
         """Start embedding a raster (a background job); returns at once with the job's id."""
-        from .cost_model import record_job
+        from .cost_model import check_disk_budget, record_job
         from .embedding import cached_store, embed_raster
 
         model = model_for(req)
         plan = plan_for(req, model)
+        if cached_store(plan) is None:  # refuse a store that cannot fit before the job starts (HTTP 507)
+            check_disk_budget(plan.grid.n_tiles, model.embed_dim, plan.info.path)
 
         def work(job: Job) -> dict:
             def progress(done: int, total: int) -> None:
@@ -332,14 +453,23 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
     @app.post("/estimate")
     def estimate(req: RasterRequest) -> EstimateAnswer:
         """Tiles, time and disk that embedding this raster will cost, before starting it."""
+        from .cost_model import check_disk_budget
         from .cost_model import estimate as estimate_cost
         from .embedding import cached_store
+        from .errors import InsufficientStorageError
 
         model = model_for(req)
         plan = plan_for(req, model)
         cost = estimate_cost(plan.grid.n_tiles, model, req.batch_size)
-        return EstimateAnswer(raster=req.raster, model=model.spec.name, embedded=cached_store(plan) is not None,
-                              summary=cost.line(), **cost.to_dict())
+        embedded = cached_store(plan) is not None
+        disk_problem = None
+        if not embedded:  # said here too, so a client can tell the user before asking to embed
+            try:
+                check_disk_budget(plan.grid.n_tiles, model.embed_dim, plan.info.path)
+            except InsufficientStorageError as exc:
+                disk_problem = str(exc)
+        return EstimateAnswer(raster=req.raster, model=model.spec.name, embedded=embedded,
+                              summary=cost.line(), disk_problem=disk_problem, **cost.to_dict())
 
     @app.get("/uploads/{digest}")
     def get_upload(digest: str) -> dict:
@@ -382,7 +512,7 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
         return job.status()
 
     @app.post("/search")
-    def search(req: SearchRequest) -> dict:
+    def search(req: SearchRequest) -> QueryAnswer:
         from .hit_selection import check_k
         from .text_search import text_search
 
@@ -393,7 +523,7 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
         return answer(model, store, layers, req.output, {"best_score": float(ranked.scores.max())}, include)
 
     @app.post("/classify")
-    def classify(req: ClassifyRequest) -> dict:
+    def classify(req: ClassifyRequest) -> QueryAnswer:
         from .zero_shot import zero_shot
 
         model, store = store_for(req)
@@ -401,7 +531,7 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
         return answer(model, store, layers, req.output, {"class_shares": result.class_shares()}, {"classes"})
 
     @app.post("/count")
-    def count(req: CountRequest) -> dict:
+    def count(req: CountRequest) -> QueryAnswer:
         from .counting import count_objects
 
         model, store = store_for(req)
@@ -409,7 +539,7 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
         return answer(model, store, layers, req.output, {"total_expected": result.total_expected}, {"counts"})
 
     @app.post("/similar")
-    def similar(req: SimilarRequest) -> dict:
+    def similar(req: SimilarRequest) -> QueryAnswer:
         from .hit_selection import check_k
         from .similar_tiles import example_point, similar_tiles
 
