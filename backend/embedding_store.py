@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,11 +90,29 @@ def store_path(key: str, root: Path | None = None) -> Path:
 
 
 def find_store(key: str, root: Path | None = None) -> EmbeddingStore | None:
-    """The complete store for ``key``, or None. Half-written temporary folders are never returned."""
+    """The complete store for ``key``, or None. Half-written temporary folders are never returned.
+
+    A store damaged after it was written (a disk error, a file edited or cut under the cache) is moved
+    aside as ``.damaged-<key>-<n>`` and treated as absent: the raster is embedded again, never served
+    from broken files.
+    """
     path = store_path(key, root)
     if not (path / META_FILE).is_file():
         return None
-    return EmbeddingStore.load(path)
+    try:
+        store = EmbeddingStore.load(path)
+        if store.meta.get("key") != key or store.embeddings.shape[0] != store.windows.shape[0]:
+            raise ValueError("files do not belong together")
+        return store
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        n = 0
+        while (path.parent / f".damaged-{key}-{n}").exists():
+            n += 1
+        try:
+            os.rename(path, path.parent / f".damaged-{key}-{n}")
+        except OSError:
+            shutil.rmtree(path, ignore_errors=True)
+        return None
 
 
 def _write_fsync(path: Path, write) -> None:

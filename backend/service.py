@@ -60,6 +60,9 @@ class RasterRequest(BaseModel):
     bands: list[int] | None = Field(None, description="1 or 3 band numbers used as R, G, B")
     min_valid: float = Field(0.01, description="skip tiles with a smaller valid fraction")
     batch_size: int = Field(32, ge=1, le=4096)
+    precision: Literal["exact", "int8"] = Field(
+        "exact", description="int8: the CPU fast path (about 1.6x faster, cosine 0.9997 to exact); its stores are "
+                             "separate from exact ones")
 
 
 class SearchRequest(RasterRequest):
@@ -372,7 +375,7 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
         from .model_factory import get_model
         from .model_registry import require_model_name
 
-        return get_model(require_model_name(req.model), weights=req.weights, device=device)
+        return get_model(require_model_name(req.model), weights=req.weights, device=device, precision=req.precision)
 
     def plan_for(req: RasterRequest, model):
         from .embedding import plan_embedding

@@ -433,20 +433,37 @@ def test_store_larger_than_the_free_disk_is_refused(cli, tmp_path, monkeypatch):
     assert "point REMOTECLIP_CACHE at a bigger disk" in err and "tiles, estimate" in err
 
 
-def test_cli_internal_error_is_one_line(cli, tmp_path, monkeypatch):
-    """A real internal failure (the cached store damaged after embedding) through the CLI: exit 1 and one
-    line naming the error's kind; REMOTECLIP_DEBUG=1 gives the traceback to whoever asks for it."""
+def test_cli_damaged_store_is_embedded_again(cli, tmp_path):
+    """The cached store damaged after embedding: the next search sets it aside and embeds again."""
     raster = rf.rgb_uint8(tmp_path, width=64, height=64)
     code, out, err = cli("embed", str(raster))
     assert code == 0, err
     store = Path(json.loads(out)["store"])
     (store / "tiles.npz").write_bytes(b"not a zip file")
+    code, out, err = cli("search", str(raster), "lake")
+    assert code == 0 and "Traceback" not in err, err
+    assert list(store.parent.glob(f".damaged-{store.name}-*")) and (store / "tiles.npz").stat().st_size > 100
+
+
+def test_cli_internal_error_is_one_line(cli, tmp_path, monkeypatch):
+    """An internal failure (a bug, injected: the search code raising) through the CLI: exit 1 and one
+    line naming the error's kind; REMOTECLIP_DEBUG=1 gives the traceback to whoever asks for it."""
+    import backend.text_search
+
+    raster = rf.rgb_uint8(tmp_path, width=64, height=64)
+    code, out, err = cli("embed", str(raster))
+    assert code == 0, err
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("injected bug")
+
+    monkeypatch.setattr(backend.text_search, "text_search", broken)
     code, _, err = cli("search", str(raster), "lake")
     assert code == 1 and "Traceback" not in err, err
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and lines[0].startswith("error: internal error (") and "REMOTECLIP_DEBUG=1" in lines[0]
     monkeypatch.setenv("REMOTECLIP_DEBUG", "1")
-    with pytest.raises(Exception):  # noqa: B017 - any exception: the point is that it is not swallowed
+    with pytest.raises(RuntimeError, match="injected bug"):
         cli("search", str(raster), "lake")
 
 
