@@ -153,7 +153,7 @@ def _progress_bar(desc: str):
 def load_store(args: argparse.Namespace):
     """Load the model, embed the raster if not cached yet, and return (model, store)."""
     from . import distributed
-    from .cost_model import check_disk_budget
+    from .cost_model import check_disk_budget, estimate, record_job
     from .embedding import cached_store, embed_raster, plan_embedding
     from .model_factory import load_model
     from .model_registry import require_model_name
@@ -175,8 +175,13 @@ def load_store(args: argparse.Namespace):
     plan = plan_embedding(args.raster, model.identity, model.spec.name, model.image_size, params)
     if plan.info.crs_wkt is None and ranks.is_main:
         print(f"warning: {plan.info.path} has no CRS: outputs use pixel coordinates", file=sys.stderr)
-    if cached_store(plan) is None:  # a store that cannot fit is refused before minutes of embedding
+    fresh = cached_store(plan) is None
+    if fresh:  # a store that cannot fit is refused before minutes of embedding
         check_disk_budget(plan.grid.n_tiles, model.embed_dim, plan.info.path)
+        if ranks.is_main and not ranks.distributed:  # the same estimate the plugin shows before embedding
+            cost = estimate(plan.grid.n_tiles, model, args.batch_size or 32)
+            print(f"estimate: {cost.line()} ({cost.rate_tiles_per_s:g} tiles/s, {cost.rate_source})",
+                  file=sys.stderr)
     distributed.init(ranks, model.device)
     bar, update = _progress_bar("embedding" if not ranks.distributed else f"embedding (rank {ranks.rank})")
     started = time.perf_counter()
@@ -187,6 +192,8 @@ def load_store(args: argparse.Namespace):
         bar.close()
         distributed.finish()
     seconds = time.perf_counter() - started
+    if fresh and store is not None and not ranks.distributed:
+        record_job(model, plan.grid.n_tiles, seconds)  # later estimates on this device use this rate
     if store is not None and ranks.is_main:
         print(f"store: {store.path} ({store.n_tiles} tiles of {plan.grid.tile_px} px, bands {plan.bands.bands}: "
               f"{plan.bands.reason}; {seconds:.1f} s)", file=sys.stderr)

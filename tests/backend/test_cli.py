@@ -46,6 +46,8 @@ def test_every_job_writes_its_geopackage(cache_dir, sample_raster, tiny_args, tm
     assert main(["search", r, "lake", *tiny_args, "-k", "5", "-o", str(tmp_path / "hits.gpkg")]) == 0
     out = capsys.readouterr()
     assert "rank" in out.out and "embedding" in out.err  # table on stdout, tqdm on stderr
+    # the estimate the plugin shows, before embedding: 15 x 12 tiles of 64 px
+    assert "estimate: 180 tiles, about " in out.err and " of disk (" in out.err
     assert main(["classify", r, "--classes", "farmland,lake,road", *tiny_args,
                  "-o", str(tmp_path / "classes.gpkg")]) == 0
     assert main(["count", r, "storage tank", *tiny_args, "-o", str(tmp_path / "counts.gpkg")]) == 0
