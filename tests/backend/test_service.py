@@ -133,6 +133,20 @@ def test_estimate_before_embedding(server, tmp_path):
     assert c.post("/estimate", json=body).json()["embedded"]
 
 
+def test_fast_path_over_http_has_stores_of_its_own(server, tmp_path):
+    c = server["client"]
+    raster = tmp_path / "fast.tif"
+    raster.write_bytes((ROOT / "resources" / "sample" / "naip_m_4709963_se_14_1_20190904.tif").read_bytes())
+    body = _raster_body(server, raster, precision="int8")
+    assert _wait(c, c.post("/embed", json=body).json()["id"])["state"] == "done"
+    r = c.post("/search", json=_raster_body(server, raster, precision="int8", queries=["lake"], k=2))
+    assert r.status_code == 200, r.text
+    r = c.post("/search", json=_raster_body(server, raster, queries=["lake"], k=2))   # exact: not embedded
+    assert r.status_code == 409
+    r = c.post("/embed", json=_raster_body(server, raster, precision="fp4"))
+    assert r.status_code == 422 and "precision" in r.json()["error"]
+
+
 def test_uploaded_raster_is_searched_like_a_file(server, tmp_path):
     import hashlib
 
@@ -248,16 +262,3 @@ def test_parent_pid_that_does_not_exist_is_refused(tmp_path):
     assert proc.returncode == 2 and "--parent-pid 999999 is not a running process" in proc.stderr
     assert not (tmp_path / "b.json").exists()
 
-
-def test_fast_path_over_http_has_stores_of_its_own(server, tmp_path):
-    c = server["client"]
-    raster = tmp_path / "fast.tif"
-    raster.write_bytes((ROOT / "resources" / "sample" / "naip_m_4709963_se_14_1_20190904.tif").read_bytes())
-    body = _raster_body(server, raster, precision="int8")
-    assert _wait(c, c.post("/embed", json=body).json()["id"])["state"] == "done"
-    r = c.post("/search", json=_raster_body(server, raster, precision="int8", queries=["lake"], k=2))
-    assert r.status_code == 200, r.text
-    r = c.post("/search", json=_raster_body(server, raster, queries=["lake"], k=2))   # exact: not embedded
-    assert r.status_code == 409
-    r = c.post("/embed", json=_raster_body(server, raster, precision="fp4"))
-    assert r.status_code == 422 and "precision" in r.json()["error"]
