@@ -5,9 +5,12 @@ Random weights test plumbing only: no assertion here is about retrieval quality.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -49,3 +52,17 @@ def backend_env(cache: Path, **extra: str) -> dict[str, str]:
 
 
 PYTHON = sys.executable
+
+
+def start_serve(state_file: Path, env: dict[str, str], *args: str, stderr=None, text: bool = False,
+                timeout: float = 90.0) -> tuple[subprocess.Popen, dict]:
+    """``python -m backend serve --port 0 --state-file STATE_FILE *ARGS`` as a real process; waits for its
+    state file and returns (process, state). Fails the test if the process dies or does not start."""
+    proc = subprocess.Popen([PYTHON, "-m", "backend", "serve", "--port", "0", "--state-file", str(state_file),
+                             *args], cwd=ROOT, env=env, stderr=stderr, stdout=subprocess.DEVNULL, text=text)
+    deadline = time.time() + timeout
+    while not state_file.exists():
+        assert proc.poll() is None, f"backend exited with {proc.returncode} while starting"
+        assert time.time() < deadline, "backend did not start"
+        time.sleep(0.1)
+    return proc, json.loads(state_file.read_text())

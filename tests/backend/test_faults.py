@@ -5,7 +5,6 @@ error, no store, no partial chunks)."""
 
 from __future__ import annotations
 
-import json
 import resource
 import signal
 import subprocess
@@ -22,7 +21,7 @@ from backend.embedding_checkpoint import partial_path
 from backend.embedding_store import find_store
 from backend.raster_reader import TilingParams
 
-from .conftest import ROOT, SAMPLE, backend_env
+from .conftest import ROOT, SAMPLE, backend_env, start_serve
 
 PARAMS = TilingParams(tile_px=16)  # 2,714 tiles of the NAIP sample: a few seconds for the tiny model
 
@@ -139,16 +138,8 @@ def test_cancel_through_the_service_stops_within_a_second(tmp_path, tiny_weights
     """A real service process: cancel a running embed job; the time until the job says so is reported."""
     import httpx
 
-    state_file = tmp_path / "state.json"
-    proc = subprocess.Popen([sys.executable, "-m", "backend", "serve", "--port", "0", "--state-file",
-                             str(state_file)], cwd=ROOT, env=backend_env(tmp_path / "cache"),
-                            stderr=subprocess.DEVNULL)
+    proc, state = start_serve(tmp_path / "state.json", backend_env(tmp_path / "cache"), stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 90
-        while not state_file.exists():
-            assert proc.poll() is None and time.time() < deadline
-            time.sleep(0.1)
-        state = json.loads(state_file.read_text())
         client = httpx.Client(base_url=state["url"], headers={"Authorization": f"Bearer {state['token']}"},
                               timeout=60)
         raster = tmp_path / "scene.tif"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import stat
@@ -14,21 +13,14 @@ import numpy as np
 import pytest
 import rasterio
 
-from .conftest import PYTHON, ROOT, backend_env
+from .conftest import PYTHON, ROOT, backend_env, start_serve
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, tiny_weights):
     tmp = tmp_path_factory.mktemp("service")
     state_file = tmp / "state" / "backend.json"
-    proc = subprocess.Popen([PYTHON, "-m", "backend", "serve", "--port", "0", "--state-file", str(state_file)],
-                            cwd=ROOT, env=backend_env(tmp / "cache"), stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 90
-    while not state_file.exists():
-        assert proc.poll() is None, proc.stderr.read()
-        assert time.time() < deadline, "backend did not start"
-        time.sleep(0.2)
-    state = json.loads(state_file.read_text())
+    proc, state = start_serve(state_file, backend_env(tmp / "cache"))
     client = httpx.Client(base_url=state["url"], headers={"Authorization": f"Bearer {state['token']}"},
                           timeout=60)
     yield {"proc": proc, "state": state, "state_file": state_file, "client": client, "tmp": tmp,
@@ -238,13 +230,8 @@ def test_backend_exits_when_its_parent_is_gone(tmp_path):
     """--parent-pid: a backend started by QGIS stops when QGIS dies without stopping it."""
     parent = subprocess.Popen(["sleep", "120"])
     state_file = tmp_path / "backend.json"
-    proc = subprocess.Popen([PYTHON, "-m", "backend", "serve", "--port", "0", "--state-file", str(state_file),
-                             "--parent-pid", str(parent.pid)], cwd=ROOT, env=backend_env(tmp_path / "cache"))
+    proc, _ = start_serve(state_file, backend_env(tmp_path / "cache"), "--parent-pid", str(parent.pid))
     try:
-        deadline = time.time() + 90
-        while not state_file.exists():
-            assert proc.poll() is None and time.time() < deadline
-            time.sleep(0.2)
         parent.kill()
         parent.wait()
         assert proc.wait(timeout=15) == 0

@@ -7,7 +7,6 @@ and load tests all talk to it over real HTTP on loopback. It runs with a disk bu
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..conftest import PYTHON, ROOT, backend_env
+from ..conftest import ROOT, backend_env, start_serve
 
 DISK_BUDGET_MB = 50
 MAX_UPLOAD_MB = 2
@@ -67,14 +66,8 @@ def live_server(tmp_path_factory, tiny_weights) -> Iterator[LiveServer]:
     env = backend_env(tmp / "cache", REMOTECLIP_DISK_BUDGET_MB=str(DISK_BUDGET_MB),
                       REMOTECLIP_MAX_UPLOAD_MB=str(MAX_UPLOAD_MB))
     with open(log, "w") as err:
-        proc = subprocess.Popen([PYTHON, "-m", "backend", "serve", "--port", "0", "--state-file", str(state_file)],
-                                cwd=ROOT, env=env, stderr=err, stdout=subprocess.DEVNULL)
-    deadline = time.time() + 90
-    while not state_file.exists():
-        assert proc.poll() is None, log.read_text()
-        assert time.time() < deadline, "backend did not start"
-        time.sleep(0.1)
-    server = LiveServer(proc, json.loads(state_file.read_text()), tmp, str(tiny_weights), log)
+        proc, state = start_serve(state_file, env, stderr=err)
+    server = LiveServer(proc, state, tmp, str(tiny_weights), log)
     try:
         yield server
     finally:

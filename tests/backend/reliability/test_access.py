@@ -8,12 +8,11 @@ import json
 import os
 import socket
 import subprocess
-import time
 
 import httpx
 import pytest
 
-from ..conftest import PYTHON, ROOT, backend_env
+from ..conftest import backend_env, start_serve
 from .conftest import MAX_UPLOAD_MB, SAMPLE, LiveServer
 
 SECRET = "SECRET-CONTENT-7f3a9c"  # written into files the service must never echo back
@@ -74,16 +73,9 @@ def test_default_bind_is_loopback_only(live_server):
 
 
 def test_binding_elsewhere_warns_and_still_needs_the_token(tmp_path):
-    state_file = tmp_path / "backend.json"
-    proc = subprocess.Popen([PYTHON, "-m", "backend", "serve", "--host", "0.0.0.0", "--port", "0",
-                             "--state-file", str(state_file)], cwd=ROOT, env=backend_env(tmp_path / "cache"),
-                            stderr=subprocess.PIPE, text=True)
+    proc, state = start_serve(tmp_path / "backend.json", backend_env(tmp_path / "cache"), "--host", "0.0.0.0",
+                              stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.time() + 90
-        while not state_file.exists():
-            assert proc.poll() is None and time.time() < deadline
-            time.sleep(0.1)
-        state = json.loads(state_file.read_text())
         base = f"http://127.0.0.1:{state['port']}"
         assert httpx.get(f"{base}/models", timeout=60).status_code == 401
         r = httpx.get(f"{base}/models", headers={"Authorization": f"Bearer {state['token']}"}, timeout=60)
