@@ -152,18 +152,10 @@ DISK_BUDGET_ENV = "REMOTECLIP_DISK_BUDGET_MB"
 
 def disk_budget_bytes() -> int | None:
     """The optional cap on one store's size, ``$REMOTECLIP_DISK_BUDGET_MB`` (megabytes), or None."""
-    from .errors import UserError
+    from .env_numbers import env_number
 
-    text = os.environ.get(DISK_BUDGET_ENV, "").strip()
-    if not text:
-        return None
-    try:
-        megabytes = float(text)
-    except ValueError:
-        raise UserError(f"{DISK_BUDGET_ENV} must be a number of megabytes, got '{text}'") from None
-    if not megabytes > 0:
-        raise UserError(f"{DISK_BUDGET_ENV} must be a positive number of megabytes, got '{text}'")
-    return int(megabytes * 1e6)
+    megabytes = env_number(DISK_BUDGET_ENV, None, "megabytes", 0.001)
+    return None if megabytes is None else int(megabytes * 1e6)
 
 
 def _free_bytes(folder: Path) -> int:

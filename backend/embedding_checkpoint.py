@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .embedding_store import cache_root
+from .env_numbers import env_number
 from .errors import UserError
 
 PARTIAL_FOLDER = "partial"
@@ -32,13 +33,7 @@ DEFAULT_CHECKPOINT_S = 10.0  # at most this much work is redone after a kill; a 
 
 def checkpoint_seconds() -> float:
     """Seconds between chunks: ``$REMOTECLIP_CHECKPOINT_S`` (0: after every batch), else 10."""
-    value = os.environ.get("REMOTECLIP_CHECKPOINT_S")
-    if not value:
-        return DEFAULT_CHECKPOINT_S
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        raise UserError(f"REMOTECLIP_CHECKPOINT_S must be a number of seconds, not '{value}'") from None
+    return float(env_number("REMOTECLIP_CHECKPOINT_S", DEFAULT_CHECKPOINT_S, "seconds", 0))
 
 
 @dataclass(frozen=True)

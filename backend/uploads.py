@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .embedding_store import cache_root
+from .env_numbers import env_number
 from .errors import NotFoundError, UserError
 
 PREFIX = "upload:"
@@ -32,13 +33,8 @@ class UploadTooLarge(UserError):
 
 def max_upload_bytes() -> int:
     """The largest upload accepted: ``$REMOTECLIP_MAX_UPLOAD_MB`` megabytes, else 1 GiB."""
-    value = os.environ.get("REMOTECLIP_MAX_UPLOAD_MB")
-    if value:
-        try:
-            return max(1, int(float(value) * 1_000_000))
-        except ValueError:
-            raise UserError(f"REMOTECLIP_MAX_UPLOAD_MB must be a number of megabytes, not '{value}'") from None
-    return DEFAULT_MAX_BYTES
+    megabytes = env_number("REMOTECLIP_MAX_UPLOAD_MB", None, "megabytes", 0.001)
+    return DEFAULT_MAX_BYTES if megabytes is None else int(megabytes * 1_000_000)
 
 
 def uploads_folder(root: Path | None = None) -> Path:

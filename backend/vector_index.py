@@ -27,21 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UserError
+from .env_numbers import env_number
 
 
 def _env_tiles(name: str, default: int) -> int:
     """A tile-count threshold from the environment; a bad value is a one-line UserError."""
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 1:
-        raise UserError(f"{name} must be a whole number of tiles (at least 1), got '{text}'")
-    return value
+    return int(env_number(name, default, "tiles", 1, whole=True))
 
 
 # Rows per matmul when streaming a memory-mapped store (256 MiB of 512-d float32).
