@@ -1,7 +1,7 @@
 """RemoteCLIP QGIS plugin.
 
 The plugin never imports torch or the backend package: it starts the backend as a separate
-process and talks to it over loopback HTTP (see backend/service.py).
+process and talks to it over loopback HTTP (see backend/app/service.py).
 """
 
 

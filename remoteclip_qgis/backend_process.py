@@ -224,7 +224,7 @@ STATIC_MODELS = ["remoteclip-vit-b-32", "remoteclip-rn50", "remoteclip-vit-l-14"
 
 def model_names() -> list[str]:
     """Model names for choosers: from the running backend when there is one (never starts one), else
-    read from the registry's data files (``backend/model_registry/models.json`` and the file named by
+    read from the registry's data files (``backend/models/models.json`` and the file named by
     ``$REMOTECLIP_EXTRA_MODELS``: JSON, not an import), else a static list."""
     with _manager_lock:
         manager = _manager
@@ -237,7 +237,7 @@ def model_names() -> list[str]:
     files = []
     root = backend_root()
     if root is not None:
-        files.append(root / "backend" / "model_registry" / "models.json")
+        files.append(root / "backend" / "models" / "models.json")
     if os.environ.get("REMOTECLIP_EXTRA_MODELS"):
         files.append(Path(os.environ["REMOTECLIP_EXTRA_MODELS"]))
     for path in files:

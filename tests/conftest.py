@@ -27,7 +27,7 @@ def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import open_clip
     import torch
 
-    from backend.model_registry import register_arch_configs
+    from backend.models.registry import register_arch_configs
 
     register_arch_configs()
     with torch.random.fork_rng(devices=[]):  # leave the global RNG as other tests expect it

@@ -11,7 +11,7 @@ each image with at least one box gets five different captions:
 5. the largest object and where it is: "The largest object is a harbor at the top."
 
 Class names are normalised to words ("storagetank" -> "storage tank") and inflected with
-``backend.prompts.plural``/``singular``. Output is a CSV ``image,caption_1..caption_5,width,height,n_boxes``.
+``backend.query.prompts.plural``/``singular``. Output is a CSV ``image,caption_1..caption_5,width,height,n_boxes``.
 
 CLI: ``python -m train.b2c --format {voc,dota,coco,aircraft} INPUT -o captions.csv``.
 """
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backend.errors import NotFoundError, UserError
-from backend.prompts import NUMBER_WORDS, plural, singular
+from backend.query.prompts import NUMBER_WORDS, plural, singular
 
 from .annotations import Box, ImageAnnotation, ReadStats
 from .class_names import normalise_class_name

@@ -491,7 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from backend.model_factory import load_model
+    from backend.models.factory import load_model
 
     datasets = resolve_datasets(args.datasets)
     root = Path(args.root) if args.root else None

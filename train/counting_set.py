@@ -281,7 +281,7 @@ def extract_counting_features(
     ``labels`` are the counts 1..10; ``text_features`` row i is ``count_prompts(object_name)[i]``,
     the prompt for i + 1 objects.
     """
-    from backend.prompts import count_prompts
+    from backend.query.prompts import count_prompts
 
     from .features import encode_image_files
 

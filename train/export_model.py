@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from backend.errors import UserError
-from backend.model_factory import PACKAGED_TEXT_PREFIX, load_checkpoint
+from backend.models.factory import PACKAGED_TEXT_PREFIX, load_checkpoint
 
 
 def export_checkpoint(checkpoint: str | Path, out: str | Path, drop_packaged_text: bool = False,

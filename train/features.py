@@ -2,7 +2,7 @@
 
 Images are read with PIL, converted to RGB and preprocessed as OpenAI CLIP does: centre-cropped to a
 square (the shorter side), then resized bicubically to the model's size and normalised with
-:func:`backend.preprocess.to_model_input`. Cropping before resizing equals CLIP's "resize the shorter
+:func:`backend.embedding.preprocess.to_model_input`. Cropping before resizing equals CLIP's "resize the shorter
 side, then centre crop" up to sub-pixel rounding, and keeps batches of mixed image sizes cheap.
 
 Key conventions of the ``.npz`` (strings are stored as numpy unicode arrays, so files load with
@@ -76,7 +76,7 @@ def preprocess_batch(paths: Sequence[str | Path], model, pool: ThreadPoolExecuto
     """``N x 3 x S x S`` normalised model input for image files (CLIP preprocessing)."""
     import torch
 
-    from backend.preprocess import to_model_input
+    from backend.embedding.preprocess import to_model_input
 
     squares = list(pool.map(load_square, paths)) if pool else [load_square(p) for p in paths]
     # Images of different sizes cannot be stacked before resizing: resize each, then stack.
@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from backend.model_factory import load_model
+    from backend.models.factory import load_model
 
     scene_set = load_named_scene_set(args.dataset)
     splits = {im.split for im in scene_set.images}

@@ -30,7 +30,7 @@ META_KEYS = {"description", "notes", "source"}
 
 def placeholders() -> dict[str, str]:
     """``{data}``: prepared training data; ``{runs}``: logs and checkpoints; ``{repo}``: this repository."""
-    from backend.embedding_store import cache_root
+    from backend.config import cache_root
 
     root = cache_root()
     repo = Path(__file__).resolve().parents[1]
@@ -128,7 +128,7 @@ def allow_cpu_ddp() -> None:
 
 def run(cfg: dict[str, Any]) -> None:
     """Register the backend's architectures and hand the config to open_clip_train.main."""
-    from backend.model_registry import register_arch_configs
+    from backend.models.registry import register_arch_configs
 
     register_arch_configs()
     allow_cpu_ddp()

@@ -10,7 +10,7 @@ import os
 import tarfile
 from pathlib import Path
 
-from backend.embedding_store import cache_root
+from backend.config import cache_root
 from backend.errors import NotFoundError
 
 from .command_line import atomic_folder

@@ -137,8 +137,8 @@ def random_weights(path: Path, seed: int = 0) -> Path:
     """
     import torch
 
-    from backend.model_factory import PACKAGED_TEXT_PREFIX, build_model
-    from backend.model_registry import get_model_spec
+    from backend.models.factory import PACKAGED_TEXT_PREFIX, build_model
+    from backend.models.registry import get_model_spec
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -154,7 +154,7 @@ def evaluate_model(weights: str | Path, work_dir: Path, batch_size: int = 64) ->
     RSSCN7 and UC Merced test splits (zero-shot, linear probe and k-NN fitted on their train splits)
     and counting on aircraft crops from the validation split (images never used in training).
     """
-    from backend.model_factory import load_model
+    from backend.models.factory import load_model
 
     from .counting_set import build_counting_set, extract_counting_features
     from .evaluate import evaluate_features

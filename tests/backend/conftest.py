@@ -30,7 +30,7 @@ def cache_dir(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_weights):
-    from backend.model_factory import load_model
+    from backend.models.factory import load_model
 
     return load_model("tiny-local", weights=str(tiny_weights), device="cpu")
 

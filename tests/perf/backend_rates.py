@@ -33,10 +33,10 @@ def main() -> None:
 
     import torch
 
-    from backend.embedding import embed_raster, plan_embedding
-    from backend.model_factory import load_model
-    from backend.raster_reader import TilingParams
-    from backend.text_search import text_search
+    from backend.embedding.pipeline import embed_raster, plan_embedding
+    from backend.models.factory import load_model
+    from backend.query.text_search import text_search
+    from backend.raster.reader import TilingParams
 
     model = load_model(args.model, weights=args.weights, device="cpu")
     plan = plan_embedding(str(SAMPLE), model.identity, model.spec.name, model.image_size,

@@ -55,8 +55,8 @@ def random_weights(arch_name: str, folder: Path) -> Path:
     """A state dict of ``arch_name``'s architecture with random (seeded) weights."""
     import torch
 
-    from backend.model_factory import build_model
-    from backend.model_registry import get_model_spec
+    from backend.models.factory import build_model
+    from backend.models.registry import get_model_spec
 
     torch.manual_seed(0)
     model = build_model(get_model_spec(arch_name))
@@ -89,10 +89,10 @@ def _naive_tiles(model, raster: Path, windows: np.ndarray) -> int:
 def bench_embed(work: Path, rounds: int, batch: int) -> dict:
     import torch
 
-    from backend.embedding import embed_raster, plan_embedding
-    from backend.model_factory import load_model
-    from backend.raster_reader import TilingParams
-    from backend.tile_grid import tile_windows
+    from backend.embedding.pipeline import embed_raster, plan_embedding
+    from backend.models.factory import load_model
+    from backend.raster.reader import TilingParams
+    from backend.raster.tile_grid import tile_windows
 
     weights = random_weights("remoteclip-vit-b-32", work)
     exact = load_model("remoteclip-vit-b-32", weights=str(weights), device="cpu")
@@ -239,9 +239,9 @@ def _median_ms(fn, queries: np.ndarray) -> float:
 
 
 def bench_query(work: Path, n: int, n_queries: int) -> dict:
-    from backend import vector_index
-    from backend.embedding_store import write_store
-    from backend.text_search import rank_tiles
+    from backend.embedding.store import write_store
+    from backend.query import vector_index
+    from backend.query.text_search import rank_tiles
 
     dim, clusters = 512, 4096
     log(f"query: {n} x {dim} clustered embeddings")

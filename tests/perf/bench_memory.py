@@ -47,10 +47,10 @@ def main() -> int:
     import open_clip
     import torch
 
-    from backend.embedding import embed_raster, plan_embedding
-    from backend.model_factory import load_model
-    from backend.model_registry import register_arch_configs
-    from backend.raster_reader import TilingParams
+    from backend.embedding.pipeline import embed_raster, plan_embedding
+    from backend.models.factory import load_model
+    from backend.models.registry import register_arch_configs
+    from backend.raster.reader import TilingParams
 
     register_arch_configs()
     torch.manual_seed(1234)

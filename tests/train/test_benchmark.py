@@ -20,7 +20,7 @@ from train.features import load_features
 
 @pytest.fixture(scope="module")
 def tiny_model(tiny_weights):
-    from backend.model_factory import load_model
+    from backend.models.factory import load_model
 
     return load_model("tiny-local", weights=str(tiny_weights), device="cpu")
 

@@ -104,7 +104,7 @@ def test_annotations_are_clipped_and_border_planes_not_countable() -> None:
 
 
 def test_counting_features_feed_the_counting_task(built, tiny_weights) -> None:
-    from backend.model_factory import load_model
+    from backend.models.factory import load_model
 
     out, rows = built
     model = load_model("tiny-local", weights=str(tiny_weights), device="cpu")

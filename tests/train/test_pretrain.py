@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from backend.errors import UserError
-from backend.model_factory import load_model
+from backend.models.factory import load_model
 from train.export_model import export_checkpoint
 from train.pretrain import config_to_argv, expand, load_config, main, parse_override
 from train.scene_sets import load_rsscn7

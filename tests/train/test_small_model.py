@@ -50,8 +50,8 @@ def test_card_table_puts_random_beside_trained():
 
 def test_shipped_model_is_small_loads_and_beats_chance(tmp_path, monkeypatch):
     """The weights in resources/ are trained: zero-shot on held-out RSSCN7 images is far above chance."""
-    from backend.model_factory import load_model
-    from backend.model_registry import default_model_name, get_model_spec, weights_status
+    from backend.models.factory import load_model
+    from backend.models.registry import default_model_name, get_model_spec, weights_status
     from train.evaluate import evaluate_features
     from train.features import extract_scene_features
     from train.scene_sets import load_rsscn7

@@ -1,7 +1,7 @@
 """Counting, RemoteCount-style: each image against text prompts for one to ten objects.
 
 Counting is zero-shot classification over the counts 1..10 (``text_features`` row ``i`` is the
-prompt for ``i + 1`` objects, see ``backend.prompts.count_prompts``). Top-1 is the share of images
+prompt for ``i + 1`` objects, see ``backend.query.prompts.count_prompts``). Top-1 is the share of images
 whose most similar prompt is the true count; within-one also accepts a prediction off by one.
 The mean absolute error is in objects, not percent.
 """

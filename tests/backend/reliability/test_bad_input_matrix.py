@@ -5,7 +5,7 @@ CRS, rotated, EPSG:4326, a non-ASCII path) must embed and answer a search; bad i
 that says what was wrong (HTTP 4xx/507 ``{"error": ...}``, or a failed job's one-line error; CLI: exit 2
 and one ``error:`` line on stderr), never a traceback and never a 500.
 
-The CLI runs in-process (``backend.cli.main``, stderr captured at the file descriptor) because a fresh
+The CLI runs in-process (``backend.app.cli.main``, stderr captured at the file descriptor) because a fresh
 process costs seconds of imports per case on this machine; ``test_cli_subprocess_*`` runs a few of the
 same cases as real processes to show the process boundary adds nothing (no traceback, same line).
 
@@ -28,9 +28,9 @@ import pytest
 import rasterio
 from rasterio.transform import Affine
 
-from backend.cli import main as cli_main
-from backend.hit_selection import MAX_K
-from backend.prompts import MAX_PHRASES
+from backend.app.cli import main as cli_main
+from backend.query.hit_selection import MAX_K
+from backend.query.prompts import MAX_PHRASES
 
 from .. import raster_factory as rf
 from ..conftest import PYTHON, ROOT, backend_env
@@ -448,7 +448,7 @@ def test_cli_damaged_store_is_embedded_again(cli, tmp_path):
 def test_cli_internal_error_is_one_line(cli, tmp_path, monkeypatch):
     """An internal failure (a bug, injected: the search code raising) through the CLI: exit 1 and one
     line naming the error's kind; REMOTECLIP_DEBUG=1 gives the traceback to whoever asks for it."""
-    import backend.text_search
+    import backend.query.text_search
 
     raster = rf.rgb_uint8(tmp_path, width=64, height=64)
     code, out, err = cli("embed", str(raster))
@@ -457,7 +457,7 @@ def test_cli_internal_error_is_one_line(cli, tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("injected bug")
 
-    monkeypatch.setattr(backend.text_search, "text_search", broken)
+    monkeypatch.setattr(backend.query.text_search, "text_search", broken)
     code, _, err = cli("search", str(raster), "lake")
     assert code == 1 and "Traceback" not in err, err
     lines = [line for line in err.splitlines() if line.startswith("error:")]

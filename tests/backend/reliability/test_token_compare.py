@@ -12,7 +12,7 @@ import secrets
 import pytest
 from fastapi.testclient import TestClient
 
-from backend import service
+from backend.app import service
 
 
 @pytest.fixture

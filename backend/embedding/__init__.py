@@ -1,0 +1,1 @@
+"""Embedding: the tile pipeline, preprocessing, stores, checkpoints, the cost model, torchrun ranks."""

@@ -1,0 +1,64 @@
+"""Choosing the top-k tiles so that the k are distinct places (greedy non-maximum suppression)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import UserError
+
+# k above this is refused: a result layer is for looking at, not a dump of the store.
+MAX_K = 10_000
+
+
+def check_k(k: int) -> int:
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+        raise UserError(f"k must be a whole number, got {k!r}")
+    if k <= 0:
+        raise UserError(f"k must be at least 1, got {k}")
+    if k > MAX_K:
+        raise UserError(f"k = {k} is too large: ask for at most {MAX_K} hits")
+    return int(k)
+
+
+def overlap_fraction(window: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Intersection area of ``window`` with each of ``others`` over the smaller window's area (pixels)."""
+    c0 = np.maximum(window[0], others[:, 0])
+    r0 = np.maximum(window[1], others[:, 1])
+    c1 = np.minimum(window[0] + window[2], others[:, 0] + others[:, 2])
+    r1 = np.minimum(window[1] + window[3], others[:, 1] + others[:, 3])
+    inter = np.clip(c1 - c0, 0, None) * np.clip(r1 - r0, 0, None)
+    smaller = np.minimum(window[2] * window[3], others[:, 2] * others[:, 3])
+    return inter / np.maximum(smaller, 1)
+
+
+def select_distinct(
+    scores: np.ndarray, windows: np.ndarray, k: int, max_overlap: float = 0.0,
+    exclude: np.ndarray | None = None,
+) -> np.ndarray:
+    """Indices of up to ``k`` best-scoring windows, none overlapping a better one by more than ``max_overlap``.
+
+    ``windows`` are ``N x 4`` pixel windows; ``exclude`` is an optional boolean mask of rows that may
+    not be chosen (the example tile of a similarity query). Returned best first.
+    """
+    from .vector_index import top_indices
+
+    k = check_k(k)
+    n = len(scores)
+    # Sorting a million scores takes ~150 ms; the hits nearly always come from the best few hundred,
+    # so rank a prefix (the same order as a full stable sort) and widen it only when it runs out.
+    prefix = min(n, max(1024, 64 * k))
+    while True:
+        chosen: list[int] = []
+        for i in top_indices(scores, prefix):
+            if scores[i] == -np.inf:
+                break  # unscored tiles (outside an approximate index's candidates) are never hits
+            if exclude is not None and exclude[i]:
+                continue
+            if chosen and np.any(overlap_fraction(windows[i], windows[chosen]) > max_overlap):
+                continue
+            chosen.append(int(i))
+            if len(chosen) == k:
+                break
+        if len(chosen) == k or prefix >= n:
+            return np.asarray(chosen, dtype=np.int64)
+        prefix = min(n, prefix * 8)

@@ -1,0 +1,72 @@
+"""Text search: rank a raster's tiles by cosine similarity to a phrase."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..embedding.store import EmbeddingStore
+from .hit_selection import select_distinct
+from .prompts import DEFAULT_TEMPLATES, clean_phrases, phrase_embedding
+from .vector_index import ANN_MIN_TILES, exact_scores, store_ann
+from .vector_layer import VectorLayer
+
+
+@dataclass
+class RankedTiles:
+    """Scores of every stored tile and the chosen hits (row indices into the store, best first)."""
+
+    scores: np.ndarray
+    hits: np.ndarray
+
+
+# Candidates per wanted hit taken from the approximate index (more than k: overlapping ones are dropped).
+ANN_CANDIDATES_PER_HIT = 64
+
+
+def rank_tiles(store: EmbeddingStore, query: np.ndarray, k: int, max_overlap: float = 0.0,
+               exclude: np.ndarray | None = None) -> RankedTiles:
+    """Cosine similarity of every tile to a unit ``query`` vector, and the top-k distinct tiles.
+
+    Exact, streamed over the memory-mapped store in chunks. Stores of ``ANN_MIN_TILES`` tiles or more
+    are searched through their approximate index: only its candidates are scored (exactly), the
+    other tiles' scores are -inf and they are left out of the similarity surface.
+    """
+    if store.n_tiles >= ANN_MIN_TILES:
+        want = max(1024, ANN_CANDIDATES_PER_HIT * k)
+        ids, candidate_scores = store_ann(store).search(store.embeddings, query, want)
+        scores = np.full(store.n_tiles, -np.inf, dtype=np.float32)
+        scores[ids] = candidate_scores
+    else:
+        scores = exact_scores(store.embeddings, query)
+    return RankedTiles(scores, select_distinct(scores, store.windows, k, max_overlap, exclude))
+
+
+def hit_layers(store: EmbeddingStore, ranked: RankedTiles, label: str, hits_name: str = "hits") -> list[VectorLayer]:
+    """The hits (tile boxes with rank and score) and the similarity surface (tile cores with score)."""
+    hits = VectorLayer(
+        hits_name,
+        {"rank": int, "score": float, "tile_id": int, "query": str},
+        store.footprints[ranked.hits],
+        [{"rank": r + 1, "score": float(ranked.scores[i]), "tile_id": int(i), "query": label}
+         for r, i in enumerate(ranked.hits)],
+    )
+    scored = np.flatnonzero(np.isfinite(ranked.scores))  # every tile, except past the approximate-index size
+    surface = VectorLayer(
+        "similarity",
+        {"tile_id": int, "score": float},
+        store.core_footprints[scored],
+        [{"tile_id": int(i), "score": float(ranked.scores[i])} for i in scored],
+    )
+    return [hits, surface]
+
+
+def text_search(store: EmbeddingStore, model, queries: Sequence[str], k: int = 10,
+                templates: Sequence[str] = DEFAULT_TEMPLATES, max_overlap: float = 0.0
+                ) -> tuple[RankedTiles, list[VectorLayer]]:
+    """Search a store for one or more phrases (their embeddings averaged); returns ranks and layers."""
+    phrases = clean_phrases(queries)
+    ranked = rank_tiles(store, phrase_embedding(model, phrases, templates), k, max_overlap)
+    return ranked, hit_layers(store, ranked, " | ".join(phrases))

@@ -1,0 +1,58 @@
+"""Zero-shot classification of every tile against class names (CLIP's prompt ensembling)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..embedding.store import EmbeddingStore
+from .prompts import DEFAULT_TEMPLATES, class_embeddings, parse_class_list
+from .vector_layer import VectorLayer, field_name
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+@dataclass
+class Classification:
+    """Per-tile class probabilities (``N x C``) for ``classes``."""
+
+    classes: list[str]
+    probabilities: np.ndarray
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return self.probabilities.argmax(axis=1)
+
+    def class_shares(self) -> dict[str, float]:
+        """Fraction of tiles assigned to each class."""
+        counts = np.bincount(self.predicted, minlength=len(self.classes))
+        return {c: float(n) / max(1, len(self.predicted)) for c, n in zip(self.classes, counts)}
+
+
+def classify_embeddings(image: np.ndarray, text: np.ndarray, logit_scale: float) -> np.ndarray:
+    """Softmax over ``logit_scale * cosine`` of unit image (``N x D``) and class (``C x D``) vectors."""
+    return softmax(logit_scale * (np.asarray(image, dtype=np.float32) @ text.T.astype(np.float32)))
+
+
+def zero_shot(store: EmbeddingStore, model, classes: str | Sequence[str],
+              templates: Sequence[str] = DEFAULT_TEMPLATES) -> tuple[Classification, list[VectorLayer]]:
+    """Classify every tile; the layer has the class, its probability and one probability per class."""
+    names = parse_class_list(classes)
+    probs = classify_embeddings(store.embeddings, class_embeddings(model, names, templates), model.logit_scale)
+    result = Classification(names, probs)
+    taken = {"tile_id", "class", "class_id", "prob"}
+    prob_fields = [field_name("p_" + c, taken) for c in names]
+    fields: dict[str, type] = {"tile_id": int, "class": str, "class_id": int, "prob": float}
+    fields.update({f: float for f in prob_fields})
+    rows = []
+    for i, (p, c) in enumerate(zip(probs, result.predicted)):
+        row = {"tile_id": i, "class": names[c], "class_id": int(c), "prob": float(p[c])}
+        row.update({f: float(v) for f, v in zip(prob_fields, p)})
+        rows.append(row)
+    return result, [VectorLayer("classes", fields, store.core_footprints, rows)]

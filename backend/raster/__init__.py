@@ -1,0 +1,1 @@
+"""Rasters: reading, the tile grid, band choice, uploaded rasters."""

@@ -1,0 +1,62 @@
+"""The cost model: tiles from the grid, disk from the store's layout, time from the device's rate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from backend.embedding.cost_model import (
+    Estimate,
+    estimate,
+    format_bytes,
+    format_duration,
+    rate_key,
+    read_rates,
+    record_job,
+    store_bytes,
+)
+from backend.embedding.pipeline import embed_raster, plan_embedding
+from backend.raster.reader import TilingParams
+
+
+def _store_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.iterdir())
+
+
+def test_disk_estimate_matches_a_real_store(cache_dir, tiny_model, sample_raster):
+    plan = plan_embedding(str(sample_raster), tiny_model.identity, "tiny-local", tiny_model.image_size,
+                          TilingParams(tile_px=64, min_valid=0.0))
+    store = embed_raster(plan, tiny_model)
+    assert store.n_tiles == plan.grid.n_tiles  # every tile of the NAIP sample is valid: the bound is exact
+    actual = _store_size(store.path)
+    predicted = store_bytes(plan.grid.n_tiles, tiny_model.embed_dim)
+    assert abs(predicted - actual) / actual < 0.05, (predicted, actual)
+
+
+def test_first_estimate_calibrates_and_keeps_the_rate(tmp_path, tiny_model):
+    first = estimate(1000, tiny_model, root=tmp_path)
+    assert first.rate_source == "calibrated" and first.rate_tiles_per_s > 0
+    assert first.seconds == pytest.approx(1000 / first.rate_tiles_per_s, rel=0.01)
+    assert first.disk_bytes == store_bytes(1000, tiny_model.embed_dim)
+    again = estimate(2000, tiny_model, root=tmp_path)
+    assert again.rate_source == "calibrated" and again.rate_tiles_per_s == first.rate_tiles_per_s
+    assert again.seconds == pytest.approx(2 * first.seconds, rel=0.01)
+
+
+def test_a_finished_job_replaces_the_calibration(tmp_path, tiny_model):
+    estimate(10, tiny_model, root=tmp_path)
+    record_job(tiny_model, 500, 10.0, root=tmp_path)  # 50 tiles/s end to end
+    est = estimate(100, tiny_model, root=tmp_path)
+    assert (est.rate_source, est.rate_tiles_per_s, est.seconds) == ("measured", 50.0, 2.0)
+    record_job(tiny_model, 10, 100.0, root=tmp_path)  # too small to say anything about the rate
+    key = rate_key(tiny_model.identity, str(tiny_model.device), tiny_model.image_size)
+    assert read_rates(tmp_path)[key]["tiles_per_s"] == 50.0
+
+
+def test_estimate_reads_as_one_line():
+    est = Estimate(tiles=12345, seconds=250.0, disk_bytes=25_300_000, rate_tiles_per_s=49.4,
+                   rate_source="measured", device="cpu")
+    assert est.line() == "12,345 tiles, about 4 min, 25.3 MB of disk"
+    assert format_duration(0.2) == "1 s" and format_duration(7200) == "2.0 h"
+    assert format_bytes(999) == "999 B" and format_bytes(1_500_000_000) == "1.5 GB"

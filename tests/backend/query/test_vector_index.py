@@ -1,0 +1,128 @@
+"""Searching stores: exact chunked scores, the float16 first pass, the faiss index, memory mapping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backend.embedding.store import EmbeddingStore, write_store
+from backend.query import text_search, vector_index
+from backend.query.hit_selection import select_distinct
+from backend.query.vector_index import AnnIndex, exact_scores, exact_top_k, half_mirror, search_store, top_indices
+
+
+def _clustered(n: int, dim: int = 64, clusters: int = 50, seed: int = 0) -> np.ndarray:
+    """Unit vectors in clusters, like tile embeddings (neighbouring tiles look alike)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, dim)).astype(np.float32)
+    x = centres[rng.integers(clusters, size=n)] + 0.5 * rng.standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def _store(tmp_path, embeddings: np.ndarray) -> EmbeddingStore:
+    n = len(embeddings)
+    windows = np.stack([np.arange(n) * 10, np.zeros(n), np.full(n, 10), np.full(n, 10)], axis=1).astype(np.int64)
+    ring = np.zeros((n, 4, 2))
+    tiles = {"grid_index": np.arange(n), "windows": windows, "cores": windows, "footprints": ring,
+             "core_footprints": ring, "valid": np.ones(n, np.float32)}
+    meta = {"raster": {"crs_wkt": None, "transform": [1, 0, 0, 0, -1, 0], "width": 10 * n, "height": 10}}
+    return write_store("k" * 32, embeddings, tiles, meta, root=tmp_path)
+
+
+def test_store_embeddings_are_memory_mapped(tmp_path):
+    store = _store(tmp_path, _clustered(500))
+    assert isinstance(store.embeddings, np.memmap)
+    assert not store.embeddings.flags.writeable
+    scores = exact_scores(store.embeddings, store.embeddings[3])
+    assert type(scores) is np.ndarray and scores.dtype == np.float32  # a result, not a mapped view
+
+
+def test_chunked_scores_and_partial_ranking_equal_the_simple_ones(tmp_path):
+    e = _clustered(5000)
+    q = e[17]
+    np.testing.assert_array_equal(exact_scores(e, q), e @ q)  # one chunk: identical to the plain matmul
+    np.testing.assert_allclose(exact_scores(e, q, chunk_rows=333), e @ q, atol=1e-6)
+    scores = np.round(e @ q, 2)  # many ties: the order must still be a stable sort's
+    full = np.argsort(-scores, kind="stable")
+    for k in (1, 10, 999, 5000, 6000):
+        np.testing.assert_array_equal(top_indices(scores, k), full[:k])
+    windows = np.stack([np.arange(5000) % 70 * 8, np.arange(5000) // 70 * 8, np.full(5000, 16),
+                        np.full(5000, 16)], axis=1)
+    for k, overlap in ((10, 0.0), (400, 0.0), (30, 0.5)):  # 400 distinct hits need a widened prefix
+        hits = select_distinct(scores, windows, k, overlap)
+        chosen: list[int] = []  # the greedy selection over a full sort, written out
+        for i in full:
+            c0 = np.maximum(windows[i, 0], windows[chosen, 0])
+            c1 = np.minimum(windows[i, 0] + 16, windows[chosen, 0] + 16)
+            r0 = np.maximum(windows[i, 1], windows[chosen, 1])
+            r1 = np.minimum(windows[i, 1] + 16, windows[chosen, 1] + 16)
+            if not chosen or np.all(np.clip(c1 - c0, 0, None) * np.clip(r1 - r0, 0, None) / 256 <= overlap):
+                chosen.append(int(i))
+            if len(chosen) == k:
+                break
+        np.testing.assert_array_equal(hits, chosen)
+
+
+def test_float16_first_pass_gives_the_exact_top_k(tmp_path):
+    e = _clustered(20000, dim=128)
+    half = half_mirror(tmp_path, e)
+    assert half.dtype == np.float16 and isinstance(half, np.memmap)
+    rng = np.random.default_rng(1)
+    for _ in range(10):
+        q = e[rng.integers(len(e))] + 0.1 * rng.standard_normal(128).astype(np.float32)
+        q /= np.linalg.norm(q)
+        ids, scores = exact_top_k(e, q, 10, half)
+        expected = top_indices(e @ q, 10)
+        np.testing.assert_array_equal(ids, expected)
+        np.testing.assert_allclose(scores, (e @ q)[expected], atol=1e-6)  # float32, rescored rows only
+
+
+def test_ann_index_recall_persistence_and_rebuild(tmp_path, monkeypatch):
+    store = _store(tmp_path, _clustered(30000, dim=64, clusters=200))
+    monkeypatch.setattr(vector_index, "ANN_MIN_TILES", 10000)
+    rng = np.random.default_rng(2)
+    queries = store.embeddings[rng.integers(store.n_tiles, size=50)] + 0.05 * rng.standard_normal((50, 64))
+    queries = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
+    found = [search_store(store, q, 10)[0] for q in queries]
+    assert (store.path / vector_index.ANN_FILE).is_file() and (store.path / vector_index.ANN_META_FILE).is_file()
+    truth = [top_indices(exact_scores(store.embeddings, q), 10) for q in queries]
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)])
+    assert recall >= 0.9, recall
+    loaded = AnnIndex.load(store.path, store.n_tiles)
+    assert loaded is not None and loaded.index.nprobe >= 1
+    np.testing.assert_array_equal(loaded.search(store.embeddings, queries[0], 10)[0], found[0])
+    assert AnnIndex.load(store.path, store.n_tiles + 1) is None  # an index of another store is not used
+    (store.path / vector_index.ANN_FILE).unlink()
+    np.testing.assert_array_equal(search_store(store, queries[0], 10)[0], found[0])  # rebuilt the same
+    assert (store.path / vector_index.ANN_FILE).is_file()
+
+
+def test_rank_tiles_past_the_ann_size_scores_candidates_only(tmp_path, monkeypatch):
+    store = _store(tmp_path, _clustered(12000, dim=32, clusters=100))
+    q = np.asarray(store.embeddings[5])
+    exact = text_search.rank_tiles(store, q, k=5)
+    monkeypatch.setattr(text_search, "ANN_MIN_TILES", 10000)
+    approx = text_search.rank_tiles(store, q, k=5)
+    assert approx.hits[0] == 5 == exact.hits[0]
+    assert np.isfinite(approx.scores).sum() >= 1024 and np.isneginf(approx.scores).any()
+    finite = np.isfinite(approx.scores)
+    np.testing.assert_array_equal(approx.scores[finite], exact.scores[finite])
+    surface = text_search.hit_layers(store, approx, "q")[1]
+    assert len(surface) == finite.sum()
+
+
+@pytest.mark.parametrize("dim", [3, 100])
+def test_query_of_the_wrong_size(dim):
+    with pytest.raises(ValueError, match="dimensions"):
+        exact_scores(_clustered(10), np.ones(dim, np.float32))
+
+
+@pytest.mark.parametrize("text", ["lots", "0", "-5"])
+def test_bad_threshold_in_the_environment(monkeypatch, text):
+    from backend.errors import UserError
+
+    monkeypatch.setenv("REMOTECLIP_ANN_MIN_TILES", text)
+    with pytest.raises(UserError, match="REMOTECLIP_ANN_MIN_TILES must be a whole number"):
+        vector_index._env_tiles("REMOTECLIP_ANN_MIN_TILES", 5)
+    monkeypatch.setenv("REMOTECLIP_ANN_MIN_TILES", " 300 ")
+    assert vector_index._env_tiles("REMOTECLIP_ANN_MIN_TILES", 5) == 300
