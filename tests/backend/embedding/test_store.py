@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backend.embedding.pipeline import store as embedding_store
+from backend.config import cache_root
+from backend.embedding import store as embedding_store
 from backend.embedding.store import (
     EMBEDDINGS_FILE,
     META_FILE,
     STORE_VERSION,
     TILES_FILE,
     EmbeddingStore,
-    cache_root,
     find_store,
     store_key,
     store_path,
