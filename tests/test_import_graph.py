@@ -1,6 +1,6 @@
 """The import graph: no circles, and every arrow between rooms points down.
 
-Rooms of the backend, bottom to top: ``errors`` (0), ``config`` (1), ``models`` and ``raster`` (2, siblings
+Rooms of the backend (and stages of ``train``: see ``TRAIN_RANK``), bottom to top: ``errors`` (0), ``config`` (1), ``models`` and ``raster`` (2, siblings
 that never import each other), ``embedding`` (3), ``query`` (4), ``app`` (5). ``train`` sits above the backend and
 the plugin beside it: the plugin imports neither the backend nor torch, the backend never imports ``train``.
 Every import counts, also one inside a function (a lazy import is still an arrow).
@@ -15,6 +15,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 RANK = {"errors": 0, "config": 1, "models": 2, "raster": 2, "embedding": 3, "query": 4, "app": 5}
+# train/, by stage: its command-line helpers, data and readers, conversion (B2C, M2B, training sets), benchmarks,
+# pretraining (which evaluates what it trains). The top-level modules besides command_line are the commands
+# (``python -m train.b2c``), each a thin entry into its stage's module.
+TRAIN_RANK = {"command_line": 0, "data": 1, "conversion": 2, "benchmarks": 3, "pretraining": 4}
 
 
 def module_name(path: Path) -> str:
@@ -100,6 +104,24 @@ def test_backend_rooms_import_downwards_only():
                 continue
             if RANK[b] >= RANK[a]:
                 upward.append(f"{src} -> {dst}")
+    assert not upward, "imports that do not point down:\n" + "\n".join(sorted(upward))
+
+
+def test_train_stages_import_downwards_only():
+    edges = graph("train")
+    upward = []
+    for src, targets in edges.items():
+        a = room(src)
+        if src == "train":
+            continue
+        if a not in TRAIN_RANK:  # a command entry point
+            assert len(src.split(".")) == 2, f"{src} is in no stage of train/"
+            continue
+        for dst in targets:
+            b = room(dst)
+            if b in TRAIN_RANK and a != b and TRAIN_RANK[b] >= TRAIN_RANK[a]:
+                upward.append(f"{src} -> {dst}")
+            assert b in TRAIN_RANK or b == "__init__", f"{src} imports the command module {dst}"
     assert not upward, "imports that do not point down:\n" + "\n".join(sorted(upward))
 
 

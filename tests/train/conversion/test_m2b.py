@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from train.annotations import Box
-from train.b2c import read_caption_csv
-from train.m2b import (
+from train.conversion.b2c import read_caption_csv
+from train.conversion.m2b import (
     ClassTable,
     M2BConfig,
     M2BStats,
@@ -25,8 +24,9 @@ from train.m2b import (
     mask_annotations,
     mask_sources,
 )
+from train.data.annotations import Box
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
 DUBAI = DATA / "dubai_segmentation"
 needs_data = pytest.mark.skipif(not DUBAI.is_dir(), reason="shared data folder not found")
 

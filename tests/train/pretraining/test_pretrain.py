@@ -12,11 +12,11 @@ import torch
 
 from backend.errors import UserError
 from backend.models.factory import load_model
-from train.export_model import export_checkpoint
-from train.pretrain import config_to_argv, expand, load_config, main, parse_override
-from train.scene_sets import load_rsscn7
+from train.data.scene_sets import load_rsscn7
+from train.pretraining.export_model import export_checkpoint
+from train.pretraining.pretrain import config_to_argv, expand, load_config, main, parse_override
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[3]
 
 
 def test_config_to_argv():

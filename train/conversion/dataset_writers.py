@@ -37,9 +37,9 @@ from PIL import Image, UnidentifiedImageError
 
 from backend.errors import NotFoundError, UserError
 
+from ..command_line import atomic_output, permissions
+from ..data.scene_sets import IMAGE_SUFFIXES, SceneSet
 from .b2c import read_caption_csv
-from .command_line import atomic_output, permissions
-from .scene_sets import IMAGE_SUFFIXES, SceneSet
 
 SCENE_TEMPLATES = (
     "a satellite photo of {}.",
@@ -170,7 +170,7 @@ class FolderImages:
 
 class TarImages:
     """Images inside an uncompressed tar (the shared sets' layout); read member by member. For a CSV,
-    which needs files, the tar is unpacked once into the cache (``train.shared_data.extracted``)."""
+    which needs files, the tar is unpacked once into the cache (``train.data.shared_data.extracted``)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).resolve()
@@ -191,7 +191,7 @@ class TarImages:
         return handle.read()
 
     def local_path(self, key: str) -> Path:
-        from .shared_data import extracted
+        from ..data.shared_data import extracted
 
         digest = hashlib.sha1(str(self.path).encode()).hexdigest()[:8]
         return extracted(self.path, f"images-{self.path.stem}-{digest}") / key

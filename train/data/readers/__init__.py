@@ -1,8 +1,8 @@
-"""Annotation readers: each turns one format into :class:`~train.annotations.ImageAnnotation` values.
+"""Annotation readers: each turns one format into :class:`~train.data.annotations.ImageAnnotation` values.
 
 Every reader takes ``(path, stats=None)`` and returns an iterator; a missing or wholly unreadable
 input raises :class:`~backend.errors.UserError` when the reader is called, while malformed records
-inside a readable input are skipped and counted in the :class:`~train.annotations.ReadStats`.
+inside a readable input are skipped and counted in the :class:`~train.data.annotations.ReadStats`.
 """
 
 from __future__ import annotations

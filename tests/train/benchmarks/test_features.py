@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from train import features as F
-from train.evaluate import evaluate_features
-from train.scene_sets import load_folder_per_class
+from train.benchmarks import features as F
+from train.benchmarks.evaluate import evaluate_features
+from train.data.scene_sets import load_folder_per_class
 
 CLASSES = ("forest", "harbor", "storage_tank")
 

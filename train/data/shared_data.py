@@ -13,9 +13,9 @@ from pathlib import Path
 from backend.config import cache_root
 from backend.errors import NotFoundError
 
-from .command_line import atomic_folder
+from ..command_line import atomic_folder
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def data_root() -> Path:

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from backend.errors import UserError
-from train.evaluate import evaluate_features, main
-from train.features import save_features
+from train.benchmarks.evaluate import evaluate_features, main
+from train.benchmarks.features import save_features
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def unit(x: np.ndarray) -> np.ndarray:

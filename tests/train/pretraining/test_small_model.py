@@ -7,21 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from train.small_model import build_training_data, card_table, crop_annotation, one_caption_each
+from train.pretraining.small_model import build_training_data, card_table, crop_annotation, one_caption_each
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = ROOT / "resources" / "models" / "remoteclip-qgis-small.pt"
 
 
 def test_one_caption_each_rotates_templates():
-    from train.dataset_writers import Sample
+    from train.conversion.dataset_writers import Sample
 
     samples = [Sample(f"{i}.jpg", ("a", "b", "c")) for i in range(4)]
     assert [s.captions for s in one_caption_each(samples)] == [("a",), ("b",), ("c",), ("a",)]
 
 
 def test_crop_annotation_keeps_whole_boxes_in_crop_pixels():
-    from train.annotations import Box, ImageAnnotation
+    from train.data.annotations import Box, ImageAnnotation
 
     image = ImageAnnotation("x.jpg", 100, 100, [Box("Airplane", 10, 10, 20, 20), Box("Airplane", 45, 45, 60, 60)])
     crop = crop_annotation(image, "c.jpg", 0, 0, 50)
@@ -52,9 +52,9 @@ def test_shipped_model_is_small_loads_and_beats_chance(tmp_path, monkeypatch):
     """The weights in resources/ are trained: zero-shot on held-out RSSCN7 images is far above chance."""
     from backend.models.factory import load_model
     from backend.models.registry import default_model_name, get_model_spec, weights_status
-    from train.evaluate import evaluate_features
-    from train.features import extract_scene_features
-    from train.scene_sets import load_rsscn7
+    from train.benchmarks.evaluate import evaluate_features
+    from train.benchmarks.features import extract_scene_features
+    from train.data.scene_sets import load_rsscn7
 
     assert SHIPPED.is_file() and SHIPPED.stat().st_size < 50e6
     assert weights_status(get_model_spec("remoteclip-qgis-small")).path == str(SHIPPED)
@@ -70,7 +70,7 @@ def test_shipped_model_is_small_loads_and_beats_chance(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("argv", [["data"], ["evaluate", "-o", "x.json"]])
 def test_cli_requires_its_options(argv, capsys):
-    from train.small_model import main
+    from train.pretraining.small_model import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(argv)

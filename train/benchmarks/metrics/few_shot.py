@@ -4,7 +4,7 @@ RemoteCLIP (Liu, Chen et al. 2023, section on few-shot classification) reports f
 **linear probing** on 1, 4, 8, 16 and 32 shots per class, drawn as accuracy-vs-shots curves; that is
 the default here. A k-shot support set is too small to validate a regularisation strength on
 (1-shot has nothing to hold out), so ``C`` comes from CLIP's search on the full training set (the
-same search and split :func:`~train.metrics.linear_probe.linear_probe` uses), unless given.
+same search and split :func:`~train.benchmarks.metrics.linear_probe.linear_probe` uses), unless given.
 ``classifier="prototype"`` is the alternative: the nearest class mean by cosine similarity.
 
 Each shot count is run for every seed (a seed picks which images are the shots); the mean and the

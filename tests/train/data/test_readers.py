@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from backend.errors import UserError
-from train.annotations import Box, ReadStats, clean_boxes
-from train.readers import read_aircraft, read_annotations, read_coco, read_dota, read_voc
+from train.data.annotations import Box, ReadStats, clean_boxes
+from train.data.readers import read_aircraft, read_annotations, read_coco, read_dota, read_voc
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
 DIOR_TAR = DATA / "dior" / "dior_annotations.tar.xz"
 DOTA = DATA / "dota_sample"
 AIRCRAFT = DATA / "airbus_aircraft"

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from train import benchmark as B
-from train.evaluate import evaluate_features
-from train.features import load_features
+from train.benchmarks import benchmark as B
+from train.benchmarks.evaluate import evaluate_features
+from train.benchmarks.features import load_features
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from backend.errors import UserError
-from train.dataset_writers import (
+from train.conversion.dataset_writers import (
     SCENE_TEMPLATES,
     Sample,
     ShardOptions,
@@ -29,10 +29,10 @@ from train.dataset_writers import (
     write_csv,
     write_shards,
 )
-from train.make_dataset import main
-from train.scene_sets import SceneImage, SceneSet, load_folder_per_class
+from train.conversion.make_dataset import main
+from train.data.scene_sets import SceneImage, SceneSet, load_folder_per_class
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="shared data folder not found")
 DUBAI_TAR = DATA / "dubai_segmentation" / "dubai_tiles.tar"
 DUBAI_IMAGES = [

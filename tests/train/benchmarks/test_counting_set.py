@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from train import counting_set as cs
-from train.evaluate import evaluate_features
-from train.shared_data import data_root
+from train.benchmarks import counting_set as cs
+from train.benchmarks.evaluate import evaluate_features
+from train.data.shared_data import data_root
 
 # Two valid-split scenes that also hold truncated aircraft (1 and 3), so that rule is exercised.
 IMAGES = ("fc8f9dc5-b6a2-49f3-9bde-1f8ff382ca5f.jpg", "f34f05c6-84ce-47d7-ba5c-394d85c86a46.jpg")

@@ -14,13 +14,13 @@ from clip_benchmark.metrics import zeroshot_classification as cb_zs
 from clip_benchmark.metrics import zeroshot_retrieval as cb_ret
 from sklearn.metrics import balanced_accuracy_score
 
-from train.metrics.accuracy import mean_per_class_recall, top_k_accuracy
-from train.metrics.counting import counting_metrics
-from train.metrics.few_shot import few_shot_metrics, sample_shots
-from train.metrics.knn import knn_metrics, knn_predict
-from train.metrics.linear_probe import linear_probe, search_c, stratified_holdout
-from train.metrics.retrieval import retrieval_metrics
-from train.metrics.zero_shot import class_embeddings, zero_shot_logits, zero_shot_metrics
+from train.benchmarks.metrics.accuracy import mean_per_class_recall, top_k_accuracy
+from train.benchmarks.metrics.counting import counting_metrics
+from train.benchmarks.metrics.few_shot import few_shot_metrics, sample_shots
+from train.benchmarks.metrics.knn import knn_metrics, knn_predict
+from train.benchmarks.metrics.linear_probe import linear_probe, search_c, stratified_holdout
+from train.benchmarks.metrics.retrieval import retrieval_metrics
+from train.benchmarks.metrics.zero_shot import class_embeddings, zero_shot_logits, zero_shot_metrics
 
 
 def unit(x: np.ndarray) -> np.ndarray:

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from train.annotations import Box, ImageAnnotation, ReadStats
-from train.b2c import (
+from train.conversion.b2c import (
     CSV_COLUMNS,
     B2CConfig,
     caption_rows,
@@ -24,9 +23,10 @@ from train.b2c import (
     read_caption_csv,
     write_caption_csv,
 )
-from train.readers import read_dota
+from train.data.annotations import Box, ImageAnnotation, ReadStats
+from train.data.readers import read_dota
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT.parent / "shared" / "data"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="shared data folder not found")
 
@@ -153,7 +153,7 @@ def test_cli_writes_captions_for_the_aircraft_csv(tmp_path):
 
 
 def test_cli_bad_input_is_one_line_exit_2_and_no_output(tmp_path, capsys):
-    from train.b2c import main
+    from train.conversion.b2c import main
 
     broken = tmp_path / "broken.json"
     broken.write_text('{"images": [{"id": 1,')
@@ -168,7 +168,7 @@ def test_cli_bad_input_is_one_line_exit_2_and_no_output(tmp_path, capsys):
 
 
 def test_cli_nothing_to_caption_writes_nothing(tmp_path, capsys):
-    from train.b2c import main
+    from train.conversion.b2c import main
 
     (tmp_path / "a.xml").write_text(
         "<annotation><size><width>10</width><height>10</height></size>"

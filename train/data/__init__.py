@@ -1,0 +1,2 @@
+"""Data: the shared data sets, scene sets (folder-per-class), detection/segmentation annotations and their
+readers, class names."""
