@@ -221,6 +221,7 @@ class RemoteClipTask(QgsTask):
         self.render = render
         self.confirmed = confirmed
         self.job_id: str | None = None
+        self.estimate: dict | None = None  # the backend's answer to POST /estimate, once asked
         self.outcome: TaskResult | None = None
         self.follow_up: RemoteClipTask | None = None
         self.restarted: str | None = None  # set when the backend was found dead and restarted for this task
@@ -235,6 +236,7 @@ class RemoteClipTask(QgsTask):
         self.job_id = job_id
 
     def _on_estimate(self, estimate: dict) -> None:
+        self.estimate = estimate
         if not estimate.get("embedded"):
             QgsMessageLog.logMessage(tr("Embedding {0}: {1}").format(self.description(), estimate.get("summary")),
                                      LOG_TAG, Qgis.Info)
