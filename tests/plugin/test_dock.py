@@ -137,9 +137,11 @@ def test_classify_and_count_from_the_dock(plugin, qgis_iface, qgis_canvas, with_
     dock.classify_button.click()
     assert len(plugin.tasks) == 1 and len(dock.tasks) == 1
     dock.object_edit.setText("storage tank")
+    dock.fast_check.setChecked(True)
     dock.count_button.click()
     assert len(plugin.tasks) == 2
     params = [t.params for t in dock.tasks]
+    assert (params[0].precision, params[1].precision) == ("exact", "int8")  # "Fast (int8)"
     assert params[0].classes[:2] == ["grassland", "farmland"] and params[0].tile_size == TILE
     assert params[1].object == "storage tank" and params[1].model == with_backend.settings.default_model
     assert params[1].weights == with_backend.settings.weights and params[1].ground_size_m is None
