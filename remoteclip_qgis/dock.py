@@ -196,7 +196,7 @@ class RemoteClipDock(QgsDockWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
         self.setWidget(scroll)
-        self._load_defaults()
+        self.load_settings()
 
     # ------------------------------------------------------------ status and models
 
@@ -205,7 +205,7 @@ class RemoteClipDock(QgsDockWidget):
 
         return get_manager()
 
-    def _load_defaults(self) -> None:
+    def load_settings(self) -> None:
         """Tiling and precision from the settings, models from a backend already up (none yet: the default
         only, until Refresh or the first job), status without starting anything."""
         manager = self._manager()

@@ -409,6 +409,8 @@ class RemoteClipPlugin:
                 old.stop()
         else:
             get_manager().settings = new
+        if self.dock is not None:  # tiling, precision and (from a backend already up) the models
+            self.dock.load_settings()
         if new.mode == "remote":
             try:
                 get_manager().client()
