@@ -135,3 +135,18 @@ def test_a_local_backend_still_gets_the_path(backend):
     from remoteclip_qgis.raster_source import backend_raster
 
     assert backend_raster(backend.client(), str(SAMPLE), None, remote=False) == str(SAMPLE)
+
+
+def test_a_local_file_of_another_format_is_sent_as_a_geotiff(blind_backend):
+    from osgeo import gdal
+
+    from remoteclip_qgis.raster_source import send_file
+
+    client, hidden, cache = blind_backend
+    vrt = hidden / "scene.vrt"  # a VRT names its source file: the backend could not read it even when sent as is
+    gdal.Translate(str(vrt), str(hidden / "scene.tif"), format="VRT", srcWin=[0, 0, 256, 256])
+    raster = send_file(client, vrt)
+    digest = raster.removeprefix("upload:")
+    assert raster.startswith("upload:") and client.upload_status(digest)["raster"] == raster
+    sent = gdal.Open(str(cache / "uploads" / f"{digest}.tif"))
+    assert sent.GetDriver().ShortName == "GTiff" and (sent.RasterXSize, sent.RasterCount) == (256, 4)
