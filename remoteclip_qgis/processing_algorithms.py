@@ -107,14 +107,16 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.OVERLAP, tr("Tile overlap (fraction, 0 to 0.9)"), QgsProcessingParameterNumber.Double,
             defaultValue=0.0, optional=True, minValue=0.0, maxValue=0.9))
+        precision = QgsProcessingParameterEnum(self.PRECISION, tr("Precision (empty: the plugin's setting; int8: the "
+                                                                  "fast CPU path, cached apart from exact)"),
+                                               options=list(PRECISIONS), optional=True)
+        precision.setUsesStaticStrings(True)  # PRECISION=int8, as the backend spells it
         advanced = [
             QgsProcessingParameterBand(self.BANDS, tr("Bands used as red, green, blue (1 or 3; empty: automatic)"),
                                        parentLayerParameterName=self.INPUT, optional=True, allowMultiple=True),
             QgsProcessingParameterFile(self.WEIGHTS, tr("Model weights file (empty: the registry's)"),
                                        optional=True),
-            QgsProcessingParameterEnum(self.PRECISION, tr("Precision (empty: the plugin's setting; int8: the fast "
-                                                          "CPU path, cached apart from exact)"),
-                                       options=list(PRECISIONS), optional=True),
+            precision,
             QgsProcessingParameterExtent(self.EXTENT, tr("Area to render, for layers without a file "
                                                          "(web, tile, virtual; empty: the layer's extent)"),
                                          optional=True),
@@ -175,15 +177,13 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
         if pixels <= 0 and ground > 0:  # layer units -> pixels: exact in any CRS, metres or degrees
             units = self._render.pixel_size[0] if self._render is not None else layer.rasterUnitsPerPixelX()
             pixels = max(1, round(ground / units))
-        precision = parameters.get(self.PRECISION)
         options = JobOptions(
             model=self.parameterAsString(parameters, self.MODEL, context).strip() if parameters.get(self.MODEL) else "",
             weights=self.parameterAsFile(parameters, self.WEIGHTS, context) or "",
             tile_size=pixels,
             overlap=self.parameterAsDouble(parameters, self.OVERLAP, context) if parameters.get(self.OVERLAP) else 0.0,
             bands=self.parameterAsInts(parameters, self.BANDS, context) if parameters.get(self.BANDS) else None,
-            precision=PRECISIONS[self.parameterAsEnum(parameters, self.PRECISION, context)]
-            if precision is not None and precision != "" else "")
+            precision=self.parameterAsEnumString(parameters, self.PRECISION, context) or "")
         try:  # the plugin's settings fill the rest, so toolbar, dock and Processing share stores
             return layer, build_params(self.endpoint, path, options, get_manager().settings, **query)
         except ValueError as exc:

@@ -87,10 +87,10 @@ def test_processing_takes_the_fast_precision(processing, backend, sample_layer, 
     assert registry.addProvider(provider)
     try:
         res = processing.run("remoteclip:textsearch", algorithm_params(
-            sample_layer, tiny_weights, QUERY="lake", K=3, OUTPUT="memory:", PRECISION=1))
+            sample_layer, tiny_weights, QUERY="lake", K=3, OUTPUT="memory:", PRECISION="int8"))
         assert res["OUTPUT"].featureCount() == 3
         stores = {j["result"]["store"] for j in backend.client().jobs() if j["kind"] == "embed" and j["result"]}
-        res = processing.run("remoteclip:embedraster", algorithm_params(sample_layer, tiny_weights, PRECISION=1))
+        res = processing.run("remoteclip:embedraster", algorithm_params(sample_layer, tiny_weights, PRECISION="int8"))
         assert res["STORE"] in stores  # the int8 store the search made, found again
         exact = processing.run("remoteclip:embedraster", algorithm_params(sample_layer, tiny_weights))
         assert exact["STORE"] != res["STORE"]  # exact embeddings are a store of their own
