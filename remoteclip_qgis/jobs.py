@@ -135,14 +135,18 @@ def run_to_gpkg(client: BackendClient, params: EmbedParams, remote: bool, progre
     return answer
 
 
-def report_error(message: str, iface=None) -> None:
+def report(message: str, level, iface=None) -> None:
     """One line to the message log always, and to the message bar when there is a GUI."""
-    QgsMessageLog.logMessage(message, LOG_TAG, Qgis.Critical)
+    QgsMessageLog.logMessage(message, LOG_TAG, level)
     if iface is not None:
         try:
-            iface.messageBar().pushMessage(LOG_TAG, message, level=Qgis.Critical, duration=10)
-        except Exception:  # noqa: BLE001 - a missing bar must not hide the error
+            iface.messageBar().pushMessage(LOG_TAG, message, level=level, duration=10)
+        except Exception:  # noqa: BLE001 - a missing bar must not hide the message
             pass
+
+
+def report_error(message: str, iface=None) -> None:
+    report(message, Qgis.Critical, iface)
 
 
 def ask_to_embed(estimate: dict, iface=None) -> bool:
@@ -282,30 +286,24 @@ class RemoteClipTask(QgsTask):
             QgsMessageLog.logMessage(traceback.format_exc(), LOG_TAG, Qgis.Critical)
             return Failed(f"{type(exc).__name__}: {exc}".splitlines()[0])
 
-    def _ask_and_follow_up(self, estimate: dict) -> None:
-        """Main thread: show the estimate; on yes, start a confirmed copy of this task."""
-        if not self.ask(estimate, self.iface):
-            self.outcome = Cancelled()
-            QgsMessageLog.logMessage(tr("Not embedded: {0}").format(estimate.get("summary")), LOG_TAG, Qgis.Info)
-            return
+    def _ask_and_follow_up(self, outcome: Unconfirmed) -> TaskResult:
+        """Main thread: show the estimate; on yes, start a confirmed copy of this task (``outcome`` stays:
+        the copy has its own), on no the task ends Cancelled."""
+        if not self.ask(outcome.estimate, self.iface):
+            QgsMessageLog.logMessage(tr("Not embedded: {0}").format(outcome.estimate.get("summary")), LOG_TAG,
+                                     Qgis.Info)
+            return Cancelled()
         from qgis.core import QgsApplication
 
         follow = RemoteClipTask(self.params, manager=self.manager, iface=self.iface, add_layers=self.add_layers,
                                 on_finished=self.on_finished, render=None, confirmed=True)
         self.follow_up = follow
         QgsApplication.taskManager().addTask(follow)
-
-    def _push(self, message: str, level) -> None:
-        QgsMessageLog.logMessage(message, LOG_TAG, level)
-        if self.iface is not None:
-            try:
-                self.iface.messageBar().pushMessage(LOG_TAG, message, level=level, duration=10)
-            except Exception:  # noqa: BLE001 - a missing bar must not hide the message
-                pass
+        return outcome
 
     def finished(self, result: bool) -> None:  # main thread; ``result`` is run()'s, self.outcome says more
         if self.restarted:  # say so: a crash (out of memory, killed) must not pass unnoticed
-            self._push(self.restarted, Qgis.Warning)
+            report(self.restarted, Qgis.Warning, self.iface)
         outcome = self.outcome
         if outcome is None or (not isinstance(outcome, Done) and self.isCanceled()):
             outcome = Cancelled()  # cancelled before run() began, or a failure caused by the cancel
@@ -317,10 +315,9 @@ class RemoteClipTask(QgsTask):
 
                     outcome = replace(outcome, layers=add_result(output, self.params.endpoint, self.params.title()))
             elif isinstance(outcome, Unconfirmed):
-                self._ask_and_follow_up(outcome.estimate)
-                outcome = self.outcome if isinstance(self.outcome, Cancelled) else outcome
+                outcome = self._ask_and_follow_up(outcome)
             elif isinstance(outcome, Cancelled):
-                self._push(tr("Cancelled: {0}").format(self.description()), Qgis.Info)
+                report(tr("Cancelled: {0}").format(self.description()), Qgis.Info, self.iface)
             elif outcome.env_missing:  # the plugin offers to create the environment (on_finished)
                 QgsMessageLog.logMessage(outcome.reason, LOG_TAG, Qgis.Warning)
             else:
