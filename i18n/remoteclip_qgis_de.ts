@@ -4,10 +4,6 @@
   <context>
     <name>RemoteClip</name>
     <message>
-      <source>Bands: give one band or three (numbers from 1), e.g. 3,2,1</source>
-      <translation>Bänder: ein Band oder drei angeben (Nummern ab 1), z. B. 3,2,1</translation>
-    </message>
-    <message>
       <source>RemoteCLIP</source>
       <translation>RemoteCLIP</translation>
     </message>
@@ -66,6 +62,18 @@
     <message>
       <source>Bands</source>
       <translation>Bänder</translation>
+    </message>
+    <message>
+      <source>Fast (int8)</source>
+      <translation>Schnell (int8)</translation>
+    </message>
+    <message>
+      <source>Embed with the backend's int8 fast path (about 1.6 times faster on a CPU, nearly the same results); its embeddings are cached apart from exact ones</source>
+      <translation>Mit dem schnellen int8-Pfad des Backends einbetten (auf einer CPU etwa 1,6-mal schneller, nahezu gleiche Ergebnisse); seine Einbettungen werden getrennt von den exakten zwischengespeichert</translation>
+    </message>
+    <message>
+      <source>Precision</source>
+      <translation>Genauigkeit</translation>
     </message>
     <message>
       <source>Zero-shot classes</source>
@@ -128,10 +136,6 @@ river or lake</translation>
     <message>
       <source>similar tiles</source>
       <translation>ähnliche Kacheln</translation>
-    </message>
-    <message>
-      <source>Bands must be band numbers, e.g. 3,2,1</source>
-      <translation>Bänder müssen Bandnummern sein, z. B. 3,2,1</translation>
     </message>
     <message>
       <source>Query</source>
@@ -268,6 +272,18 @@ Es läuft im Hintergrund und kann im Task-Manager abgebrochen werden; spätere S
     <message>
       <source>The task failed</source>
       <translation>Die Aufgabe ist fehlgeschlagen</translation>
+    </message>
+    <message>
+      <source>Bands: give one band or three (numbers from 1), e.g. 3,2,1</source>
+      <translation>Bänder: ein Band oder drei angeben (Nummern ab 1), z. B. 3,2,1</translation>
+    </message>
+    <message>
+      <source>Bands must be band numbers, e.g. 3,2,1</source>
+      <translation>Bänder müssen Bandnummern sein, z. B. 3,2,1</translation>
+    </message>
+    <message>
+      <source>Precision must be one of: {0}</source>
+      <translation>Die Genauigkeit muss eine der folgenden sein: {0}</translation>
     </message>
     <message>
       <source>RemoteCLIP search</source>
@@ -418,6 +434,10 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Datei mit Modellgewichten (leer: die aus dem Modellverzeichnis)</translation>
     </message>
     <message>
+      <source>Precision (empty: the plugin's setting; int8: the fast CPU path, cached apart from exact)</source>
+      <translation>Genauigkeit (leer: die Einstellung des Plugins; int8: der schnelle CPU-Pfad, getrennt von exakt zwischengespeichert)</translation>
+    </message>
+    <message>
       <source>Area to render, for layers without a file (web, tile, virtual; empty: the layer's extent)</source>
       <translation>Zu rendernder Bereich für Layer ohne Datei (Web, Kacheln, virtuell; leer: Ausdehnung des Layers)</translation>
     </message>
@@ -526,12 +546,8 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Das Backend hat keinen Layer '{0}' in {1} geschrieben</translation>
     </message>
     <message>
-      <source>Choose 1 or 3 bands, not {0}</source>
-      <translation>Bitte 1 oder 3 Bänder wählen, nicht {0}</translation>
-    </message>
-    <message>
-      <source>Rendered and sent as {0}</source>
-      <translation>Gerendert und gesendet als {0}</translation>
+      <source>Sent to the backend as {0}</source>
+      <translation>An das Backend gesendet als {0}</translation>
     </message>
     <message>
       <source>Embedding: {0}</source>
@@ -572,6 +588,10 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     <message>
       <source>Layer '{0}' has no extent of its own (a web or tile layer): choose the extent to search</source>
       <translation>Layer '{0}' hat keine eigene Ausdehnung (Web- oder Kachel-Layer): wählen Sie den Suchbereich</translation>
+    </message>
+    <message>
+      <source>Cannot convert {0} to a GeoTIFF to send it: {1}</source>
+      <translation>{0} kann nicht zum Senden in ein GeoTIFF umgewandelt werden: {1}</translation>
     </message>
     <message>
       <source>hits</source>
@@ -618,6 +638,10 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Kachelgröße (Pixel)</translation>
     </message>
     <message>
+      <source>Embeddings</source>
+      <translation>Einbettungen</translation>
+    </message>
+    <message>
       <source>Output folder (empty: the project's folder)</source>
       <translation>Ausgabeordner (leer: Ordner des Projekts)</translation>
     </message>
@@ -652,6 +676,14 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     <message>
       <source>Connect to a running backend</source>
       <translation>Mit laufendem Backend verbinden</translation>
+    </message>
+    <message>
+      <source>Choose 1 or 3 bands, not {0}</source>
+      <translation type="vanished">Bitte 1 oder 3 Bänder wählen, nicht {0}</translation>
+    </message>
+    <message>
+      <source>Rendered and sent as {0}</source>
+      <translation type="vanished">Gerendert und gesendet als {0}</translation>
     </message>
     <message>
       <source>Layer '{0}' is not a raster file on disk ({1}); save it as a GeoTIFF first (web and tile layers are not supported yet)</source>

@@ -4,10 +4,6 @@
   <context>
     <name>RemoteClip</name>
     <message>
-      <source>Bands: give one band or three (numbers from 1), e.g. 3,2,1</source>
-      <translation>Bandes : indiquez une bande ou trois (numéros à partir de 1), p. ex. 3,2,1</translation>
-    </message>
-    <message>
       <source>RemoteCLIP</source>
       <translation>RemoteCLIP</translation>
     </message>
@@ -66,6 +62,18 @@
     <message>
       <source>Bands</source>
       <translation>Bandes</translation>
+    </message>
+    <message>
+      <source>Fast (int8)</source>
+      <translation>Rapide (int8)</translation>
+    </message>
+    <message>
+      <source>Embed with the backend's int8 fast path (about 1.6 times faster on a CPU, nearly the same results); its embeddings are cached apart from exact ones</source>
+      <translation>Calculer les plongements avec le chemin rapide int8 du backend (environ 1,6 fois plus rapide sur un CPU, résultats presque identiques) ; ses plongements sont mis en cache à part des exacts</translation>
+    </message>
+    <message>
+      <source>Precision</source>
+      <translation>Précision</translation>
     </message>
     <message>
       <source>Zero-shot classes</source>
@@ -128,10 +136,6 @@ river or lake</translation>
     <message>
       <source>similar tiles</source>
       <translation>tuiles similaires</translation>
-    </message>
-    <message>
-      <source>Bands must be band numbers, e.g. 3,2,1</source>
-      <translation>Les bandes doivent être des numéros de bande, p. ex. 3,2,1</translation>
     </message>
     <message>
       <source>Query</source>
@@ -268,6 +272,18 @@ Elle tourne en arrière-plan et peut être annulée depuis le gestionnaire de t�
     <message>
       <source>The task failed</source>
       <translation>La tâche a échoué</translation>
+    </message>
+    <message>
+      <source>Bands: give one band or three (numbers from 1), e.g. 3,2,1</source>
+      <translation>Bandes : indiquez une bande ou trois (numéros à partir de 1), p. ex. 3,2,1</translation>
+    </message>
+    <message>
+      <source>Bands must be band numbers, e.g. 3,2,1</source>
+      <translation>Les bandes doivent être des numéros de bande, p. ex. 3,2,1</translation>
+    </message>
+    <message>
+      <source>Precision must be one of: {0}</source>
+      <translation>La précision doit être l'une de : {0}</translation>
     </message>
     <message>
       <source>RemoteCLIP search</source>
@@ -418,6 +434,10 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Fichier de poids du modèle (vide : celui du registre)</translation>
     </message>
     <message>
+      <source>Precision (empty: the plugin's setting; int8: the fast CPU path, cached apart from exact)</source>
+      <translation>Précision (vide : le réglage de l'extension ; int8 : le chemin rapide CPU, mis en cache à part de exact)</translation>
+    </message>
+    <message>
       <source>Area to render, for layers without a file (web, tile, virtual; empty: the layer's extent)</source>
       <translation>Zone à rendre, pour les couches sans fichier (web, tuiles, virtuelles ; vide : l'emprise de la couche)</translation>
     </message>
@@ -526,12 +546,8 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Le backend n'a écrit aucune couche « {0} » dans {1}</translation>
     </message>
     <message>
-      <source>Choose 1 or 3 bands, not {0}</source>
-      <translation>Choisissez 1 ou 3 bandes, pas {0}</translation>
-    </message>
-    <message>
-      <source>Rendered and sent as {0}</source>
-      <translation>Rendu et envoyé sous le nom {0}</translation>
+      <source>Sent to the backend as {0}</source>
+      <translation>Envoyé au backend sous le nom {0}</translation>
     </message>
     <message>
       <source>Embedding: {0}</source>
@@ -572,6 +588,10 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     <message>
       <source>Layer '{0}' has no extent of its own (a web or tile layer): choose the extent to search</source>
       <translation>La couche '{0}' n'a pas d'emprise propre (couche web ou de tuiles) : choisissez l'emprise à rechercher</translation>
+    </message>
+    <message>
+      <source>Cannot convert {0} to a GeoTIFF to send it: {1}</source>
+      <translation>Impossible de convertir {0} en GeoTIFF pour l'envoyer : {1}</translation>
     </message>
     <message>
       <source>hits</source>
@@ -618,6 +638,10 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Taille des tuiles (pixels)</translation>
     </message>
     <message>
+      <source>Embeddings</source>
+      <translation>Plongements</translation>
+    </message>
+    <message>
       <source>Output folder (empty: the project's folder)</source>
       <translation>Dossier de sortie (vide : le dossier du projet)</translation>
     </message>
@@ -652,6 +676,14 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     <message>
       <source>Connect to a running backend</source>
       <translation>Se connecter à un backend en cours d'exécution</translation>
+    </message>
+    <message>
+      <source>Choose 1 or 3 bands, not {0}</source>
+      <translation type="vanished">Choisissez 1 ou 3 bandes, pas {0}</translation>
+    </message>
+    <message>
+      <source>Rendered and sent as {0}</source>
+      <translation type="vanished">Rendu et envoyé sous le nom {0}</translation>
     </message>
     <message>
       <source>Layer '{0}' is not a raster file on disk ({1}); save it as a GeoTIFF first (web and tile layers are not supported yet)</source>

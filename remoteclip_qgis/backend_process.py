@@ -1,6 +1,7 @@
 """The backend's lifecycle, seen from the plugin: start it as a separate process, find its port and
 token in its state file, wait for /health, restart it when it died, stop it on unload; or connect to
 a configured URL + token (a remote GPU workstation, usually through an SSH tunnel) and start nothing.
+The model list comes from the backend's ``GET /models`` (cached per connection), never from its files.
 
 Only the standard library and the HTTP client: never torch, never ``backend``.
 """
@@ -45,6 +46,7 @@ class BackendManager:
         self._lock = threading.RLock()
         self.restarts = 0
         self.last_death: str | None = None  # one line about the last time the backend was found dead
+        self._models: list[dict] | None = None  # GET /models of the current connection
         self._atexit_registered = False
 
     # ------------------------------------------------------------ state
@@ -87,16 +89,52 @@ class BackendManager:
                 self.last_death = (f"the RemoteCLIP backend (pid {self._proc.pid}) had stopped (exit status "
                                    f"{self._proc.returncode}; log: {self.log_file}): restarted it")
                 self._proc = None
-                self._client = None
+                self._set_client(None)
             self._start()
             return self._client
+
+    def _set_client(self, client: BackendClient | None) -> None:
+        """A new connection (or none): the models of the old one are forgotten."""
+        self._client = client
+        self._models = None
+
+    def live_client(self) -> BackendClient | None:
+        """The client of a backend already connected to (a local one still running), else None; starts nothing."""
+        with self._lock:
+            if self._client is None or (self.is_local() and not self.process_alive()):
+                return None
+            return self._client
+
+    def models(self, start: bool = False) -> list[dict]:
+        """The backend's models (``GET /models``: name, present, ...), cached per connection. ``start``:
+        connect first (starting a local backend); otherwise [] until a backend is up, and [] when it
+        does not answer. BackendError only with ``start``."""
+        with self._lock:
+            if self._models is not None:
+                return list(self._models)
+            client = self.client() if start else self.live_client()
+            if client is None:
+                return []
+            try:
+                models = client.models()
+            except BackendError:
+                if start:
+                    raise
+                return []
+            if client is self._client:
+                self._models = list(models)
+            return list(models)
+
+    def model_names(self) -> list[str]:
+        """Names for the model pickers, from ``models()`` (never starts a backend)."""
+        return [m["name"] for m in self.models() if m.get("name")]
 
     def _remote_client(self) -> BackendClient:
         if not self.settings.url:
             raise BackendError("remote backend: no URL set (RemoteCLIP settings)")
         if self._client is None or self._client.connection.url != self.settings.url.rstrip("/") \
                 or self._client.connection.token != self.settings.token:
-            self._client = BackendClient(BackendConnection(self.settings.url.rstrip("/"), self.settings.token))
+            self._set_client(BackendClient(BackendConnection(self.settings.url.rstrip("/"), self.settings.token)))
         self._client.health()  # raises a one-line BackendError when unreachable
         return self._client
 
@@ -162,7 +200,7 @@ class BackendManager:
                 client = BackendClient(connection, timeout=300.0)
                 try:
                     if client.health().get("status") == "ok":
-                        self._client = client
+                        self._set_client(client)
                         return
                 except BackendError:
                     pass
@@ -175,7 +213,8 @@ class BackendManager:
     def stop(self) -> None:
         """Terminate the local backend (SIGTERM: it removes its state file), kill it if it hangs."""
         with self._lock:
-            proc, self._proc, self._client = self._proc, None, None
+            proc, self._proc = self._proc, None
+            self._set_client(None)
             if proc is None:
                 return
             if proc.poll() is None:
@@ -215,38 +254,3 @@ def shutdown_manager() -> None:
     previous = set_manager(None)
     if previous is not None:
         previous.stop()
-
-
-# ---------------------------------------------------------------- model names without starting anything
-
-STATIC_MODELS = ["remoteclip-vit-b-32", "remoteclip-rn50", "remoteclip-vit-l-14", "remoteclip-qgis-small"]
-
-
-def model_names() -> list[str]:
-    """Model names for choosers: from the running backend when there is one (never starts one), else
-    read from the registry's data files (``backend/models/models.json`` and the file named by
-    ``$REMOTECLIP_EXTRA_MODELS``: JSON, not an import), else a static list."""
-    with _manager_lock:
-        manager = _manager
-    if manager is not None and manager._client is not None and (not manager.is_local() or manager.process_alive()):
-        try:
-            return [m["name"] for m in manager._client.models()]
-        except BackendError:
-            pass
-    names: list[str] = []
-    files = []
-    root = backend_root()
-    if root is not None:
-        files.append(root / "backend" / "models" / "models.json")
-    if os.environ.get("REMOTECLIP_EXTRA_MODELS"):
-        files.append(Path(os.environ["REMOTECLIP_EXTRA_MODELS"]))
-    for path in files:
-        try:
-            entries = json.loads(Path(path).read_text())
-        except (OSError, ValueError):
-            continue
-        for entry in entries if isinstance(entries, list) else []:
-            name = entry.get("name") if isinstance(entry, dict) else None
-            if name and name not in names:
-                names.append(name)
-    return names or list(STATIC_MODELS)

@@ -2,8 +2,11 @@
 
 ``run_job`` does the HTTP work (query; when the backend answers 409, embed as a background job,
 poll its progress, honour cancellation, then query again) and is shared by the tasks and the
-Processing algorithms. ``RemoteClipTask.finished`` runs on the main thread and adds the
-GeoPackage's layers to the project.
+Processing algorithms. A task's outcome is one ``TaskResult`` made in ``RemoteClipTask.run`` (a
+worker thread): ``Done`` (the backend's answer; the layers added later), ``Failed`` (the backend's
+one-line reason), ``Cancelled`` or ``Unconfirmed`` (the embedding's estimate, to ask about).
+``RemoteClipTask.finished`` acts on it on the main thread: adds the GeoPackage's layers, reports.
+Progress is in percent.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from qgis.core import Qgis, QgsMessageLog, QgsTask
@@ -119,8 +123,6 @@ def run_to_gpkg(client: BackendClient, params: EmbedParams, remote: bool, progre
     writes it itself; a remote one (its files are on another machine) answers GeoJSON, written here."""
     if not remote or params.endpoint == "embed" or not getattr(params, "output", None):
         return run_job(client, params, progress, is_canceled, on_job, poll_s, on_estimate, confirm)
-    from dataclasses import replace
-
     local = params.output
     changes = {"output": None}
     if hasattr(params, "include_surface"):
@@ -133,14 +135,18 @@ def run_to_gpkg(client: BackendClient, params: EmbedParams, remote: bool, progre
     return answer
 
 
-def report_error(message: str, iface=None) -> None:
+def report(message: str, level, iface=None) -> None:
     """One line to the message log always, and to the message bar when there is a GUI."""
-    QgsMessageLog.logMessage(message, LOG_TAG, Qgis.Critical)
+    QgsMessageLog.logMessage(message, LOG_TAG, level)
     if iface is not None:
         try:
-            iface.messageBar().pushMessage(LOG_TAG, message, level=Qgis.Critical, duration=10)
-        except Exception:  # noqa: BLE001 - a missing bar must not hide the error
+            iface.messageBar().pushMessage(LOG_TAG, message, level=level, duration=10)
+        except Exception:  # noqa: BLE001 - a missing bar must not hide the message
             pass
+
+
+def report_error(message: str, iface=None) -> None:
+    report(message, Qgis.Critical, iface)
 
 
 def ask_to_embed(estimate: dict, iface=None) -> bool:
@@ -156,17 +162,51 @@ def ask_to_embed(estimate: dict, iface=None) -> bool:
     return answer == QMessageBox.Yes
 
 
+@dataclass(frozen=True)
+class Done:
+    """The job ran: ``answer`` is the backend's (for "embed", the finished job's status); ``layers``
+    are the result layers ``finished`` added to the project."""
+
+    answer: dict
+    layers: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The job failed: ``reason`` is one line (the backend's ``{"error"}`` text, or what went wrong here);
+    ``env_missing``: the backend's Python is missing or incomplete (the plugin offers to make it)."""
+
+    reason: str
+    env_missing: bool = False
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """The user cancelled (the task, or the question before a long embedding)."""
+
+
+@dataclass(frozen=True)
+class Unconfirmed:
+    """Embedding would take longer than the user agreed to wait without being asked: ``estimate`` is the
+    backend's answer to POST /estimate; ``finished`` asks and, on yes, starts a confirmed copy."""
+
+    estimate: dict
+
+
+TaskResult = Done | Failed | Cancelled | Unconfirmed
+
+
 class RemoteClipTask(QgsTask):
     """Embed (when needed) and run one query in a worker thread; add the result layers on the main thread.
 
     ``render``: a layer the backend cannot read (web, tile, virtual) is rendered through QGIS and sent
-    first (see raster_source). Before embedding, the backend's estimate is logged and shown in the task's
-    description; when it is over ``settings.confirm_above_s`` seconds and the task is not ``confirmed``,
-    the task stops before embedding and ``finished`` asks the user (``ask``): yes starts ``follow_up``, a
-    confirmed copy of this task.
+    first; with a remote backend a local file is sent too (see raster_source.backend_raster). Before
+    embedding, the backend's estimate is logged and shown in the task's description; when it is over
+    ``settings.confirm_above_s`` seconds and the task is not ``confirmed``, the task ends ``Unconfirmed``
+    and ``finished`` asks the user (``ask``): yes starts ``follow_up``, a confirmed copy of this task.
 
-    ``on_finished(task)`` is called on the main thread after the layers were added (``task.layers``),
-    after a failure (``task.error``) or cancel (``task.cancelled``), or when a ``follow_up`` took over.
+    ``outcome`` is the task's TaskResult (None while it runs). ``on_finished(task)`` is called on the
+    main thread once ``finished`` has acted on it (or when a ``follow_up`` took over).
     """
 
     ask = staticmethod(ask_to_embed)  # replaced in tests: the only dialog a task opens
@@ -185,15 +225,10 @@ class RemoteClipTask(QgsTask):
         self.render = render
         self.confirmed = confirmed
         self.job_id: str | None = None
-        self.result: dict | None = None
-        self.error: str | None = None
-        self.cancelled = False
-        self.estimate: dict | None = None
-        self.needs_confirmation = False
-        self.env_missing = False  # the backend's Python is missing or incomplete (the plugin offers to make it)
+        self.estimate: dict | None = None  # the backend's answer to POST /estimate, once asked
+        self.outcome: TaskResult | None = None
         self.follow_up: RemoteClipTask | None = None
         self.restarted: str | None = None  # set when the backend was found dead and restarted for this task
-        self.layers: list = []
         if params.endpoint != "embed" and not getattr(params, "output", None):
             from .result_layers import gpkg_path
             from .settings import PluginSettings, output_folder
@@ -216,6 +251,10 @@ class RemoteClipTask(QgsTask):
         return self.confirmed or limit <= 0 or float(estimate.get("seconds", 0)) <= limit
 
     def run(self) -> bool:
+        self.outcome = self._run()
+        return isinstance(self.outcome, Done)
+
+    def _run(self) -> TaskResult:
         try:
             if self.manager is None:
                 from .backend_process import get_manager
@@ -225,76 +264,67 @@ class RemoteClipTask(QgsTask):
             client = self.manager.client()
             if self.manager.restarts > restarts:
                 self.restarted = self.manager.last_death
-            if self.render is not None and not self.params.raster.startswith("upload:"):
-                from .raster_source import render_and_send
+            from .raster_source import backend_raster
 
-                self.setProgress(1.0)
-                self.params.raster = render_and_send(client, self.render)
-            self.result = run_to_gpkg(client, self.params, remote=not self.manager.is_local(),
-                                      progress=self.setProgress, is_canceled=self.isCanceled, on_job=self._set_job,
-                                      on_estimate=self._on_estimate, confirm=self._confirm)
-            return True
-        except NeedsConfirmation:
-            self.needs_confirmation = True
-            return False
+            self.setProgress(1.0)
+            self.params.raster = backend_raster(client, self.params.raster, self.render,
+                                                remote=not self.manager.is_local())
+            return Done(run_to_gpkg(client, self.params, remote=not self.manager.is_local(),
+                                    progress=self.setProgress, is_canceled=self.isCanceled, on_job=self._set_job,
+                                    on_estimate=self._on_estimate, confirm=self._confirm))
+        except NeedsConfirmation as exc:
+            return Unconfirmed(exc.estimate)
         except JobCancelled:
-            self.cancelled = True
-            return False
+            return Cancelled()
         except BackendError as exc:
-            self.error = str(exc)
-            self.env_missing = isinstance(exc, BackendEnvMissing)
-            return False
+            return Failed(str(exc), env_missing=isinstance(exc, BackendEnvMissing))
         except Exception as exc:  # noqa: BLE001 - a bug: one line to the user, the trace to the log
             from .raster_source import RasterSourceError
 
-            self.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
             if isinstance(exc, RasterSourceError):
-                self.error = str(exc)
-            else:
-                QgsMessageLog.logMessage(traceback.format_exc(), LOG_TAG, Qgis.Critical)
-            return False
+                return Failed(str(exc))
+            QgsMessageLog.logMessage(traceback.format_exc(), LOG_TAG, Qgis.Critical)
+            return Failed(f"{type(exc).__name__}: {exc}".splitlines()[0])
 
-    def _ask_and_follow_up(self) -> None:
-        """Main thread: show the estimate; on yes, start a confirmed copy of this task."""
-        if not self.ask(self.estimate or {}, self.iface):
-            self.cancelled = True
-            QgsMessageLog.logMessage(tr("Not embedded: {0}").format((self.estimate or {}).get("summary")),
-                                     LOG_TAG, Qgis.Info)
-            return
+    def _ask_and_follow_up(self, outcome: Unconfirmed) -> TaskResult:
+        """Main thread: show the estimate; on yes, start a confirmed copy of this task (``outcome`` stays:
+        the copy has its own), on no the task ends Cancelled."""
+        if not self.ask(outcome.estimate, self.iface):
+            QgsMessageLog.logMessage(tr("Not embedded: {0}").format(outcome.estimate.get("summary")), LOG_TAG,
+                                     Qgis.Info)
+            return Cancelled()
         from qgis.core import QgsApplication
 
         follow = RemoteClipTask(self.params, manager=self.manager, iface=self.iface, add_layers=self.add_layers,
                                 on_finished=self.on_finished, render=None, confirmed=True)
         self.follow_up = follow
         QgsApplication.taskManager().addTask(follow)
+        return outcome
 
-    def finished(self, result: bool) -> None:  # main thread
+    def finished(self, result: bool) -> None:  # main thread; ``result`` is run()'s, self.outcome says more
         if self.restarted:  # say so: a crash (out of memory, killed) must not pass unnoticed
-            QgsMessageLog.logMessage(self.restarted, LOG_TAG, Qgis.Warning)
-            if self.iface is not None:
-                try:
-                    self.iface.messageBar().pushMessage(LOG_TAG, self.restarted, level=Qgis.Warning, duration=10)
-                except Exception:  # noqa: BLE001
-                    pass
+            report(self.restarted, Qgis.Warning, self.iface)
+        outcome = self.outcome
+        if outcome is None or (not isinstance(outcome, Done) and self.isCanceled()):
+            outcome = Cancelled()  # cancelled before run() began, or a failure caused by the cancel
         try:
-            if result and self.add_layers and self.params.endpoint != "embed":
-                from .result_layers import add_result
+            if isinstance(outcome, Done):
+                output = outcome.answer.get("output") or getattr(self.params, "output", None)
+                if self.add_layers and self.params.endpoint != "embed" and output:
+                    from .result_layers import add_result
 
-                output = (self.result or {}).get("output") or getattr(self.params, "output", None)
-                if output:
-                    self.layers = add_result(output, self.params.endpoint, self.params.title())
-            elif not result:
-                if self.needs_confirmation:
-                    self._ask_and_follow_up()
-                elif self.cancelled or self.isCanceled():
-                    self.cancelled = True
-                    QgsMessageLog.logMessage(tr("Cancelled: {0}").format(self.description()), LOG_TAG, Qgis.Info)
-                elif self.env_missing:  # the plugin offers to create the environment (on_finished)
-                    QgsMessageLog.logMessage(self.error or "", LOG_TAG, Qgis.Warning)
-                else:
-                    report_error(self.error or tr("The task failed"), self.iface)
+                    outcome = replace(outcome, layers=add_result(output, self.params.endpoint, self.params.title()))
+            elif isinstance(outcome, Unconfirmed):
+                outcome = self._ask_and_follow_up(outcome)
+            elif isinstance(outcome, Cancelled):
+                report(tr("Cancelled: {0}").format(self.description()), Qgis.Info, self.iface)
+            elif outcome.env_missing:  # the plugin offers to create the environment (on_finished)
+                QgsMessageLog.logMessage(outcome.reason, LOG_TAG, Qgis.Warning)
+            else:
+                report_error(outcome.reason or tr("The task failed"), self.iface)
         except Exception as exc:  # noqa: BLE001
-            self.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            report_error(self.error, self.iface)
+            outcome = Failed(f"{type(exc).__name__}: {exc}".splitlines()[0])
+            report_error(outcome.reason, self.iface)
+        self.outcome = outcome
         if self.on_finished is not None:
             self.on_finished(self)

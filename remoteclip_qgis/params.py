@@ -1,9 +1,20 @@
-"""Job parameters as plain dataclasses, apart from any UI: the toolbar, the Processing algorithms and
-the tests all build these, and ``request()`` turns one into the backend's JSON body."""
+"""Job parameters as plain dataclasses, apart from any UI, and the one place a request is built.
+
+The toolbar, the dock, the Processing algorithms and the tests all describe what the user chose as
+``JobOptions`` and turn it into a job's parameters with ``build_params`` (the plugin's settings fill
+what was left unset); ``EmbedParams.request()`` is that job's JSON body for the backend. The field
+names of these dataclasses are the backend's request fields (tests/plugin/test_request_drift.py
+compares them with the backend's /openapi.json). Units: pixels for tile sizes, metres for ground
+sizes, fractions (0 to 1) for overlap and ``min_valid``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+
+from .i18n import tr
+
+PRECISIONS = ("exact", "int8")  # int8: the backend's CPU fast path; its stores are separate from exact ones
 
 
 @dataclass
@@ -15,17 +26,18 @@ class EmbedParams:
     weights: str | None = None
     tile_size: int | None = None        # pixels
     ground_size_m: float | None = None  # tile side on the ground, metres
-    gsd: float | None = None
-    overlap: float = 0.0
-    bands: list[int] | None = None
+    gsd: float | None = None            # metres per model-input pixel
+    overlap: float = 0.0                # fraction of a tile shared with its neighbour
+    bands: list[int] | None = None      # 1 or 3 band numbers (from 1) used as R, G, B
+    min_valid: float | None = None      # skip tiles with a smaller valid fraction (None: the backend's 0.01)
     batch_size: int = 32
+    precision: str = "exact"            # one of PRECISIONS
 
     endpoint = "embed"
 
     def embed_request(self) -> dict:
-        body = {k: v for k, v in self.request().items() if k in EMBED_FIELDS}
-        body["raster"] = self.raster
-        return body
+        """The body of POST /embed and POST /estimate for this job's raster (its query fields left out)."""
+        return {k: v for k, v in self.request().items() if k in EMBED_FIELDS}
 
     def request(self) -> dict:
         """The body for this job's endpoint (None and empty values left to the backend's defaults)."""
@@ -39,7 +51,7 @@ def _unset(value) -> bool:
     return value is None or (isinstance(value, (str, list, tuple)) and len(value) == 0)
 
 
-EMBED_FIELDS = {"raster", "model", "weights", "tile_size", "ground_size_m", "gsd", "overlap", "bands", "batch_size"}
+EMBED_FIELDS = frozenset(f.name for f in fields(EmbedParams))
 
 
 @dataclass
@@ -92,6 +104,71 @@ class SimilarParams(EmbedParams):
         if self.tile_id is not None:
             return f"tile {self.tile_id}"
         return f"{self.x:.1f}, {self.y:.1f}" if self.x is not None and self.y is not None else ""
+
+
+# Each job's parameters, by endpoint; POST /estimate takes the body of POST /embed.
+PARAMS = {cls.endpoint: cls for cls in (EmbedParams, SearchParams, ClassifyParams, CountParams, SimilarParams)}
+ROUTES = {f"/{endpoint}": cls for endpoint, cls in PARAMS.items()} | {"/estimate": EmbedParams}
+
+
+def request_fields(route: str) -> frozenset[str]:
+    """The JSON fields the plugin may send to ``route`` (e.g. "/search")."""
+    return frozenset(f.name for f in fields(ROUTES[route]))
+
+
+@dataclass
+class JobOptions:
+    """What the user chose for the raster and its tiling, before the plugin's settings fill the rest.
+
+    Zero and empty mean "not chosen": the settings' value, else the backend's default.
+    """
+
+    model: str = ""
+    weights: str = ""
+    tile_size: int = 0              # pixels
+    ground_size_m: float = 0.0      # metres; when set, it replaces the tile size in pixels
+    overlap: float = 0.0            # fraction, 0 to 0.9
+    bands: list[int] | None = None  # see parse_bands
+    precision: str = ""             # one of PRECISIONS; empty: the settings' precision
+
+
+def build_params(endpoint: str, raster: str, options: JobOptions, settings, **query) -> EmbedParams:
+    """The parameters of one job (``endpoint``: a key of PARAMS) on ``raster`` (a path, or a label the
+    task replaces with the backend's ``upload:`` name), from ``options`` and the plugin's ``settings``
+    (a PluginSettings): model, weights, tile size and precision default to the settings', so that the
+    toolbar, the dock and Processing address the same stores. ``query``: the endpoint's own fields."""
+    model = options.model or settings.default_model or None
+    weights = options.weights or (settings.weights if settings.weights and model == (settings.default_model or None)
+                                  else "")
+    ground = options.ground_size_m or None
+    tile = None if ground else (options.tile_size or settings.tile_size or None)
+    precision = options.precision or getattr(settings, "precision", "") or "exact"
+    if precision not in PRECISIONS:
+        raise ValueError(tr("Precision must be one of: {0}").format(", ".join(PRECISIONS)))
+    return PARAMS[endpoint](raster=raster, model=model, weights=weights or None, tile_size=tile,
+                            ground_size_m=ground, overlap=float(options.overlap or 0.0),
+                            bands=check_bands(options.bands), precision=precision, **query)
+
+
+def check_bands(bands: list[int] | None) -> list[int] | None:
+    """Band numbers as the backend takes them: one or three, from 1; [] or None -> None (automatic).
+    ValueError, with a message for the user, otherwise."""
+    if not bands:
+        return None
+    bands = [int(b) for b in bands]
+    if len(bands) not in (1, 3) or min(bands) < 1:
+        raise ValueError(tr("Bands: give one band or three (numbers from 1), e.g. 3,2,1"))
+    return bands
+
+
+def parse_bands(text: str) -> list[int] | None:
+    """"3,2,1", "3 2 1" or "1" -> band numbers; "" -> None (the backend's choice). ValueError when malformed."""
+    parts = [p for p in (text or "").replace(";", ",").replace(" ", ",").split(",") if p]
+    try:
+        bands = [int(p) for p in parts]
+    except ValueError:
+        raise ValueError(tr("Bands must be band numbers, e.g. 3,2,1")) from None
+    return check_bands(bands)
 
 
 # Layers each query writes into its GeoPackage.

@@ -19,7 +19,7 @@ from qgis.PyQt.QtWidgets import QAction, QLineEdit
 
 from .backend_client import BackendError
 from .i18n import CONTEXT, install_translator
-from .params import SearchParams, split_phrases
+from .params import split_phrases
 from .raster_source import RasterSourceError, raster_input
 
 
@@ -225,39 +225,41 @@ class RemoteClipPlugin:
                    if lyr.type() == QgsMapLayerType.RasterLayer]
         return rasters[0] if len(rasters) == 1 else None
 
-    def _raster_request(self) -> dict | None:
-        """raster, model, weights, tile size for the active raster layer; None (and a message) when unusable.
+    def _job(self, endpoint: str, options=None, layer=None, **query):
+        """(params, render, layer) for a job on ``layer`` (default: the active raster layer), built by
+        params.build_params from ``options`` (a JobOptions; default: none chosen, the settings decide);
+        None after a message.
 
         A layer the backend cannot read from disk (WMS, XYZ, virtual) is rendered as the map shows it:
-        ``_render`` holds that RenderSpec and ``raster`` its label until the task has sent it.
+        ``render`` is that RenderSpec and ``params.raster`` its label until the task has sent it.
         """
         from .backend_process import get_manager
         from .jobs import report_error
+        from .params import JobOptions, build_params
 
-        layer = self.active_raster()
+        layer = layer or self.active_raster()
         if layer is None:
             report_error(self.tr("Select a raster layer to search first"), self.iface)
             return None
         try:
             path, render = raster_input(layer, self.iface.mapCanvas().mapSettings())
-        except RasterSourceError as exc:
+            params = build_params(endpoint, path, options or JobOptions(), get_manager().settings, **query)
+        except (RasterSourceError, ValueError) as exc:
             report_error(str(exc), self.iface)
             return None
-        s = get_manager().settings
-        return {"raster": path, "model": s.default_model or None, "weights": s.weights or None,
-                "tile_size": s.tile_size or None, "_layer": layer, "_render": render}
+        return params, render, layer
 
     def _start(self, params, on_finished, render=None):
         from qgis.core import QgsApplication as App
 
         from .backend_process import get_manager
-        from .jobs import RemoteClipTask
+        from .jobs import Failed, RemoteClipTask
 
         def done(task) -> None:
             self.tasks.discard(task)
             if task.follow_up is not None:  # the user agreed to a long embedding: a confirmed copy runs
                 self.tasks.add(task.follow_up)
-            if task.env_missing:  # no backend environment yet: offer to create it, then run this job
+            if isinstance(task.outcome, Failed) and task.outcome.env_missing:  # offer to create it, then rerun
                 self.offer_backend_env(retry=lambda: self._start(task.params, on_finished, render))
             on_finished(task)
 
@@ -272,12 +274,11 @@ class RemoteClipPlugin:
         queries = split_phrases(text or "")
         if not queries:
             return None
-        request = self._raster_request()
-        if request is None:
+        job = self._job("search", queries=queries, k=10)
+        if job is None:
             return None
-        request.pop("_layer")
-        render = request.pop("_render")
-        return self._start(SearchParams(**request, queries=queries, k=10), self._search_done, render)
+        params, render, _ = job
+        return self._start(params, self._search_done, render)
 
     def _toggle_similar_tool(self, on: bool) -> None:
         canvas = self.iface.mapCanvas()
@@ -288,28 +289,29 @@ class RemoteClipPlugin:
 
     def similar_at(self, point, button=None):
         """Tiles most like the one under ``point`` (map canvas CRS) in the active raster layer."""
-        from .params import SimilarParams
-
-        request = self._raster_request()
-        if request is None:
+        job = self._job("similar", k=10)
+        if job is None:
             return None
-        layer = request.pop("_layer")
-        render = request.pop("_render")
+        params, render, layer = job
         canvas_crs = self.iface.mapCanvas().mapSettings().destinationCrs()
         if canvas_crs.isValid() and canvas_crs != layer.crs():
             point = QgsCoordinateTransform(canvas_crs, layer.crs(), QgsProject.instance()).transform(point)
-        return self._start(SimilarParams(**request, x=point.x(), y=point.y(), k=10), self._similar_done, render)
+        params.x, params.y = point.x(), point.y()
+        return self._start(params, self._similar_done, render)
 
     def _similar_done(self, task) -> None:
         if self.dock is not None:
             self.dock.add_result(task)
 
     def _search_done(self, task) -> None:
+        from .jobs import Done
+
         if self.dock is not None:
             self.dock.add_result(task)
-        hits = next((lyr for lyr in task.layers if lyr.source().endswith("layername=hits")), None)
-        if hits is None and task.layers:
-            hits = task.layers[0]
+        layers = task.outcome.layers if isinstance(task.outcome, Done) else []
+        hits = next((lyr for lyr in layers if lyr.source().endswith("layername=hits")), None)
+        if hits is None and layers:
+            hits = layers[0]
         if hits is None:
             return
         from .result_layers import best_hit
@@ -391,11 +393,11 @@ class RemoteClipPlugin:
             retry()
 
     def show_settings(self) -> None:
-        from .backend_process import BackendManager, get_manager, model_names, set_manager
+        from .backend_process import BackendManager, get_manager, set_manager
         from .settings_dialog import SettingsDialog
 
         current = get_manager().settings
-        dialog = SettingsDialog(current, model_names(), self.iface.mainWindow())
+        dialog = SettingsDialog(current, get_manager().model_names(), self.iface.mainWindow())
         if not dialog.exec_():
             return
         new = dialog.settings()
@@ -407,6 +409,8 @@ class RemoteClipPlugin:
                 old.stop()
         else:
             get_manager().settings = new
+        if self.dock is not None:  # tiling, precision and (from a backend already up) the models
+            self.dock.load_settings()
         if new.mode == "remote":
             try:
                 get_manager().client()

@@ -1,8 +1,10 @@
 """Processing algorithms: embedraster, textsearch, zeroshot, countobjects, similartiles.
 
-Each builds a params dataclass, runs it through ``jobs.run_job`` against the shared backend
-(progress from the embed job, ``feedback.isCanceled()`` cancels it), lets the backend write a
-GeoPackage and copies its features into the algorithm's feature sinks.
+Each reads its parameters as a ``params.JobOptions``, builds the job with ``params.build_params`` (the
+plugin's settings fill what is unset, as for the toolbar and the dock), runs it through
+``jobs.run_to_gpkg`` against the shared backend (progress from the embed job, ``feedback.isCanceled()``
+cancels it), lets the backend write a GeoPackage and copies its features into the feature sinks.
+The model picker lists the backend's GET /models once a backend is up; any model name is accepted.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ from qgis.core import (
 
 from .backend_client import BackendError
 from .i18n import tr
-from .params import ClassifyParams, CountParams, EmbedParams, SearchParams, SimilarParams, split_classes, split_phrases
-from .raster_source import RasterSourceError, extent_render_spec, file_path, render_and_send
+from .params import PRECISIONS, EmbedParams, JobOptions, build_params, split_classes, split_phrases
+from .raster_source import RasterSourceError, backend_raster, extent_render_spec, file_path
 
 _post_processors: list = []  # Processing keeps only a raw pointer: keep them alive here
 
@@ -66,13 +68,13 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
     SIMILARITY = "SIMILARITY"
     EXTENT = "EXTENT"
     RENDER_PIXEL_SIZE = "RENDER_PIXEL_SIZE"
+    PRECISION = "PRECISION"
 
     endpoint = "embed"
     output_kind = ""  # GeoPackage layer copied to OUTPUT
 
     def __init__(self) -> None:
         super().__init__()
-        self._models: list[str] = []
         self._render = None  # RenderSpec for a layer the backend cannot read (made in prepareAlgorithm)
 
     def createInstance(self):  # noqa: N802
@@ -87,13 +89,14 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
     # ---------------------------------------------------------------- parameters
 
     def add_raster_parameters(self) -> None:
-        from .backend_process import model_names
+        from .backend_process import get_manager
 
-        self._models = model_names()
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, tr("Raster layer")))
-        model = QgsProcessingParameterEnum(self.MODEL, tr("Model (empty: the best one whose weights are present)"),
-                                           options=self._models, allowMultiple=False, optional=True)
-        model.setUsesStaticStrings(True)
+        model = QgsProcessingParameterString(self.MODEL, tr("Model (empty: the best one whose weights are present)"),
+                                             optional=True)
+        names = get_manager().model_names()  # GET /models of a backend already up; none yet: type a name
+        if names:
+            model.setMetadata({"widget_wrapper": {"value_hints": [""] + names}})
         self.addParameter(model)
         self.addParameter(QgsProcessingParameterNumber(
             self.TILE_PIXELS, tr("Tile size in pixels (0: use the ground size, or the model's input size)"),
@@ -104,11 +107,16 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.OVERLAP, tr("Tile overlap (fraction, 0 to 0.9)"), QgsProcessingParameterNumber.Double,
             defaultValue=0.0, optional=True, minValue=0.0, maxValue=0.9))
+        precision = QgsProcessingParameterEnum(self.PRECISION, tr("Precision (empty: the plugin's setting; int8: the "
+                                                                  "fast CPU path, cached apart from exact)"),
+                                               options=list(PRECISIONS), optional=True)
+        precision.setUsesStaticStrings(True)  # PRECISION=int8, as the backend spells it
         advanced = [
             QgsProcessingParameterBand(self.BANDS, tr("Bands used as red, green, blue (1 or 3; empty: automatic)"),
                                        parentLayerParameterName=self.INPUT, optional=True, allowMultiple=True),
             QgsProcessingParameterFile(self.WEIGHTS, tr("Model weights file (empty: the registry's)"),
                                        optional=True),
+            precision,
             QgsProcessingParameterExtent(self.EXTENT, tr("Area to render, for layers without a file "
                                                          "(web, tile, virtual; empty: the layer's extent)"),
                                          optional=True),
@@ -156,41 +164,30 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
                 layer.name(), self._render.width, self._render.height))
         return True
 
-    def embed_kwargs(self, parameters, context) -> tuple[object, dict]:
+    def job(self, parameters, context, **query) -> tuple[object, EmbedParams]:
+        """(the input layer, this algorithm's job parameters) from the algorithm's parameters."""
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         path = file_path(layer) or (self._render.label() if self._render is not None else "")
         if not path:
             raise QgsProcessingException(tr("No raster layer given"))
         from .backend_process import get_manager
 
-        settings = get_manager().settings  # the plugin's defaults, so toolbar and Processing share stores
-        kwargs: dict = {"raster": path}
-        model = self.parameterAsEnumString(parameters, self.MODEL, context) if parameters.get(self.MODEL) else ""
-        model = model or settings.default_model
-        if model:
-            kwargs["model"] = model
-        weights = self.parameterAsFile(parameters, self.WEIGHTS, context)
-        if not weights and model and model == settings.default_model:
-            weights = settings.weights
-        if weights:
-            kwargs["weights"] = weights
         pixels = self.parameterAsInt(parameters, self.TILE_PIXELS, context) if parameters.get(self.TILE_PIXELS) else 0
         ground = self.parameterAsDouble(parameters, self.TILE_SIZE, context) if parameters.get(self.TILE_SIZE) else 0
-        if pixels > 0:
-            kwargs["tile_size"] = pixels
-        elif ground > 0:  # layer units -> pixels: exact in any CRS, metres or degrees
+        if pixels <= 0 and ground > 0:  # layer units -> pixels: exact in any CRS, metres or degrees
             units = self._render.pixel_size[0] if self._render is not None else layer.rasterUnitsPerPixelX()
-            kwargs["tile_size"] = max(1, round(ground / units))
-        elif settings.tile_size > 0:
-            kwargs["tile_size"] = settings.tile_size
-        overlap = self.parameterAsDouble(parameters, self.OVERLAP, context) if parameters.get(self.OVERLAP) else 0.0
-        kwargs["overlap"] = overlap
-        bands = self.parameterAsInts(parameters, self.BANDS, context) if parameters.get(self.BANDS) else []
-        if bands:
-            if len(bands) not in (1, 3):
-                raise QgsProcessingException(tr("Choose 1 or 3 bands, not {0}").format(len(bands)))
-            kwargs["bands"] = list(bands)
-        return layer, kwargs
+            pixels = max(1, round(ground / units))
+        options = JobOptions(
+            model=self.parameterAsString(parameters, self.MODEL, context).strip() if parameters.get(self.MODEL) else "",
+            weights=self.parameterAsFile(parameters, self.WEIGHTS, context) or "",
+            tile_size=pixels,
+            overlap=self.parameterAsDouble(parameters, self.OVERLAP, context) if parameters.get(self.OVERLAP) else 0.0,
+            bands=self.parameterAsInts(parameters, self.BANDS, context) if parameters.get(self.BANDS) else None,
+            precision=self.parameterAsEnumString(parameters, self.PRECISION, context) or "")
+        try:  # the plugin's settings fill the rest, so toolbar, dock and Processing share stores
+            return layer, build_params(self.endpoint, path, options, get_manager().settings, **query)
+        except ValueError as exc:
+            raise QgsProcessingException(str(exc)) from None
 
     # ---------------------------------------------------------------- running
 
@@ -202,9 +199,10 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
             feedback.pushInfo(tr("Connecting to the RemoteCLIP backend"))
             manager = get_manager()
             client = manager.client()
-            if self._render is not None:
-                params.raster = render_and_send(client, self._render)
-                feedback.pushInfo(tr("Rendered and sent as {0}").format(params.raster))
+            raster = params.raster
+            params.raster = backend_raster(client, raster, self._render, remote=not manager.is_local())
+            if params.raster != raster:
+                feedback.pushInfo(tr("Sent to the backend as {0}").format(params.raster))
 
             def on_estimate(estimate: dict) -> None:
                 if not estimate.get("embedded"):
@@ -282,8 +280,8 @@ class EmbedRaster(RemoteClipAlgorithm):
         self.addOutput(QgsProcessingOutputString(self.STORE, tr("Embedding store")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        _, kwargs = self.embed_kwargs(parameters, context)
-        job = self.run_params(EmbedParams(**kwargs), feedback)
+        _, params = self.job(parameters, context)
+        job = self.run_params(params, feedback)
         result = job.get("result") or {}
         feedback.pushInfo(tr("{0} tiles embedded").format(result.get("n_tiles")))
         return {self.N_TILES: result.get("n_tiles"), self.STORE: result.get("store")}
@@ -318,14 +316,13 @@ class TextSearch(RemoteClipAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.BEST_SCORE, tr("Best score")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        _, kwargs = self.embed_kwargs(parameters, context)
         queries = split_phrases(self.parameterAsString(parameters, self.QUERY, context))
         if not queries:
             raise QgsProcessingException(tr("Type a phrase to search for"))
         gpkg = self.temp_gpkg()
-        answer = self.run_params(SearchParams(**kwargs, queries=queries,
-                                              k=self.parameterAsInt(parameters, self.K, context),
-                                              output=gpkg), feedback)
+        _, params = self.job(parameters, context, queries=queries, k=self.parameterAsInt(parameters, self.K, context),
+                             output=gpkg)
+        answer = self.run_params(params, feedback)
         out = {self.OUTPUT: self.copy_to_sink(gpkg, "hits", self.OUTPUT, parameters, context, feedback),
                self.BEST_SCORE: answer.get("summary", {}).get("best_score")}
         out[self.SIMILARITY] = self.copy_to_sink(gpkg, "similarity", self.SIMILARITY, parameters, context, feedback)
@@ -357,12 +354,12 @@ class ZeroShot(RemoteClipAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         import json
 
-        _, kwargs = self.embed_kwargs(parameters, context)
         classes = split_classes(self.parameterAsString(parameters, self.CLASSES, context))
         if len(classes) < 2:
             raise QgsProcessingException(tr("List at least two classes"))
         gpkg = self.temp_gpkg()
-        answer = self.run_params(ClassifyParams(**kwargs, classes=classes, output=gpkg), feedback)
+        _, params = self.job(parameters, context, classes=classes, output=gpkg)
+        answer = self.run_params(params, feedback)
         shares = answer.get("summary", {}).get("class_shares")
         return {self.OUTPUT: self.copy_to_sink(gpkg, "classes", self.OUTPUT, parameters, context, feedback),
                 self.CLASS_SHARES: json.dumps(shares)}
@@ -391,12 +388,12 @@ class CountObjects(RemoteClipAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.TOTAL, tr("Expected total")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        _, kwargs = self.embed_kwargs(parameters, context)
         obj = self.parameterAsString(parameters, self.OBJECT, context).strip()
         if not obj:
             raise QgsProcessingException(tr("Name the object to count"))
         gpkg = self.temp_gpkg()
-        answer = self.run_params(CountParams(**kwargs, object=obj, output=gpkg), feedback)
+        _, params = self.job(parameters, context, object=obj, output=gpkg)
+        answer = self.run_params(params, feedback)
         return {self.OUTPUT: self.copy_to_sink(gpkg, "counts", self.OUTPUT, parameters, context, feedback),
                 self.TOTAL: answer.get("summary", {}).get("total_expected")}
 
@@ -430,12 +427,11 @@ class SimilarTiles(RemoteClipAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.EXAMPLE, tr("Example tile")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        layer, kwargs = self.embed_kwargs(parameters, context)
-        point = self.parameterAsPoint(parameters, self.POINT, context, layer.crs())
         gpkg = self.temp_gpkg()
-        answer = self.run_params(SimilarParams(**kwargs, x=point.x(), y=point.y(),
-                                               k=self.parameterAsInt(parameters, self.K, context),
-                                               output=gpkg), feedback)
+        layer, params = self.job(parameters, context, k=self.parameterAsInt(parameters, self.K, context), output=gpkg)
+        point = self.parameterAsPoint(parameters, self.POINT, context, layer.crs())
+        params.x, params.y = point.x(), point.y()
+        answer = self.run_params(params, feedback)
         out = {self.OUTPUT: self.copy_to_sink(gpkg, "similar", self.OUTPUT, parameters, context, feedback),
                self.EXAMPLE: answer.get("summary", {}).get("example_tile")}
         out[self.SIMILARITY] = self.copy_to_sink(gpkg, "similarity", self.SIMILARITY, parameters, context, feedback)

@@ -1,13 +1,15 @@
 """Where a raster layer's pixels come from, as the backend sees them.
 
-A GeoTIFF (any GDAL file) on disk is read by the backend itself: only its path is sent. Any other
-raster layer (a WMS or XYZ basemap, a WCS, a virtual raster, a layer whose file the backend cannot
-see) is rendered through QGIS, exactly as it is drawn, to a GeoTIFF over an extent at a pixel size,
-then uploaded to the backend (``PUT /uploads/<sha256>``) and named ``upload:<sha256>``. The same
-rendering is sent and embedded only once.
+A GeoTIFF (any GDAL file) on disk is read by a local backend itself: only its path is sent. A remote
+backend (settings: URL and token) cannot see the plugin's files: the file is uploaded
+(``PUT /uploads/<sha256>``; a file GDAL reads that is no GeoTIFF is copied to one first, all bands
+kept) and named ``upload:<sha256>``. Any other raster layer (a WMS or XYZ basemap, a WCS, a virtual
+raster) is rendered through QGIS, exactly as it is drawn, to a GeoTIFF over an extent at a pixel
+size, then uploaded the same way. An upload is sent once per content hash (``GET /uploads/<sha256>``
+first) and embedded only once.
 
-``RenderSpec`` is captured on the main thread (it clones the layer's renderer); ``render_to_geotiff``
-and ``send_raster`` run in a task's worker thread.
+``RenderSpec`` is captured on the main thread (it clones the layer's renderer); ``backend_raster``
+(rendering, uploading) runs in a task's worker thread.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,11 +162,23 @@ def render_to_geotiff(spec: RenderSpec, path: str | Path, feedback=None) -> Path
     return Path(path)
 
 
+_digests: dict[tuple[str, int, int], str] = {}  # (path, size in bytes, mtime in ns) -> SHA-256
+_digests_lock = threading.Lock()
+
+
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """The file's SHA-256 (hex), remembered while its size and modification time stay the same."""
+    st = os.stat(path)
+    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+    with _digests_lock:
+        if key in _digests:
+            return _digests[key]
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(chunk), b""):
             digest.update(block)
+    with _digests_lock:
+        _digests[key] = digest.hexdigest()
     return digest.hexdigest()
 
 
@@ -191,6 +206,49 @@ def render_and_send(client: BackendClient, spec: RenderSpec, feedback=None) -> s
             os.rmdir(folder)
         except OSError:
             pass
+
+
+def is_geotiff(path: str | Path) -> bool:
+    from osgeo import gdal
+
+    dataset = gdal.OpenEx(str(path), gdal.OF_RASTER)
+    return dataset is not None and dataset.GetDriver().ShortName == "GTiff"
+
+
+def send_file(client: BackendClient, path: str | Path) -> str:
+    """Upload a local raster file as it is (all bands); one GDAL reads but that is no GeoTIFF is copied to a
+    temporary GeoTIFF first. Returns ``upload:<sha256>``."""
+    if is_geotiff(path):
+        return send_raster(client, path)
+    from osgeo import gdal
+
+    folder = tempfile.mkdtemp(prefix="remoteclip-upload-")
+    copy = Path(folder) / "raster.tif"
+    try:
+        if gdal.Translate(str(copy), str(path), format="GTiff", creationOptions=["COMPRESS=DEFLATE",
+                                                                               "TILED=YES"]) is None:
+            raise RasterSourceError(tr("Cannot convert {0} to a GeoTIFF to send it: {1}").format(
+                path, gdal.GetLastErrorMsg()))
+        return send_raster(client, copy)
+    finally:
+        copy.unlink(missing_ok=True)
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
+
+
+def backend_raster(client: BackendClient, raster: str, render: RenderSpec | None, remote: bool) -> str:
+    """What to name in requests for ``raster`` (a path from ``raster_input``, or a label when ``render``
+    is set): rendered and sent, sent as it is to a ``remote`` backend (it cannot see this machine's files),
+    else the path itself. Worker thread; an ``upload:`` name is returned as it is."""
+    if raster.startswith("upload:"):
+        return raster
+    if render is not None:
+        return render_and_send(client, render)
+    if remote:
+        return send_file(client, raster)
+    return raster
 
 
 def raster_input(layer, map_settings=None) -> tuple[str, RenderSpec | None]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from .backend_env import ENV_FOLDER, env_python
+from .params import PRECISIONS
 
 PLUGIN_DIR = Path(__file__).resolve().parent
 SETTINGS_GROUP = "remoteclip"
@@ -68,6 +69,7 @@ class PluginSettings:
     weights: str = ""              # optional checkpoint file for the model
     output_folder: str = ""        # empty: the project's folder, else a folder in the user's cache
     tile_size: int = 0             # pixels; 0: the model's input size
+    precision: str = "exact"       # embeddings: "exact", or "int8" (the backend's fast CPU path, own stores)
     confirm_above_s: int = 60      # ask before an embedding estimated to take longer (seconds; 0: never ask)
     base_python: str = ""          # Python to create the backend's venv from (empty: the best one found)
     torch_index: str = "auto"      # PyTorch build for that venv: auto, cpu, cuda, pypi or an index URL
@@ -91,6 +93,8 @@ class PluginSettings:
         settings = cls(**values)
         if settings.mode not in MODES:
             settings.mode = "local"
+        if settings.precision not in PRECISIONS:
+            settings.precision = "exact"
         return settings
 
     def save(self, group: str = SETTINGS_GROUP) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -20,6 +21,7 @@ TORCH_CHOICES = ("auto", "cpu", "cuda", "pypi")
 
 class SettingsDialog(QDialog):
     def __init__(self, settings: PluginSettings, models: list[str], parent=None) -> None:
+        """``models``: names from the backend's GET /models (empty while no backend is up: the box is editable)."""
         super().__init__(parent)
         self.setWindowTitle(tr("RemoteCLIP settings"))
         form = QFormLayout(self)
@@ -52,6 +54,11 @@ class SettingsDialog(QDialog):
         self.tile_size.setValue(settings.tile_size)
         self.tile_size.setSpecialValueText(tr("model input size"))
         form.addRow(tr("Tile size (pixels)"), self.tile_size)
+        self.fast = QCheckBox(tr("Fast (int8)"))
+        self.fast.setChecked(settings.precision == "int8")
+        self.fast.setToolTip(tr("Embed with the backend's int8 fast path (about 1.6 times faster on a CPU, nearly "
+                                "the same results); its embeddings are cached apart from exact ones"))
+        form.addRow(tr("Embeddings"), self.fast)
         self.output = QgsFileWidget()
         self.output.setStorageMode(QgsFileWidget.GetDirectory)
         self.output.setFilePath(settings.output_folder)
@@ -85,5 +92,6 @@ class SettingsDialog(QDialog):
                               url=self.url.text().strip(), token=self.token.text().strip(),
                               default_model=self.model.currentText().strip(), weights=self.weights.filePath(),
                               output_folder=self.output.filePath(), tile_size=self.tile_size.value(),
+                              precision="int8" if self.fast.isChecked() else "exact",
                               confirm_above_s=self.confirm.value(), base_python=self.base_python.filePath(),
                               torch_index=self.torch_index.currentText().strip() or "auto")

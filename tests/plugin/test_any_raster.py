@@ -15,6 +15,7 @@ from qgis.core import (
     QgsRectangle,
 )
 
+from remoteclip_qgis.jobs import Done, Failed
 from remoteclip_qgis.raster_source import (
     RasterSourceError,
     extent_render_spec,
@@ -130,9 +131,9 @@ def test_toolbar_search_on_a_basemap_searches_what_the_map_shows(qgis_iface, pro
             task = plugin.search("lake")
             assert task is not None and task.render is not None
             wait_for(lambda: not plugin.tasks, timeout=180)
-            assert task.error is None, task.error
+            assert isinstance(task.outcome, Done), task.outcome
             uploads.append(task.params.raster)
-            hits = task.layers[0]
+            hits = task.outcome.layers[0]
             assert hits.featureCount() == 10 and hits.crs().authid() == "EPSG:3857"
         assert uploads[0] == uploads[1] and uploads[0].startswith("upload:")
         jobs = [j for j in backend.client().jobs() if j["kind"] == "embed" and j["result"]
@@ -167,9 +168,9 @@ def test_a_view_without_imagery_is_one_clear_error(qgis_iface, processing, backe
         task = plugin.search("lake")
         assert task is not None and task.render is not None
         wait_for(lambda: not plugin.tasks, timeout=120)
-        assert task.error and "no usable tiles" in task.error and "\n" not in task.error
+        assert isinstance(task.outcome, Failed), task.outcome
+        assert "no usable tiles" in task.outcome.reason and "\n" not in task.outcome.reason
         assert any("no usable tiles" in m for m in qgis_iface.messageBar().get_messages(Qgis.Critical))
-        assert not task.layers
     finally:
         set_manager(None)
         plugin.unload()

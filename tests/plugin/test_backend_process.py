@@ -96,8 +96,9 @@ def test_settings_round_trip_through_qgssettings(qgis_app):
         assert PluginSettings.load(group) == s
         QgsSettings().setValue(f"{group}/mode", "bogus")
         QgsSettings().setValue(f"{group}/tile_size", "not a number")
+        QgsSettings().setValue(f"{group}/precision", "fp16")
         loaded = PluginSettings.load(group)
-        assert loaded.mode == "local" and loaded.tile_size == 0
+        assert loaded.mode == "local" and loaded.tile_size == 0 and loaded.precision == "exact"
     finally:
         QgsSettings().remove(group)
 
@@ -107,9 +108,9 @@ def test_settings_dialog_shows_and_returns_settings(qgis_app):
 
     s = PluginSettings(mode="remote", url="http://127.0.0.1:1234", token="t", default_model="tiny-local",
                        tile_size=64, output_folder="/tmp/o", confirm_above_s=120, base_python="/usr/bin/python3",
-                       torch_index="cpu")
+                       torch_index="cpu", precision="int8")
     dialog = SettingsDialog(s, ["remoteclip-rn50", "tiny-local"])
-    assert dialog.settings() == s
+    assert dialog.settings() == s and dialog.fast.isChecked()
     dialog.tile_size.setValue(128)
     dialog.torch_index.setCurrentText("https://mirror.example/whl")
     dialog.confirm.setValue(0)

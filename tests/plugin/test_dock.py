@@ -16,6 +16,8 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import Qt
 
+from remoteclip_qgis.jobs import Done
+
 from .conftest import SAMPLE, TILE, wait_for
 
 
@@ -69,7 +71,8 @@ def test_dock_comes_and_goes_with_the_plugin(qgis_iface, processing):
     assert plugin.dock_action is not None and plugin.dock_action.isCheckable()
     assert plugin.dock_action in plugin.toolbar.actions()
     assert dock.similar_button.defaultAction() is plugin.similar_action  # the click-for-similar map tool
-    assert dock.model_combo.count() >= 2 and dock.model_combo.currentData() == ""  # default + registry models
+    # the default, and the backend's models when one is up already (never read from the backend's files)
+    assert dock.model_combo.count() >= 1 and dock.model_combo.currentData() == ""
     assert "stopped" in dock.status_label.text() or "running" in dock.status_label.text()
     plugin.unload()
     assert plugin.dock is None and plugin.dock_action is None
@@ -134,9 +137,11 @@ def test_classify_and_count_from_the_dock(plugin, qgis_iface, qgis_canvas, with_
     dock.classify_button.click()
     assert len(plugin.tasks) == 1 and len(dock.tasks) == 1
     dock.object_edit.setText("storage tank")
+    dock.fast_check.setChecked(True)
     dock.count_button.click()
     assert len(plugin.tasks) == 2
     params = [t.params for t in dock.tasks]
+    assert (params[0].precision, params[1].precision) == ("exact", "int8")  # "Fast (int8)"
     assert params[0].classes[:2] == ["grassland", "farmland"] and params[0].tile_size == TILE
     assert params[1].object == "storage tank" and params[1].model == with_backend.settings.default_model
     assert params[1].weights == with_backend.settings.weights and params[1].ground_size_m is None
@@ -144,9 +149,9 @@ def test_classify_and_count_from_the_dock(plugin, qgis_iface, qgis_canvas, with_
     _wait_for_tasks(plugin)
     assert not dock.tasks
     for task in tasks:
-        assert task.error is None, task.error
-    (classes,) = tasks[0].layers
-    (counts,) = tasks[1].layers
+        assert isinstance(task.outcome, Done), task.outcome
+    (classes,) = tasks[0].outcome.layers
+    (counts,) = tasks[1].outcome.layers
     assert isinstance(classes.renderer(), QgsCategorizedSymbolRenderer)
     assert isinstance(counts.renderer(), QgsGraduatedSymbolRenderer)
     project = QgsProject.instance()

@@ -9,7 +9,7 @@ import time
 import pytest
 from qgis.core import QgsApplication, QgsTask
 
-from remoteclip_qgis.jobs import RemoteClipTask
+from remoteclip_qgis.jobs import Cancelled, Done, RemoteClipTask, Unconfirmed
 from remoteclip_qgis.params import SearchParams
 
 from .conftest import SAMPLE, TILE, wait_for
@@ -83,7 +83,7 @@ def test_a_huge_raster_is_estimated_and_declining_embeds_nothing(backend, asked,
     assert estimate["tiles"] == tiles and not estimate["embedded"]
     assert estimate["seconds"] > 60 and estimate["disk_bytes"] > tiles * 4
     assert estimate["summary"].startswith(f"{tiles:,} tiles, about ")
-    assert task.cancelled and task.follow_up is None and not task.layers and task.error is None
+    assert task.outcome == Cancelled() and task.follow_up is None
     assert len(backend.client().jobs()) == n_jobs   # declined before anything started
 
 
@@ -97,7 +97,8 @@ def test_yes_starts_the_embedding_and_it_can_be_cancelled(backend, asked, tmp_pa
     assert len(asked["estimates"]) == 1 and first.follow_up is not None and first.follow_up.confirmed
     wait_for(lambda: len(done) == 2)   # the follow-up reports through the same on_finished
     follow = done[1]
-    assert follow is first.follow_up and follow.error is None and len(follow.layers) == 2
+    assert isinstance(first.outcome, Unconfirmed) and first.outcome.estimate == asked["estimates"][0]
+    assert follow is first.follow_up and isinstance(follow.outcome, Done) and len(follow.outcome.layers) == 2
     assert follow.estimate["tiles"] == asked["estimates"][0]["tiles"]
     assert "tiles, about" in follow.final_description
 
@@ -108,7 +109,7 @@ def test_yes_starts_the_embedding_and_it_can_be_cancelled(backend, asked, tmp_pa
     wait_for(lambda: follow.job_id is not None and follow.progress() > 0, timeout=120)
     follow.cancel()
     wait_for(lambda: len(done) == 2, timeout=60)
-    assert follow.cancelled and not follow.layers
+    assert follow.outcome == Cancelled()
     job = backend.client().job(follow.job_id)
     deadline = time.time() + 30
     while job["state"] in ("queued", "running"):
@@ -124,14 +125,15 @@ def test_a_query_while_a_job_runs_waits_for_it(backend, tmp_path):
     results = []
 
     def record(task) -> None:  # the task manager deletes finished tasks: keep what is checked
-        results.append({"error": task.error, "complete": task.status() == QgsTask.Complete,
-                        "layers": len(task.layers), "job": task.job_id})
+        results.append({"outcome": task.outcome, "complete": task.status() == QgsTask.Complete,
+                        "job": task.job_id})
 
     tasks = [RemoteClipTask(_params(backend, raster), manager=backend, on_finished=record) for _ in range(2)]
     tasks[1].params.queries = ["road"]
     for task in tasks:
         QgsApplication.taskManager().addTask(task)
     wait_for(lambda: len(results) == 2, timeout=180)
-    assert all(r["error"] is None and r["complete"] and r["layers"] == 2 for r in results), results
+    assert all(isinstance(r["outcome"], Done) and r["complete"] and len(r["outcome"].layers) == 2
+               for r in results), results
     assert len(_embed_jobs(backend, raster)) == 1   # both waited on one embedding
     assert results[0]["job"] == results[1]["job"] is not None

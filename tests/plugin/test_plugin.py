@@ -5,6 +5,8 @@ from __future__ import annotations
 from qgis.core import Qgis, QgsApplication, QgsProject, QgsRasterLayer
 from qgis.PyQt.QtWidgets import QLineEdit
 
+from remoteclip_qgis.jobs import Done
+
 from .conftest import SAMPLE, wait_for
 
 
@@ -41,14 +43,14 @@ def test_search_box_adds_hits_and_heatmap_and_zooms(qgis_iface, processing, back
         assert len(plugin.tasks) == 1
         task = next(iter(plugin.tasks))
         wait_for(lambda: not plugin.tasks)
-        assert task.error is None, task.error
-        names = [layer.source().split("layername=")[-1] for layer in task.layers]
+        assert isinstance(task.outcome, Done), task.outcome
+        names = [layer.source().split("layername=")[-1] for layer in task.outcome.layers]
         assert names == ["hits", "similarity"]
         group = QgsProject.instance().layerTreeRoot().findGroup("RemoteCLIP: lake")
         assert group is not None and len(group.findLayers()) == 2
         item = plugin.dock.results_tree.topLevelItem(0)  # listed in the dock's recent results too
         assert item.text(0) == "lake" and item.text(1) == "search" and item.text(2) == "2"
-        best = min(task.layers[0].getFeatures(), key=lambda f: f["rank"])
+        best = min(task.outcome.layers[0].getFeatures(), key=lambda f: f["rank"])
         assert qgis_iface.mapCanvas().extent().contains(best.geometry().boundingBox().center())
     finally:
         set_manager(None)  # unload must not stop the module's backend
@@ -116,8 +118,8 @@ def test_click_on_the_map_finds_similar_tiles(qgis_iface, processing, backend):
         assert len(plugin.tasks) == 1
         task = next(iter(plugin.tasks))
         wait_for(lambda: not plugin.tasks)
-        assert task.error is None, task.error
-        similar, surface = task.layers
+        assert isinstance(task.outcome, Done), task.outcome
+        similar, surface = task.outcome.layers
         assert similar.featureCount() == 10 and similar.labelsEnabled()
         assert plugin.dock.results_tree.topLevelItem(0).text(1) == "similar tiles"
         assert QgsProject.instance().layerTreeRoot().findGroup(f"RemoteCLIP: {c.x():.1f}, {c.y():.1f}") is not None

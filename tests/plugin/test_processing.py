@@ -28,8 +28,24 @@ def _n_tiles(width=934, height=723, tile=TILE):
 def test_algorithms_are_registered(provider):
     names = {alg.name() for alg in provider.algorithms()}
     assert names == {"embedraster", "textsearch", "zeroshot", "countobjects", "similartiles"}
-    alg = QgsApplication.processingRegistry().algorithmById("remoteclip:textsearch")
-    assert "tiny-local" in alg.parameterDefinition("MODEL").options()
+
+
+def test_the_model_picker_lists_get_models_once_a_backend_is_up(provider, backend, tmp_path):
+    from remoteclip_qgis.backend_process import BackendManager, set_manager
+    from remoteclip_qgis.settings import PluginSettings
+
+    registry = QgsApplication.processingRegistry()
+    stopped = BackendManager(PluginSettings(interpreter=str(tmp_path / "no-python")))
+    previous = set_manager(stopped)
+    try:  # no backend up: no list (and nothing started), any name can still be typed
+        alg = registry.createAlgorithmById("remoteclip:textsearch")
+        assert "widget_wrapper" not in alg.parameterDefinition("MODEL").metadata() and stopped.pid is None
+    finally:
+        set_manager(previous)
+    backend.client()
+    alg = registry.createAlgorithmById("remoteclip:textsearch")
+    assert "tiny-local" in alg.parameterDefinition("MODEL").metadata()["widget_wrapper"]["value_hints"]
+    assert backend.models() == backend.models() and backend._models is not None  # cached per connection
 
 
 def test_embed_then_every_query(provider, processing, backend, sample_layer, tiny_weights):

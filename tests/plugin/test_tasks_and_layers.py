@@ -16,6 +16,7 @@ from qgis.core import (
     QgsTask,
 )
 
+from remoteclip_qgis.jobs import Cancelled, Done, Failed
 from remoteclip_qgis.params import ClassifyParams, CountParams, EmbedParams, SearchParams, SimilarParams
 
 from .conftest import SAMPLE, TILE
@@ -49,8 +50,8 @@ def test_tasks_add_styled_layers_grouped_per_query(backend, clean_project):
     from remoteclip_qgis.jobs import RemoteClipTask
 
     task = _run_task(RemoteClipTask(SearchParams(**_base(backend), queries=["lake"], k=4), manager=backend))
-    assert task.error is None and task.status() == QgsTask.Complete
-    hits, sim = task.layers
+    assert isinstance(task.outcome, Done) and task.status() == QgsTask.Complete
+    hits, sim = task.outcome.layers
     assert hits.featureCount() == 4
     assert isinstance(hits.renderer(), QgsSingleSymbolRenderer)
     fill = hits.renderer().symbol().symbolLayer(0)
@@ -64,7 +65,7 @@ def test_tasks_add_styled_layers_grouped_per_query(backend, clean_project):
 
     task = _run_task(RemoteClipTask(ClassifyParams(**_base(backend), classes=["farmland", "lake", "road"]),
                                     manager=backend))
-    (classes,) = task.layers
+    (classes,) = task.outcome.layers
     renderer = classes.renderer()
     assert isinstance(renderer, QgsCategorizedSymbolRenderer) and renderer.classAttribute() == "class"
     values = {f["class"] for f in classes.getFeatures()}
@@ -72,7 +73,7 @@ def test_tasks_add_styled_layers_grouped_per_query(backend, clean_project):
     assert {c.label() for c in renderer.categories()} == values  # the legend names the classes
 
     task = _run_task(RemoteClipTask(CountParams(**_base(backend), object="storage tank"), manager=backend))
-    (counts,) = task.layers
+    (counts,) = task.outcome.layers
     assert isinstance(counts.renderer(), QgsGraduatedSymbolRenderer)
     assert counts.renderer().classAttribute() == "expected_count"
     assert counts.labelsEnabled() and counts.labeling().settings().fieldName == "count"
@@ -80,8 +81,8 @@ def test_tasks_add_styled_layers_grouped_per_query(backend, clean_project):
     with rasterio.open(SAMPLE) as src:
         x, y = (float(v) for v in src.xy(300, 300))
     task = _run_task(RemoteClipTask(SimilarParams(**_base(backend), x=x, y=y, k=3), manager=backend))
-    assert task.error is None, task.error
-    similar, surface = task.layers
+    assert isinstance(task.outcome, Done), task.outcome
+    similar, surface = task.outcome.layers
     assert similar.featureCount() == 3 and similar.labelsEnabled()
     assert isinstance(surface.renderer(), QgsGraduatedSymbolRenderer)
     root = clean_project.layerTreeRoot()
@@ -104,9 +105,9 @@ def test_backend_error_is_reported_in_one_line(backend, clean_project):
                                         manager=backend))
     finally:
         QgsApplication.messageLog().messageReceived.disconnect(grab)
-    assert task.status() == QgsTask.Terminated and task.layers == []
-    assert "raster not found" in task.error and "\n" not in task.error
-    assert ("RemoteCLIP", task.error) in logged
+    assert task.status() == QgsTask.Terminated and isinstance(task.outcome, Failed)
+    assert "raster not found" in task.outcome.reason and "\n" not in task.outcome.reason
+    assert ("RemoteCLIP", task.outcome.reason) in logged
     assert QgsMessageLog  # imported for the signal's owner
 
 
@@ -128,7 +129,7 @@ def test_cancel_an_embed_task(backend, tmp_path):
     QgsApplication.taskManager().addTask(task)
     deadline = time.time() + 120
     while not (task.job_id and task.progress() > 0):
-        assert time.time() < deadline and not done, (task.error, task.progress())
+        assert time.time() < deadline and not done, (task.outcome, task.progress())
         QgsApplication.processEvents()
         time.sleep(0.05)
     t0 = time.time()
@@ -137,7 +138,7 @@ def test_cancel_an_embed_task(backend, tmp_path):
         assert time.time() - t0 < 30
         QgsApplication.processEvents()
         time.sleep(0.05)
-    assert task.cancelled and task.status() == QgsTask.Terminated and task.error is None
+    assert task.outcome == Cancelled() and task.status() == QgsTask.Terminated
     job = backend.client().job(task.job_id)
     deadline = time.time() + 30
     while job["state"] not in ("cancelled", "done", "failed"):
@@ -157,13 +158,13 @@ def test_remote_backend_results_come_back_as_geojson(backend, clean_project, tmp
     remote = BackendManager(PluginSettings(mode="remote", url=connection.url, token=connection.token,
                                            output_folder=str(tmp_path / "out")))
     task = _run_task(RemoteClipTask(SearchParams(**_base(backend), queries=["pond"], k=3), manager=remote))
-    assert task.error is None, task.error
-    hits, sim = task.layers
+    assert isinstance(task.outcome, Done), task.outcome
+    hits, sim = task.outcome.layers
     assert str(task.params.output).startswith(str(tmp_path / "out")) and hits.source().startswith(task.params.output)
     assert hits.featureCount() == 3 and [f["rank"] for f in hits.getFeatures()] == [1, 2, 3]
     assert {"rank", "score", "tile_id"} <= set(hits.fields().names())
     assert hits.crs().authid() == "EPSG:26914" and hits.labelsEnabled()
-    assert sim.featureCount() == task.result["n_tiles"]
+    assert sim.featureCount() == task.outcome.answer["n_tiles"]
     assert isinstance(sim.renderer(), QgsGraduatedSymbolRenderer)
     assert remote.pid is None  # nothing was started
 
@@ -175,7 +176,7 @@ def test_processing_post_processor_styles_loaded_outputs(backend, clean_project,
     from remoteclip_qgis.processing_algorithms import StylePostProcessor
 
     task = _run_task(RemoteClipTask(CountParams(**_base(backend), object="car"), manager=backend, add_layers=False))
-    assert task.layers == []
+    assert isinstance(task.outcome, Done) and task.outcome.layers == []
     layer = QgsVectorLayer(f"{task.params.output}|layername=counts", "counts", "ogr")
     StylePostProcessor("counts").postProcessLayer(layer, None, None)
     assert isinstance(layer.renderer(), QgsGraduatedSymbolRenderer) and layer.labelsEnabled()
@@ -203,7 +204,7 @@ def test_a_dead_backend_is_noticed_said_and_restarted(backend, clean_project, qg
         qgis_iface.messageBar().clear_messages()
         task = _run_task(RemoteClipTask(SearchParams(**_base(backend), queries=["lake"], k=2), manager=manager,
                                         iface=qgis_iface))
-        assert task.error is None and len(task.layers) == 2
+        assert isinstance(task.outcome, Done) and len(task.outcome.layers) == 2
         assert manager.restarts == 1 and manager.pid != pid
         assert task.restarted and f"pid {pid}" in task.restarted and "restarted" in task.restarted
         assert any(f"pid {pid}" in m for m in qgis_iface.messageBar().get_messages(Qgis.Warning))
