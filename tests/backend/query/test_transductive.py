@@ -13,6 +13,7 @@ import pytest
 
 from backend.errors import UserError
 from backend.query.transductive import (
+    PRIOR_LOGIT_SCALE,
     TransductiveUnavailable,
     knn_affinity,
     transductive_or_zero_shot,
@@ -124,12 +125,15 @@ def test_one_class_is_refused() -> None:
 
 
 def test_fallback_gives_plain_zero_shot_and_the_note() -> None:
+    """The fallback equals the backend's plain path at the model's scale; transduction uses the prior's."""
     tiles, _, text = clusters(n_per=1)
-    probs, note = transductive_or_zero_shot(tiles[:4], text, 100.0)
-    np.testing.assert_allclose(probs, classify_embeddings(tiles[:4], text, 100.0), atol=1e-6)
+    probs, note = transductive_or_zero_shot(tiles[:4], text, 14.0)
+    np.testing.assert_allclose(probs, classify_embeddings(tiles[:4], text, 14.0), atol=1e-6)
     assert note.endswith(": plain zero-shot used") and "\n" not in note
-    probs, note = transductive_or_zero_shot(*clusters()[::2], 100.0)
-    assert note is None and probs.shape == (360, 6)
+    tiles, _, text = clusters()
+    probs, note = transductive_or_zero_shot(tiles, text, 14.0)
+    assert note is None
+    np.testing.assert_array_equal(probs, transductive_zero_shot(tiles, text, PRIOR_LOGIT_SCALE))
 
 
 def test_mismatched_shapes_are_a_value_error() -> None:
