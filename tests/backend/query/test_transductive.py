@@ -75,6 +75,14 @@ def test_inputs_need_not_be_unit_or_float32() -> None:
     np.testing.assert_allclose(scaled, transductive_zero_shot(tiles, text, 100.0), atol=1e-5)
 
 
+def test_a_memory_mapped_store_array_is_read_as_is(tmp_path) -> None:
+    """The store's embeddings are a read-only memory map: taken as they are, never written to."""
+    tiles, _, text = clusters()
+    np.save(tmp_path / "embeddings.npy", tiles)
+    mapped = np.load(tmp_path / "embeddings.npy", mmap_mode="r")
+    np.testing.assert_array_equal(transductive_zero_shot(mapped, text), transductive_zero_shot(tiles, text))
+
+
 def test_approximate_neighbours_past_the_exact_limit() -> None:
     """The k-means-cell search (used past ``exact_max`` tiles) finds nearly all exact neighbours here."""
     tiles, labels, text = clusters()
