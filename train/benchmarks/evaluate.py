@@ -5,14 +5,17 @@
 Which tasks a file supports follows from its ``kind`` key (inferred from the keys when absent):
 
 - ``scene``: ``zero_shot`` (``image_features``, ``labels``, ``text_features``) and, when training
-  features are there, ``linear_probe``, ``knn`` and ``few_shot``. Training features are the
-  ``train_image_features``/``train_labels`` keys of the same file, or ``image_features``/``labels``
-  of another file given with ``--train`` (e.g. the same set extracted with ``--split train``).
+  features are there, ``linear_probe``, ``knn`` and ``few_shot``; ``zero_shot_transductive`` (the same keys:
+  all test images classified together, :mod:`.metrics.zero_shot_transductive`) only when asked for by name.
+  Training features are the ``train_image_features``/``train_labels`` keys of the same file, or
+  ``image_features``/``labels`` of another file given with ``--train`` (e.g. the same set extracted with
+  ``--split train``).
 - ``captions``: ``retrieval`` (``image_features``, ``text_features``, ``caption_image``).
 - ``counting``: ``counting`` (``image_features``, ``labels`` = counts 1..10, ``text_features`` = 10 prompts).
 
-Without ``--tasks`` every supported task is run; a task asked for by name whose keys are missing is
-an error. Errors are one line (``error: ...``) with exit status 2.
+Without ``--tasks`` every supported task is run but the opt-in ones (``zero_shot_transductive``: it is
+another setting, using the test set as a whole, and default outputs stay as they were); a task asked for by
+name whose keys are missing is an error. Errors are one line (``error: ...``) with exit status 2.
 """
 
 from __future__ import annotations
@@ -35,11 +38,13 @@ from .metrics.knn import DEFAULT_K, knn_metrics
 from .metrics.linear_probe import linear_probe
 from .metrics.retrieval import retrieval_metrics
 from .metrics.zero_shot import zero_shot_metrics
+from .metrics.zero_shot_transductive import zero_shot_transductive_metrics
 
-TASKS = ("zero_shot", "linear_probe", "knn", "few_shot", "retrieval", "counting")
+TASKS = ("zero_shot", "linear_probe", "knn", "few_shot", "retrieval", "counting", "zero_shot_transductive")
 PROBE_KEYS = ("image_features", "labels", "train_image_features", "train_labels")
 REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
     "zero_shot": ("image_features", "labels", "text_features"),
+    "zero_shot_transductive": ("image_features", "labels", "text_features"),
     "linear_probe": PROBE_KEYS,
     "knn": PROBE_KEYS,
     "few_shot": PROBE_KEYS,
@@ -47,12 +52,14 @@ REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
     "counting": ("image_features", "labels", "text_features"),
 }
 TASKS_OF_KIND = {
-    "scene": ("zero_shot", "linear_probe", "knn", "few_shot"),
+    "scene": ("zero_shot", "linear_probe", "knn", "few_shot", "zero_shot_transductive"),
     "captions": ("retrieval",),
     "counting": ("counting",),
 }
 # Tasks a kind always runs; the others only when their keys are there.
 CORE_TASK = {"scene": "zero_shot", "captions": "retrieval", "counting": "counting"}
+# Tasks run only when asked for by name.
+OPT_IN_TASKS = frozenset({"zero_shot_transductive"})
 
 
 def kind_of(data: Mapping[str, np.ndarray]) -> str:
@@ -89,7 +96,7 @@ def select_tasks(data: Mapping[str, np.ndarray], requested: Sequence[str] | None
     else:
         core = CORE_TASK[kind]
         tasks = [t for t in TASKS_OF_KIND[kind]
-                 if t == core or all(k in data for k in REQUIRED_KEYS[t])]
+                 if t == core or (t not in OPT_IN_TASKS and all(k in data for k in REQUIRED_KEYS[t]))]
     for task in tasks:
         for key in REQUIRED_KEYS[task]:
             if key not in data:
@@ -134,6 +141,8 @@ def _run_task(
 ) -> dict:
     if task == "zero_shot":
         return zero_shot_metrics(data["image_features"], data["labels"], data["text_features"])
+    if task == "zero_shot_transductive":
+        return zero_shot_transductive_metrics(data["image_features"], data["labels"], data["text_features"])
     if task == "linear_probe":
         return linear_probe(data["train_image_features"], data["train_labels"],
                             data["image_features"], data["labels"]).as_dict()
