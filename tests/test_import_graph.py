@@ -1,9 +1,10 @@
 """The import graph: no circles, and every arrow between rooms points down.
 
-Rooms of the backend (and stages of ``train``: see ``TRAIN_RANK``), bottom to top: ``errors`` (0), ``config`` (1), ``models`` and ``raster`` (2, siblings
-that never import each other), ``embedding`` (3), ``query`` (4), ``app`` (5). ``train`` sits above the backend and
-the plugin beside it: the plugin imports neither the backend nor torch, the backend never imports ``train``.
-Every import counts, also one inside a function (a lazy import is still an arrow).
+Rooms of the backend, bottom to top: ``errors`` (0), ``config`` (1), ``models`` and ``raster`` (2, siblings
+that never import each other), ``embedding`` (3), ``query`` (4), ``app`` (5); the stages of ``train`` are in
+``TRAIN_RANK``. ``train`` sits above the backend and the plugin beside it: the plugin imports neither the
+backend nor torch, the backend never imports ``train``. Every import counts, also one inside a function (a
+lazy import is still an arrow).
 """
 
 from __future__ import annotations
