@@ -10,7 +10,7 @@ import numpy as np
 from ..embedding.store import EmbeddingStore
 from .hit_selection import select_distinct
 from .prompts import DEFAULT_TEMPLATES, clean_phrases, phrase_embedding
-from .vector_index import ann_min_tiles, exact_scores, half_first_pass, half_mirror, half_min_tiles, store_ann
+from .vector_index import ann_min_tiles, exact_scores, half_first_pass, half_min_tiles, half_mirror, store_ann
 from .vector_layer import VectorLayer
 
 

@@ -7,8 +7,8 @@ and never loads it whole, so a store larger than memory can still be searched.
 
 - :func:`exact_scores`: every tile's score, float32, chunked matmul (identical to ``E @ q`` for
   stores up to one chunk).
-- :func:`exact_top_k` / :func:`half_first_pass`: the exact top k. Past :data:`HALF_MIN_TILES` tiles a float16 copy of the
-  embeddings (``embeddings_f16.npy`` beside the store, built when missing) is scanned first: it is
+- :func:`exact_top_k` / :func:`half_first_pass`: the exact top k. Past :data:`HALF_MIN_TILES` tiles a
+  float16 copy of the embeddings (``embeddings_f16.npy`` beside the store, built when missing) is scanned first: it is
   half the bytes, and the scan is memory-bound. Every tile whose float16 score could reach the k-th
   best (within the float16 error bound) is then rescored in float32, so the result is still exact.
 - :class:`AnnIndex`: faiss ``IVF`` with 8-bit scalar-quantised vectors (``ann.faiss`` beside the

@@ -92,7 +92,8 @@ def test_ann_index_recall_persistence_and_rebuild(tmp_path, monkeypatch):
     np.testing.assert_array_equal(loaded.search(store.embeddings, queries[0], 10)[0], found[0])
     assert AnnIndex.load(store.path, store.n_tiles + 1) is None  # an index of another store is not used
     (store.path / vector_index.ANN_FILE).unlink()
-    np.testing.assert_array_equal(store_ann(store).search(store.embeddings, queries[0], 10)[0], found[0])  # rebuilt the same
+    rebuilt = store_ann(store).search(store.embeddings, queries[0], 10)[0]
+    np.testing.assert_array_equal(rebuilt, found[0])  # rebuilt the same
     assert (store.path / vector_index.ANN_FILE).is_file()
 
 
