@@ -56,10 +56,6 @@ def parse_class_list(text: str | Sequence[str]) -> list[str]:
     return names
 
 
-def apply_templates(phrase: str, templates: Sequence[str]) -> list[str]:
-    return [t.format(phrase) for t in templates]
-
-
 def class_embeddings(model, classes: Sequence[str], templates: Sequence[str] = DEFAULT_TEMPLATES) -> np.ndarray:
     """``C x D`` float32 unit vectors, one per class, each averaged over the templates (CLIP's ensembling).
 
