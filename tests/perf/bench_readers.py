@@ -10,7 +10,7 @@ embeddings. Only the feeding differs:
 - ``threads``: today's pipeline (``pipeline._embed_share``): a ThreadPoolExecutor of ``workers`` reader
   threads, each with its own open dataset, ``READ_AHEAD_PER_WORKER`` batches ahead of the model.
 - ``dataloader``: ``torch.utils.data.DataLoader`` over the same batches, ``num_workers`` worker processes
-  (each opens the raster once), ``prefetch_factor`` = ``READ_AHEAD_PER_WORKER``, ``batch_size=None``.
+  (forkserver; each opens the raster once), ``prefetch_factor`` = ``READ_AHEAD_PER_WORKER``, ``batch_size=None``.
 
 Rounds interleave the two (the machine may be shared: absolute rates drift, interleaved ratios less).
 Prints JSON; ``tests/perf/bench.py --only readers`` runs the same and records it in results.json.
@@ -39,7 +39,7 @@ from tests.perf.mosaic import SAMPLE, mosaic_vrt  # noqa: E402
 class _BatchDataset:
     """Map-style dataset: item ``i`` is batch ``i`` of grid positions, read as pipeline._read_batch does.
 
-    Each DataLoader worker process opens the raster once (a _ThreadDatasets is per process after fork)."""
+    Each DataLoader worker process opens the raster once (its own _ThreadDatasets)."""
 
     def __init__(self, plan, windows: np.ndarray, batches: list[np.ndarray], limits: np.ndarray) -> None:
         self.plan, self.windows, self.batches, self.limits = plan, windows, batches, limits
@@ -69,7 +69,9 @@ def _dataloader_share(plan, model, windows, batches, limits, workers: int):
     loader = torch.utils.data.DataLoader(
         _BatchDataset(plan, windows, batches, limits), batch_size=None, shuffle=False, num_workers=workers,
         prefetch_factor=READ_AHEAD_PER_WORKER, collate_fn=_collate, persistent_workers=False,
-        multiprocessing_context="fork",
+        # Not fork: a forked worker deadlocked (0 % CPU for minutes) once the process had run reader and
+        # torch threads; forkserver starts workers from a clean process.
+        multiprocessing_context="forkserver",
     )
     kept, valid, out = [], [], []
     for batch in loader:
