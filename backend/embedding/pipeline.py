@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import rasterio
 import torch
+from rasterio.windows import Window
 
 from ..errors import JobCancelled, UserError
 from ..raster.bands import BandChoice
@@ -38,7 +39,7 @@ from ..raster.reader import (
     select_bands,
     stretch_limits,
 )
-from ..raster.tile_grid import GridSpec, PixelWindow, clip_windows, tile_windows
+from ..raster.tile_grid import GridSpec, clip_windows, tile_windows
 from .checkpoint import EmbeddingCheckpoint, checkpoint_seconds
 from .distributed import SINGLE, Ranks, broadcast, gather
 from .preprocess import to_model_input
@@ -167,7 +168,7 @@ def _read_batch(datasets: _ThreadDatasets, plan: EmbeddingPlan, windows: np.ndar
     valid = np.zeros(len(grid_index), dtype=np.float32)
     for j, i in enumerate(grid_index):
         c, r, w, h = windows[i]
-        tile, fraction = read_tile(src, PixelWindow(int(c), int(r), int(w), int(h)), plan.bands.bands, size, limits)
+        tile, fraction = read_tile(src, Window(int(c), int(r), int(w), int(h)), plan.bands.bands, size, limits)
         if fraction >= plan.params.min_valid and fraction > 0:
             keep[j] = True
             valid[j] = fraction

@@ -1,8 +1,12 @@
 """Building an open_clip model from a registry entry and its weights, ready for inference.
 
 Models are created with ``open_clip.create_model(arch, pretrained=None)`` and the checkpoint is
-loaded here with a strict ``load_state_dict``, so every source (hub, local file, ``--weights``)
-goes through the same checks and a wrong or broken file becomes a one-line :class:`UserError`.
+loaded with ``open_clip.load_checkpoint`` (it unwraps ``{"state_dict": ...}``, strips ``module.``,
+reshapes ``logit_scale``, drops stale ``position_ids`` and converts third-party layouts). What
+open_clip cannot do stays here: every source (hub, local file, ``--weights``) ends in a one-line
+:class:`UserError` for a broken, untrusted or wrong-architecture file; other key prefixes and
+TorchScript archives are read here; a packaged text tower keeps the weights it was built with; and
+the load is quiet (transformers' load report and progress bar, open_clip's "initialized partially").
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ import contextlib
 import logging
 import os
 import pickle
+import re
 import threading
+import warnings
 import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -32,8 +38,7 @@ log = logging.getLogger(__name__)
 # run while unpickling, so only for files you trust).
 TRUST_ENV = "REMOTECLIP_TRUST_CHECKPOINTS"
 
-# Entries some checkpoints carry that are not model weights: OpenAI's TorchScript archives keep
-# these hyper-parameters in their state dict, and transformers < 4.31 saved position_ids buffers.
+# Entries OpenAI's TorchScript archives keep in their state dict that are not model weights.
 _NON_WEIGHT_KEYS = ("input_resolution", "context_length", "vocab_size")
 _TEXT_BATCH = 256
 
@@ -174,9 +179,10 @@ def _torch_load(path: Path) -> Any:
 def load_checkpoint(path: Path, key_prefix: str | None) -> dict[str, torch.Tensor]:
     """Read a state dict from ``path`` (PyTorch pickle, safetensors or TorchScript) onto the CPU.
 
-    Unwraps training checkpoints (``{"state_dict": ...}`` or ``{"model": ...}``), strips
-    ``key_prefix`` (e.g. ``"module."`` from DistributedDataParallel) and drops non-tensor entries.
-    Unreadable files raise a one-line :class:`UserError`.
+    Unwraps training checkpoints (``{"state_dict": ...}``, as open_clip's trainer writes), strips
+    ``key_prefix`` (e.g. ``"module."`` from DistributedDataParallel; a ``module.`` on every key is
+    stripped anyway) and drops non-tensor entries. Unreadable files raise a one-line :class:`UserError`.
+    For export and diagnosis; :func:`load_model` loads through open_clip.
     """
     path = Path(path)
     if path.suffix == ".safetensors":
@@ -190,15 +196,9 @@ def load_checkpoint(path: Path, key_prefix: str | None) -> dict[str, torch.Tenso
         obj = _torch_load(path)
 
     if isinstance(obj, torch.jit.ScriptModule):
-        obj = obj.state_dict()
-    # Training checkpoints nest the weights; open_clip's trainer writes {"epoch", "state_dict", ...}.
-    for _ in range(2):
-        if isinstance(obj, dict):
-            for wrapper in ("state_dict", "model"):
-                inner = obj.get(wrapper)
-                if isinstance(inner, dict) and inner:
-                    obj = inner
-                    break
+        obj = {k: v for k, v in obj.state_dict().items() if k not in _NON_WEIGHT_KEYS}
+    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+        obj = obj["state_dict"]
     if isinstance(obj, torch.nn.Module):
         obj = obj.state_dict()
     if not isinstance(obj, dict):
@@ -206,9 +206,6 @@ def load_checkpoint(path: Path, key_prefix: str | None) -> dict[str, torch.Tenso
     state = {k: v for k, v in obj.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}
     if not state:
         raise UserError(f"checkpoint {path} does not hold any model weights")
-    for key in _NON_WEIGHT_KEYS:
-        state.pop(key, None)
-
     if key_prefix:
         state = {k[len(key_prefix):] if k.startswith(key_prefix) else k: v for k, v in state.items()}
     if all(k.startswith("module.") for k in state):
@@ -217,50 +214,102 @@ def load_checkpoint(path: Path, key_prefix: str | None) -> dict[str, torch.Tenso
     return state
 
 
-def _fit_state_dict(
-    state: dict[str, torch.Tensor], model: torch.nn.Module, path: Path, arch: str
-) -> dict[str, torch.Tensor]:
-    """Check ``state`` against ``model`` key by key and shape by shape, for a readable error."""
-    expected = model.state_dict()
-    state = dict(state)
-    for key in list(state):
-        if key not in expected and key.endswith("embeddings.position_ids"):
-            del state[key]  # a buffer transformers >= 4.31 no longer saves
-        elif key in expected and state[key].shape != expected[key].shape \
-                and state[key].numel() == expected[key].numel() == 1:
-            state[key] = state[key].reshape(expected[key].shape)  # logit_scale saved as 0-d vs 1-d
+def _misfit(path: Path, spec: ModelSpec, model: torch.nn.Module) -> UserError:
+    """The one-line error for a checkpoint that does not fit ``model``: counts and one example key.
 
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    misshaped = [k for k in state if k in expected and state[k].shape != expected[k].shape]
-    if missing or unexpected or misshaped:
-        example = (missing or unexpected or misshaped)[0]
-        raise UserError(
-            f"checkpoint {path} does not fit {arch}: {len(missing)} missing, {len(unexpected)} unexpected, "
-            f"{len(misshaped)} mis-shaped keys, e.g. '{example}' (is it for another model?)"
-        )
-    return state
+    Reads the file again (only on this error path) so the counts cover every key; a file that cannot
+    be read at all gets :func:`load_checkpoint`'s own one-line error instead.
+    """
+    state = load_checkpoint(path, spec.key_prefix)
+    expected = model.state_dict()
+    optional = PACKAGED_TEXT_PREFIX if spec.packaged_text_tower else None
+    missing = [k for k in expected if k not in state and not (optional and k.startswith(optional))]
+    unexpected = [k for k in state if k not in expected and not k.endswith("embeddings.position_ids")]
+    # A one-element tensor of another rank (logit_scale 0-d vs 1-d) is reshaped on load, not mis-shaped.
+    misshaped = [k for k in state if k in expected and state[k].shape != expected[k].shape
+                 and not state[k].numel() == expected[k].numel() == 1]
+    example = (missing or unexpected or misshaped or ["?"])[0]
+    return UserError(
+        f"checkpoint {path} does not fit {spec.arch}: {len(missing)} missing, {len(unexpected)} unexpected, "
+        f"{len(misshaped)} mis-shaped keys, e.g. '{example}' (is it for another model?)"
+    )
+
+
+def _load_weights(model: torch.nn.Module, spec: ModelSpec, path: Path) -> None:
+    """Load the checkpoint at ``path`` into ``model`` (every weight, or all but a packaged text tower).
+
+    open_clip reads the file and massages its keys; it cannot strip prefixes other than ``module.``
+    or read TorchScript archives with ``weights_only``, so those (and files open_clip fails on, to get
+    the one-line reason) go through :func:`load_checkpoint` and a plain ``load_state_dict``.
+    """
+    import open_clip
+
+    incompatible = None
+    if spec.key_prefix in (None, "module."):
+        try:
+            with warnings.catch_warnings():
+                # torch.load names TorchScript archives before refusing them under weights_only.
+                warnings.filterwarnings("ignore", message=".*looks like a TorchScript archive")
+                incompatible = open_clip.load_checkpoint(
+                    model, str(path), strict=False, weights_only=os.environ.get(TRUST_ENV) != "1")
+        except RuntimeError as exc:
+            if "size mismatch" in str(exc):
+                raise _misfit(path, spec, model) from None
+        except Exception:  # noqa: BLE001 - unreadable input fails in many ways: load_checkpoint says which
+            pass
+    if incompatible is None:
+        state = load_checkpoint(path, spec.key_prefix)
+        state = {k: v for k, v in state.items() if not k.endswith("embeddings.position_ids")}
+        try:
+            incompatible = model.load_state_dict(state, strict=False)
+        except RuntimeError:
+            raise _misfit(path, spec, model) from None
+    optional = PACKAGED_TEXT_PREFIX if spec.packaged_text_tower else None
+    missing = [k for k in incompatible.missing_keys if not (optional and k.startswith(optional))]
+    if missing or incompatible.unexpected_keys:
+        raise _misfit(path, spec, model)
 
 
 # --------------------------------------------------------------------------- building
 
 
-class _DropOpenClipNoise(logging.Filter):
-    """open_clip warns 'initialized randomly' on the root logger before we load our weights."""
+# What open_clip logs on the root logger while a model is built and loaded, which is expected here:
+# the towers are built without weights ("initialized randomly") or with only the packaged text
+# tower's ("initialized partially"), and the checkpoint is loaded right after.
+_OPEN_CLIP_NOISE = re.compile(r"No pretrained weights loaded|initialized partially")
 
+
+class _DropOpenClipNoise(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return "No pretrained weights loaded" not in record.getMessage()
+        return not _OPEN_CLIP_NOISE.search(record.getMessage())
 
 
 @contextlib.contextmanager
-def _quiet_open_clip() -> Iterator[None]:
+def _quiet_load() -> Iterator[None]:
+    """Silence open_clip's and transformers' notes on building towers, for the load only.
+
+    transformers prints a "BertModel LOAD REPORT" table (MiniLM's pooler weights, which CLIP does not
+    use, are "UNEXPECTED") and a "Loading weights" progress bar when open_clip builds a Hugging Face
+    text tower; its errors still show (verbosity ERROR). Other root-logger records pass.
+    """
     flt = _DropOpenClipNoise()
     root = logging.getLogger()
     root.addFilter(flt)
+    hf_logging = None
+    with contextlib.suppress(ImportError):
+        from transformers.utils import logging as hf_logging
+    if hf_logging is not None:
+        verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
     try:
         yield
     finally:
         root.removeFilter(flt)
+        if hf_logging is not None:
+            hf_logging.set_verbosity(verbosity)
+            if bars:
+                hf_logging.enable_progress_bar()
 
 
 def _uses_quick_gelu(spec: ModelSpec) -> bool:
@@ -287,7 +336,7 @@ def build_model(spec: ModelSpec, pretrained_towers: bool = False, pretrained_tex
     register_arch_configs()
     if open_clip.get_model_config(spec.arch) is None:
         raise UserError(f"model {spec.name} uses architecture '{spec.arch}', which open_clip does not know")
-    with _quiet_open_clip():
+    with _quiet_load():
         try:
             return open_clip.create_model(
                 spec.arch,
@@ -333,14 +382,9 @@ def load_model(name: str, weights: str | None = None, device: str | None = None,
     dev = select_device(device)  # before the (possibly long) download, to fail early
     precision = check_precision(precision, dev)
     path = resolve_weights(spec, weights)
-    state = load_checkpoint(path, spec.key_prefix)
     model = build_model(spec, pretrained_text=spec.packaged_text_tower)
-    if spec.packaged_text_tower:
-        packaged = {k: v for k, v in model.state_dict().items() if k.startswith(PACKAGED_TEXT_PREFIX)}
-        state = {**packaged, **state}
-    state = _fit_state_dict(state, model, path, spec.arch)
-    model.load_state_dict(state, strict=True)
-    del state
+    with _quiet_load():
+        _load_weights(model, spec, path)
 
     dtype = default_dtype(dev)
     model.to(device=dev, dtype=dtype)

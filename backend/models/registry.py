@@ -22,7 +22,9 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .. import config
 from ..errors import NotFoundError, UserError
@@ -35,7 +37,6 @@ CONFIG_DIR = REGISTRY_DIR / "model_configs"
 
 EXTRA_MODELS_ENV = "REMOTECLIP_EXTRA_MODELS"
 DEFAULT_PROMPT_TEMPLATES: tuple[str, ...] = ("a satellite photo of {}.",)
-SOURCES = ("hf", "local", "open_clip")
 
 # Hugging Face text towers that a pip package ships, so architectures using them build with no
 # network at all: hub id -> (importable package, folder inside it). HF_HUB_OFFLINE alone is not
@@ -47,12 +48,6 @@ LOCAL_HF_MODELS: dict[str, tuple[str, str]] = {
 # open_clip stores weights in these files in hub repos named by a pretrained tag's ``hf_hub``;
 # it prefers the safetensors one (see open_clip.pretrained.download_pretrained_from_hf).
 _OPEN_CLIP_HUB_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
-
-_FIELDS = {
-    "name", "arch", "description", "source", "hf_repo", "hf_filename", "pretrained", "default_path",
-    "key_prefix", "licence", "homepage", "paper", "download_url", "prompt_templates", "packaged_text_tower",
-}
-
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -98,47 +93,79 @@ class WeightsStatus:
 # --------------------------------------------------------------------------- registry loading
 
 
+class _Entry(BaseModel):
+    """The JSON schema of one registry entry; unknown fields are refused (a typo is not ignored)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    name: str = Field(min_length=1)
+    arch: str = Field(min_length=1)
+    source: Literal["hf", "local", "open_clip"]
+    description: str | None = None
+    hf_repo: str | None = None
+    hf_filename: str | None = None
+    pretrained: str | None = None
+    default_path: str | None = None
+    key_prefix: str | None = None
+    licence: str | None = None
+    homepage: str | None = None
+    paper: str | None = None
+    download_url: str | None = None
+    prompt_templates: list[str] | None = None
+    packaged_text_tower: bool = False
+
+    @field_validator("prompt_templates")
+    @classmethod
+    def _templates_have_a_slot(cls, value: list[str] | None) -> list[str] | None:
+        if value and not all("{}" in t for t in value):
+            raise ValueError("every template must contain {}")
+        return value
+
+    @model_validator(mode="after")
+    def _source_needs(self) -> _Entry:
+        if self.source == "hf" and not (self.hf_repo and self.hf_filename):
+            raise ValueError("an hf entry needs 'hf_repo' and 'hf_filename'")
+        if self.source == "open_clip" and not self.pretrained:
+            raise ValueError("an open_clip entry needs 'pretrained'")
+        return self
+
+
+def _validation_line(exc: ValidationError) -> str:
+    """The first error of a pydantic validation as "field 'x': message" (one line)."""
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "literal_error":
+        message = f"{message}, got {err['input']!r}"
+    return f"field '{loc}': {message}" if loc else message
+
+
 def _spec_from_entry(entry: Any, origin: Path) -> ModelSpec:
-    """Validate one JSON entry; a bad entry names its file so the user can fix it."""
+    """Validate one JSON entry; a bad entry names its file (and the entry and field) so the user can fix it."""
     if not isinstance(entry, dict):
         raise UserError(f"model registry {origin}: every entry must be a JSON object")
     name = entry.get("name")
-    if not isinstance(name, str) or not name:
-        raise UserError(f"model registry {origin}: an entry has no 'name'")
-    unknown = sorted(set(entry) - _FIELDS)
-    if unknown:
-        raise UserError(f"model registry {origin}: entry '{name}' has unknown fields {', '.join(unknown)}")
-    arch = entry.get("arch")
-    if not isinstance(arch, str) or not arch:
-        raise UserError(f"model registry {origin}: entry '{name}' has no 'arch'")
-    source = entry.get("source")
-    if source not in SOURCES:
-        raise UserError(
-            f"model registry {origin}: entry '{name}' has source {source!r}; use one of {', '.join(SOURCES)}"
-        )
-    if source == "hf" and not (entry.get("hf_repo") and entry.get("hf_filename")):
-        raise UserError(f"model registry {origin}: hf entry '{name}' needs 'hf_repo' and 'hf_filename'")
-    if source == "open_clip" and not entry.get("pretrained"):
-        raise UserError(f"model registry {origin}: open_clip entry '{name}' needs 'pretrained'")
-    templates = entry.get("prompt_templates") or list(DEFAULT_PROMPT_TEMPLATES)
-    if not isinstance(templates, list) or not all(isinstance(t, str) and "{}" in t for t in templates):
-        raise UserError(f"model registry {origin}: entry '{name}': prompt_templates must be strings containing {{}}")
+    label = f"entry '{name}'" if isinstance(name, str) and name else "an entry"
+    try:
+        e = _Entry.model_validate(entry)
+    except ValidationError as exc:
+        raise UserError(f"model registry {origin}: {label}: {_validation_line(exc)}") from None
     return ModelSpec(
-        name=name,
-        arch=arch,
-        description=entry.get("description") or "",
-        source=source,
-        hf_repo=entry.get("hf_repo"),
-        hf_filename=entry.get("hf_filename"),
-        pretrained=entry.get("pretrained"),
-        default_path=entry.get("default_path"),
-        key_prefix=entry.get("key_prefix") or None,
-        licence=entry.get("licence") or "unknown",
-        homepage=entry.get("homepage"),
-        prompt_templates=tuple(templates),
-        paper=entry.get("paper"),
-        download_url=entry.get("download_url"),
-        packaged_text_tower=bool(entry.get("packaged_text_tower", False)),
+        name=e.name,
+        arch=e.arch,
+        description=e.description or "",
+        source=e.source,
+        hf_repo=e.hf_repo,
+        hf_filename=e.hf_filename,
+        pretrained=e.pretrained,
+        default_path=e.default_path,
+        key_prefix=e.key_prefix or None,
+        licence=e.licence or "unknown",
+        homepage=e.homepage,
+        prompt_templates=tuple(e.prompt_templates or DEFAULT_PROMPT_TEMPLATES),
+        paper=e.paper,
+        download_url=e.download_url,
+        packaged_text_tower=e.packaged_text_tower,
     )
 
 

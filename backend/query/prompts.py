@@ -56,24 +56,24 @@ def parse_class_list(text: str | Sequence[str]) -> list[str]:
     return names
 
 
-def apply_templates(phrase: str, templates: Sequence[str]) -> list[str]:
-    return [t.format(phrase) for t in templates]
+def class_embeddings(model, classes: Sequence[str], templates: Sequence[str] = DEFAULT_TEMPLATES) -> np.ndarray:
+    """``C x D`` float32 unit vectors, one per class, each averaged over the templates (CLIP's ensembling).
 
+    ``model`` is a :class:`~backend.models.factory.LoadedModel`; open_clip's
+    ``build_zero_shot_classifier`` does the ensembling (10 classes per text-encoder pass).
+    """
+    import open_clip
 
-def _normalise(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+    weights = open_clip.build_zero_shot_classifier(
+        model.model, model.tokenizer, list(classes), list(templates), device=model.device)
+    return weights.T.float().cpu().numpy()
 
 
 def phrase_embedding(model, phrases: Sequence[str], templates: Sequence[str] = DEFAULT_TEMPLATES) -> np.ndarray:
-    """One unit vector (D,) for several phrases: each phrase is put in every template, all averaged."""
-    texts = [t for p in clean_phrases(phrases) for t in apply_templates(p, templates)]
-    return _normalise(model.encode_texts(texts).numpy().mean(axis=0))
-
-
-def class_embeddings(model, classes: Sequence[str], templates: Sequence[str] = DEFAULT_TEMPLATES) -> np.ndarray:
-    """``C x D`` unit vectors, one per class, each averaged over the templates (CLIP's ensembling)."""
-    per_class = [model.encode_texts(apply_templates(c, templates)).numpy().mean(axis=0) for c in classes]
-    return _normalise(np.stack(per_class))
+    """One float32 unit vector (D,) for several phrases: each phrase ensembled over the templates, then
+    the phrases averaged (with one template, the same as averaging every text's unit vector)."""
+    mean = class_embeddings(model, clean_phrases(phrases), templates).mean(axis=0)
+    return mean / max(float(np.linalg.norm(mean)), 1e-12)
 
 
 def plural(noun: str) -> str:

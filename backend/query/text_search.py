@@ -10,7 +10,7 @@ import numpy as np
 from ..embedding.store import EmbeddingStore
 from .hit_selection import select_distinct
 from .prompts import DEFAULT_TEMPLATES, clean_phrases, phrase_embedding
-from .vector_index import ANN_MIN_TILES, exact_scores, store_ann
+from .vector_index import ann_min_tiles, exact_scores, half_first_pass, half_min_tiles, half_mirror, store_ann
 from .vector_layer import VectorLayer
 
 
@@ -30,17 +30,29 @@ def rank_tiles(store: EmbeddingStore, query: np.ndarray, k: int, max_overlap: fl
                exclude: np.ndarray | None = None) -> RankedTiles:
     """Cosine similarity of every tile to a unit ``query`` vector, and the top-k distinct tiles.
 
-    Exact, streamed over the memory-mapped store in chunks. Stores of ``ANN_MIN_TILES`` tiles or more
-    are searched through their approximate index: only its candidates are scored (exactly), the
-    other tiles' scores are -inf and they are left out of the similarity surface.
+    Up to :func:`~.vector_index.half_min_tiles` tiles (200,000): exact, streamed over the memory-mapped
+    store in chunks. From there: the float16 first pass (:func:`~.vector_index.half_first_pass`), whose
+    candidates are rescored exactly, so the hits are the exact search's; the other tiles keep their
+    float16 scores (within 2e-3) on the similarity surface. From :func:`~.vector_index.ann_min_tiles`
+    (2,000,000): the approximate index; only its candidates are scored (exactly), the other tiles' scores
+    are -inf and they are left out of the similarity surface.
     """
-    if store.n_tiles >= ANN_MIN_TILES:
-        want = max(1024, ANN_CANDIDATES_PER_HIT * k)
+    n = store.n_tiles
+    want = min(n, max(1024, ANN_CANDIDATES_PER_HIT * k))
+    if n >= ann_min_tiles():
         ids, candidate_scores = store_ann(store).search(store.embeddings, query, want)
-        scores = np.full(store.n_tiles, -np.inf, dtype=np.float32)
+        scores = np.full(n, -np.inf, dtype=np.float32)
         scores[ids] = candidate_scores
-    else:
-        scores = exact_scores(store.embeddings, query)
+        return RankedTiles(scores, select_distinct(scores, store.windows, k, max_overlap, exclude))
+    if n >= half_min_tiles():
+        scores, candidates = half_first_pass(store.embeddings, half_mirror(store.path, store.embeddings), query, want)
+        exact_only = np.full(n, -np.inf, dtype=np.float32)
+        exact_only[candidates] = scores[candidates]
+        hits = select_distinct(exact_only, store.windows, k, max_overlap, exclude)
+        if len(hits) == min(k, n) or len(candidates) == n:
+            return RankedTiles(scores, hits)
+        # Overlaps and exclusions used up every candidate before k hits: score every tile exactly.
+    scores = exact_scores(store.embeddings, query)
     return RankedTiles(scores, select_distinct(scores, store.windows, k, max_overlap, exclude))
 
 

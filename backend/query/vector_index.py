@@ -7,8 +7,8 @@ and never loads it whole, so a store larger than memory can still be searched.
 
 - :func:`exact_scores`: every tile's score, float32, chunked matmul (identical to ``E @ q`` for
   stores up to one chunk).
-- :func:`exact_top_k`: the exact top k. Past :data:`HALF_MIN_TILES` tiles a float16 copy of the
-  embeddings (``embeddings_f16.npy`` beside the store, built when missing) is scanned first: it is
+- :func:`exact_top_k` / :func:`half_first_pass`: the exact top k. Past :data:`HALF_MIN_TILES` tiles a
+  float16 copy of the embeddings (``embeddings_f16.npy`` beside the store, built when missing) is scanned first: it is
   half the bytes, and the scan is memory-bound. Every tile whose float16 score could reach the k-th
   best (within the float16 error bound) is then rescored in float32, so the result is still exact.
 - :class:`AnnIndex`: faiss ``IVF`` with 8-bit scalar-quantised vectors (``ann.faiss`` beside the
@@ -37,10 +37,22 @@ def _env_tiles(name: str, default: int) -> int:
 
 # Rows per matmul when streaming a memory-mapped store (256 MiB of 512-d float32).
 CHUNK_ROWS = 131_072
-# Past this many tiles exact_top_k scans a float16 mirror first (below it, the mirror is not worth a file).
-HALF_MIN_TILES = _env_tiles("REMOTECLIP_HALF_MIN_TILES", 200_000)
-# Past this many tiles searches use the approximate index (exact search costs ~100 ms per million tiles).
-ANN_MIN_TILES = _env_tiles("REMOTECLIP_ANN_MIN_TILES", 2_000_000)
+# Past this many tiles searches scan a float16 mirror first (below it, the mirror is not worth a file);
+# $REMOTECLIP_HALF_MIN_TILES overrides it.
+HALF_MIN_TILES = 200_000
+# Past this many tiles searches use the approximate index (exact search costs ~100 ms per million tiles);
+# $REMOTECLIP_ANN_MIN_TILES overrides it.
+ANN_MIN_TILES = 2_000_000
+
+
+def half_min_tiles() -> int:
+    """Tiles from which searches take the float16 first pass (read from the environment at each call)."""
+    return _env_tiles("REMOTECLIP_HALF_MIN_TILES", HALF_MIN_TILES)
+
+
+def ann_min_tiles() -> int:
+    """Tiles from which searches use the approximate index (read from the environment at each call)."""
+    return _env_tiles("REMOTECLIP_ANN_MIN_TILES", ANN_MIN_TILES)
 # Bound on |float16 score - float32 score| for unit vectors: q and each row rounded to float16 (unit
 # roundoff u = 2**-11 each, so at most 2u by Cauchy-Schwarz), the float16 result rounded (u), and
 # float32 accumulation slack: 4u. The largest error measured on 1.5 M scores was 1.7e-4.
@@ -119,12 +131,30 @@ def half_mirror(store_dir: Path, embeddings: np.ndarray) -> np.ndarray:
     return np.load(path, mmap_mode="r")
 
 
+def half_first_pass(embeddings: np.ndarray, half: np.ndarray, query: np.ndarray,
+                    want: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of every row from the float16 mirror ``half``, with the rows that could be among the
+    ``want`` best rescored exactly: (float32 scores ``N``, the rescored row indices in order).
+
+    A row left out scores below the ``want``-th best float16 score minus twice the error bound, so its
+    exact score is below that of each of the ``want`` best float16 rows: the ``want`` best exact
+    scores are all among the rescored rows. The others keep float16 accuracy (:data:`HALF_SCORE_ERROR`).
+    """
+    q = _unit_query(query, embeddings.shape[1])
+    want = min(int(want), embeddings.shape[0])
+    scores = _half_scores(half, q)
+    kth = scores[np.argpartition(-scores, want - 1)[want - 1]]
+    candidates = np.flatnonzero(scores >= kth - 2 * HALF_SCORE_ERROR)  # sorted: memmap reads go forward
+    scores[candidates] = np.asarray(embeddings[candidates] @ q, dtype=np.float32)
+    return scores, candidates
+
+
 def exact_top_k(embeddings: np.ndarray, query: np.ndarray, k: int,
                 half: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The exact top ``k`` rows by cosine: (row indices best first, float32 scores).
 
-    ``half`` (the float16 mirror of ``embeddings``) makes a first pass over half the bytes; rows
-    whose float16 score is within twice the error bound of the k-th best are rescored in float32.
+    ``half`` (the float16 mirror of ``embeddings``) makes a first pass over half the bytes
+    (:func:`half_first_pass`); only the rows it cannot rule out are scored in float32.
     """
     q = _unit_query(query, embeddings.shape[1])
     k = min(int(k), embeddings.shape[0])
@@ -132,12 +162,9 @@ def exact_top_k(embeddings: np.ndarray, query: np.ndarray, k: int,
         scores = exact_scores(embeddings, q)
         ids = top_indices(scores, k)
         return ids, scores[ids]
-    rough = _half_scores(half, q)
-    kth = rough[np.argpartition(-rough, k - 1)[k - 1]]
-    candidates = np.flatnonzero(rough >= kth - 2 * HALF_SCORE_ERROR)  # sorted: memmap reads go forward
-    scores = np.asarray(embeddings[candidates] @ q, dtype=np.float32)
-    best = top_indices(scores, k)
-    return candidates[best], scores[best]
+    scores, candidates = half_first_pass(embeddings, half, q, k)
+    best = top_indices(scores[candidates], k)
+    return candidates[best], scores[candidates][best]
 
 
 @dataclass
@@ -244,16 +271,3 @@ def store_ann(store) -> AnnIndex:
         ann = AnnIndex.build(store.embeddings)
         ann.save(store.path)
     return ann
-
-
-def search_store(store, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top ``k`` tiles of an EmbeddingStore for a unit ``query``: (row indices best first, float32 scores).
-
-    Exact below :data:`ANN_MIN_TILES` tiles (through the float16 mirror past :data:`HALF_MIN_TILES`),
-    approximate above.
-    """
-    n = store.n_tiles
-    if n >= ANN_MIN_TILES:
-        return store_ann(store).search(store.embeddings, query, k)
-    half = half_mirror(store.path, store.embeddings) if n >= HALF_MIN_TILES else None
-    return exact_top_k(store.embeddings, query, k, half)

@@ -6,16 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import softmax
 
 from ..embedding.store import EmbeddingStore
 from .prompts import DEFAULT_TEMPLATES, class_embeddings, parse_class_list
 from .vector_layer import VectorLayer, field_name
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 @dataclass
@@ -37,7 +32,7 @@ class Classification:
 
 def classify_embeddings(image: np.ndarray, text: np.ndarray, logit_scale: float) -> np.ndarray:
     """Softmax over ``logit_scale * cosine`` of unit image (``N x D``) and class (``C x D``) vectors."""
-    return softmax(logit_scale * (np.asarray(image, dtype=np.float32) @ text.T.astype(np.float32)))
+    return softmax(logit_scale * (np.asarray(image, dtype=np.float32) @ text.T.astype(np.float32)), axis=-1)
 
 
 def zero_shot(store: EmbeddingStore, model, classes: str | Sequence[str],

@@ -14,15 +14,16 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from affine import Affine, TransformNotInvertibleError
 from pyproj import CRS, Transformer
 from pyproj.exceptions import GeodError, ProjError
 from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
-from rasterio.windows import Window
+from rasterio.windows import Window, WindowError
 
 from ..errors import NotFoundError, UserError
 from .bands import BandChoice, choose_bands
-from .tile_grid import GridSpec, PixelWindow, grid_spec
+from .tile_grid import GridSpec, grid_spec
 
 # Robust stretch limits for non-8-bit rasters: percentiles of valid pixels, per band.
 STRETCH_PERCENTILES = (2.0, 98.0)
@@ -139,11 +140,10 @@ def pixel_size_metres(crs_wkt: str | None, transform: tuple, width: int, height:
     """
     if not crs_wkt:
         return None
-    a, b, c, d, e, f = transform
+    t = Affine(*transform[:6])
     crs = CRS.from_wkt(crs_wkt)
-    x0 = c + a * width / 2 + b * height / 2
-    y0 = f + d * width / 2 + e * height / 2
-    points = [(x0, y0), (x0 + a, y0 + d), (x0 + b, y0 + e)]
+    # The centre pixel's top-left corner and its two neighbouring corners along the pixel axes.
+    points = [t @ (width / 2, height / 2), t @ (width / 2 + 1, height / 2), t @ (width / 2, height / 2 + 1)]
     geod = crs.get_geod()
     try:
         if geod is not None and crs.is_geographic:
@@ -162,7 +162,7 @@ def pixel_size_metres(crs_wkt: str | None, transform: tuple, width: int, height:
     except (ProjError, GeodError):
         pass  # outside the projection's domain: fall back to map units
     factor = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
-    return (math.hypot(a, d) * factor, math.hypot(b, e) * factor)
+    return (math.hypot(t.a, t.d) * factor, math.hypot(t.b, t.e) * factor)
 
 
 def describe(src: rasterio.DatasetReader) -> RasterInfo:
@@ -170,8 +170,7 @@ def describe(src: rasterio.DatasetReader) -> RasterInfo:
     path = os.path.realpath(src.name)
     stat = os.stat(path)
     crs_wkt = src.crs.to_wkt() if src.crs else None
-    t = src.transform
-    transform = (t.a, t.b, t.c, t.d, t.e, t.f)
+    transform = tuple(src.transform)[:6]  # a, b, c, d, e, f: JSON-friendly in the store's metadata
     return RasterInfo(
         path=path,
         width=src.width,
@@ -249,7 +248,7 @@ def resolve_grid(info: RasterInfo, params: TilingParams, image_size: int) -> tup
 
 def read_tile(
     src: rasterio.DatasetReader,
-    window: PixelWindow,
+    window: Window,
     bands: tuple[int, int, int],
     read_px: int,
     limits: np.ndarray,
@@ -261,8 +260,9 @@ def read_tile(
     not count as valid. Nodata, alpha-masked and non-finite pixels are zero and not valid either.
     """
     out = np.zeros((3, read_px, read_px), dtype=np.float32)
-    clipped = window.intersection(PixelWindow(0, 0, src.width, src.height))
-    if clipped is None:
+    try:
+        clipped = window.intersection(Window(0, 0, src.width, src.height))
+    except WindowError:  # wholly outside the raster (touching edges included)
         return out, 0.0
     scale = read_px / window.width
     out_h = min(read_px, max(1, round(clipped.height * scale)))
@@ -270,11 +270,10 @@ def read_tile(
     row0 = min(read_px - out_h, round((clipped.row_off - window.row_off) * scale))
     col0 = min(read_px - out_w, round((clipped.col_off - window.col_off) * scale))
     unique = sorted(set(bands))
-    rio_window = Window(clipped.col_off, clipped.row_off, clipped.width, clipped.height)
     resampling = Resampling.average if scale < 1 else Resampling.nearest
     try:
-        data = src.read(unique, window=rio_window, out_shape=(len(unique), out_h, out_w), resampling=resampling)
-        masks = src.read_masks(unique, window=rio_window, out_shape=(len(unique), out_h, out_w),
+        data = src.read(unique, window=clipped, out_shape=(len(unique), out_h, out_w), resampling=resampling)
+        masks = src.read_masks(unique, window=clipped, out_shape=(len(unique), out_h, out_w),
                                resampling=Resampling.nearest)
     except RasterioIOError as exc:
         raise _read_failed(src, exc) from None
@@ -298,24 +297,22 @@ def footprints(transform: tuple, windows: np.ndarray) -> np.ndarray:
     """Corner coordinates of pixel windows (``N x 4``: col, row, width, height) in the raster's CRS.
 
     Returns ``N x 4 x 2`` (top-left, top-right, bottom-right, bottom-left; x, y), exact for rotated
-    geotransforms too.
+    geotransforms too. ``transform`` is the 6-tuple (a, b, c, d, e, f) of a rasterio ``Affine``.
     """
-    a, b, c, d, e, f = transform
     c0 = windows[:, 0].astype(np.float64)
     r0 = windows[:, 1].astype(np.float64)
     c1 = c0 + windows[:, 2]
     r1 = r0 + windows[:, 3]
     cols = np.stack([c0, c1, c1, c0], axis=1)
     rows = np.stack([r0, r0, r1, r1], axis=1)
-    return np.stack([a * cols + b * rows + c, d * cols + e * rows + f], axis=2)
+    return np.stack(Affine(*transform[:6]) @ (cols, rows), axis=2)
 
 
 def pixel_of(transform: tuple, x: float, y: float) -> tuple[float, float]:
-    """Pixel position (col, row) of a point given in the raster's CRS."""
-    a, b, c, d, e, f = transform
-    det = a * e - b * d
-    if det == 0:
-        raise UserError("the raster's geotransform cannot be inverted")
-    col = (e * (x - c) - b * (y - f)) / det
-    row = (-d * (x - c) + a * (y - f)) / det
+    """Pixel position (col, row) of a point given in the raster's CRS (``transform`` as in :func:`footprints`)."""
+    try:
+        inverse = ~Affine(*transform[:6])
+    except TransformNotInvertibleError:
+        raise UserError("the raster's geotransform cannot be inverted") from None
+    col, row = inverse @ (x, y)
     return col, row

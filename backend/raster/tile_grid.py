@@ -18,32 +18,6 @@ import numpy as np
 
 
 @dataclass(frozen=True)
-class PixelWindow:
-    """A window in pixels: column/row offset of the top-left corner, width and height."""
-
-    col_off: int
-    row_off: int
-    width: int
-    height: int
-
-    @property
-    def col_end(self) -> int:
-        return self.col_off + self.width
-
-    @property
-    def row_end(self) -> int:
-        return self.row_off + self.height
-
-    def intersection(self, other: PixelWindow) -> PixelWindow | None:
-        """The overlap of two windows, or None where they do not overlap."""
-        c0, r0 = max(self.col_off, other.col_off), max(self.row_off, other.row_off)
-        c1, r1 = min(self.col_end, other.col_end), min(self.row_end, other.row_end)
-        if c1 <= c0 or r1 <= r0:
-            return None
-        return PixelWindow(c0, r0, c1 - c0, r1 - r0)
-
-
-@dataclass(frozen=True)
 class GridSpec:
     """A resolved grid: tile side and stride in raster pixels, and the raster size it covers."""
 

@@ -1,6 +1,6 @@
-"""`make bench`: embedding, fast-path, memory and query figures of issue 5, into tests/perf/results.json.
+"""`make bench`: embedding, fast-path, memory, query and reader figures, into tests/perf/results.json.
 
-    python tests/perf/bench.py [--only embed,memory,query] [--rounds 3] [-o tests/perf/results.json]
+    python tests/perf/bench.py [--only embed,memory,query,readers] [--rounds 3] [-o tests/perf/results.json]
 
 Every ratio is measured within one run with both sides interleaved round by round (the machine may be
 shared, so absolute rates drift; ratios of interleaved measurements do not). Random weights are used
@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from tests.perf.mosaic import mosaic_vrt  # noqa: E402
 
 DOC = ROOT / "docs" / "PERFORMANCE.md"
+SECTIONS = ("embed", "memory", "query", "readers")
 TARGETS = {  # key: (comparison, target)
     "e2e_over_model": (">=", 0.9),
     "e2e_over_naive": (">=", 1.5),
@@ -353,7 +354,7 @@ def update_doc(results: dict) -> None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--only", default="embed,memory,query", help="sections to run (comma-separated)")
+    p.add_argument("--only", default=",".join(SECTIONS), help="sections to run (comma-separated)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the embedding figures")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--memory-sizes", default="20000,40000", help="raster sides (px) for the peak RSS runs")
@@ -363,14 +364,14 @@ def main() -> int:
     p.add_argument("-o", "--output", default=str(ROOT / "tests" / "perf" / "results.json"))
     args = p.parse_args()
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
-    unknown = sections - {"embed", "memory", "query"}
+    unknown = sections - set(SECTIONS)
     if unknown:
-        print(f"error: unknown section(s) {', '.join(sorted(unknown))}: use embed, memory, query", file=sys.stderr)
+        print(f"error: unknown section(s) {', '.join(sorted(unknown))}: use {', '.join(SECTIONS)}", file=sys.stderr)
         return 2
     os.environ.setdefault("REMOTECLIP_EXTRA_MODELS", str(ROOT / "tests" / "fixtures" / "extra_models.json"))
     started = time.perf_counter()
     out = Path(args.output)
-    results = json.loads(out.read_text()) if out.is_file() and sections != {"embed", "memory", "query"} else {}
+    results = json.loads(out.read_text()) if out.is_file() and sections != set(SECTIONS) else {}
     with tempfile.TemporaryDirectory(prefix="rc-bench-") as tmp:
         work = Path(tmp)
         if "embed" in sections:
@@ -380,6 +381,10 @@ def main() -> int:
             results.update(bench_memory(work, sizes, args.memory_tile_size))
         if "query" in sections:
             results.update(bench_query(work, args.query_tiles, args.queries))
+        if "readers" in sections:
+            from tests.perf.bench_readers import run as bench_readers
+
+            results.update(bench_readers(work, rounds=args.rounds, batch=args.batch_size))
     results["machine"] = machine()
     results["date"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     results["command"] = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], ROOT)]

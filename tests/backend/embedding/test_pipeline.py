@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from rasterio.windows import Window
 
 from backend.embedding.pipeline import default_batch_size, default_read_workers, embed_raster, plan_embedding
 from backend.embedding.preprocess import to_model_input
 from backend.errors import UserError
 from backend.raster.reader import TilingParams, open_raster, read_tile, stretch_limits
-from backend.raster.tile_grid import PixelWindow, tile_windows
+from backend.raster.tile_grid import tile_windows
 
 from ..conftest import SHARED_RASTERS
 
@@ -22,7 +23,7 @@ def _reference_embeddings(plan, model) -> tuple[np.ndarray, np.ndarray, np.ndarr
     with open_raster(plan.info.path) as src:
         limits = stretch_limits(src, plan.bands.bands)
         for i, (c, r, w, h) in enumerate(windows):
-            tile, fraction = read_tile(src, PixelWindow(int(c), int(r), int(w), int(h)), plan.bands.bands,
+            tile, fraction = read_tile(src, Window(int(c), int(r), int(w), int(h)), plan.bands.bands,
                                        plan.read_px, limits)
             if fraction >= plan.params.min_valid and fraction > 0:
                 pixels = to_model_input(torch.from_numpy(tile[None]), model.image_size, model.mean, model.std)

@@ -219,7 +219,7 @@ def test_bad_extra_registry_is_a_user_error(tmp_path, monkeypatch):
     with pytest.raises(UserError, match="not readable JSON"):
         list_models()
     path.write_text(json.dumps([{"name": "x", "arch": "ViT-B-32", "source": "ftp"}]))
-    with pytest.raises(UserError, match="source 'ftp'"):
+    with pytest.raises(UserError, match="field 'source': .*got 'ftp'"):
         list_models()
     path.write_text(json.dumps([{"name": "x", "arch": "ViT-B-32", "source": "hf", "hf_repo": "a/b"}]))
     with pytest.raises(UserError, match="hf_filename"):
@@ -251,3 +251,59 @@ def test_hf_cache_dir_follows_environment(tmp_path, monkeypatch):
     assert hf_cache_dir() == tmp_path / "hub"
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "other"))
     assert hf_cache_dir() == tmp_path / "other"
+
+
+# ------------------------------------------------------------- the pydantic schema against the old checks
+
+_OLD_FIELDS = {
+    "name", "arch", "description", "source", "hf_repo", "hf_filename", "pretrained", "default_path",
+    "key_prefix", "licence", "homepage", "paper", "download_url", "prompt_templates", "packaged_text_tower",
+}
+
+
+def _old_spec_from_entry(entry, origin):
+    """The hand-written validation _spec_from_entry had before the pydantic model (good entries only)."""
+    from backend.models.registry import DEFAULT_PROMPT_TEMPLATES, ModelSpec
+
+    assert isinstance(entry, dict) and not set(entry) - _OLD_FIELDS
+    templates = entry.get("prompt_templates") or list(DEFAULT_PROMPT_TEMPLATES)
+    return ModelSpec(
+        name=entry["name"], arch=entry["arch"], description=entry.get("description") or "",
+        source=entry["source"], hf_repo=entry.get("hf_repo"), hf_filename=entry.get("hf_filename"),
+        pretrained=entry.get("pretrained"), default_path=entry.get("default_path"),
+        key_prefix=entry.get("key_prefix") or None, licence=entry.get("licence") or "unknown",
+        homepage=entry.get("homepage"), prompt_templates=tuple(templates), paper=entry.get("paper"),
+        download_url=entry.get("download_url"), packaged_text_tower=bool(entry.get("packaged_text_tower", False)),
+    )
+
+
+def test_schema_gives_the_same_specs_as_the_hand_written_checks():
+    from backend.models.registry import MODELS_FILE, _spec_from_entry
+
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures" / "extra_models.json"
+    n = 0
+    for path in (MODELS_FILE, fixtures):
+        for entry in json.loads(path.read_text()):
+            assert _spec_from_entry(entry, path) == _old_spec_from_entry(entry, path)
+            n += 1
+    assert n >= 10
+
+
+@pytest.mark.parametrize(("entry", "field"), [
+    ({"name": "x", "arch": "RN50", "source": "local", "wieghts": "a.pt"}, "wieghts"),  # a typo
+    ({"name": "x", "source": "local"}, "arch"),
+    ({"name": "x", "arch": "", "source": "local"}, "arch"),
+    ({"name": "x", "arch": "RN50", "source": "local", "key_prefix": 3}, "key_prefix"),
+    ({"name": "x", "arch": "RN50", "source": "local", "packaged_text_tower": "yes"}, "packaged_text_tower"),
+    ({"name": "x", "arch": "RN50", "source": "local", "prompt_templates": ["no slot"]}, "prompt_templates"),
+    ({"name": "x", "arch": "RN50", "source": "open_clip"}, "pretrained"),
+    ({"arch": "RN50", "source": "local"}, "name"),
+])
+def test_a_bad_entry_is_one_line_naming_file_and_field(tmp_path, monkeypatch, entry, field):
+    path = tmp_path / "extra.json"
+    path.write_text(json.dumps([entry]))
+    monkeypatch.setenv("REMOTECLIP_EXTRA_MODELS", str(path))
+    with pytest.raises(UserError) as err:
+        list_models()
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith(f"model registry {path}: ") and field in msg

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from backend.errors import UserError
@@ -9,10 +10,11 @@ from backend.query.prompts import (
     DEFAULT_TEMPLATES,
     MAX_QUERY_CHARS,
     NUMBER_WORDS,
-    apply_templates,
+    class_embeddings,
     clean_phrases,
     count_prompts,
     parse_class_list,
+    phrase_embedding,
     plural,
     singular,
 )
@@ -120,7 +122,6 @@ def test_clean_phrases_too_long() -> None:
 @pytest.mark.parametrize("phrase", ["储油罐", "резервуар для нефти", "خزان نفط", "貯蔵タンク", "Öltank"])
 def test_non_latin_phrases_pass_through(phrase: str) -> None:
     assert clean_phrases([f"  {phrase} "]) == [phrase]
-    assert apply_templates(phrase, DEFAULT_TEMPLATES) == [f"a satellite photo of {phrase}."]
 
 
 def test_parse_class_list_from_text_and_list() -> None:
@@ -149,5 +150,56 @@ def test_parse_class_list_errors(text, words: str) -> None:
     assert words in one_line(exc.value)
 
 
-def test_apply_templates() -> None:
-    assert apply_templates("ship", ("a {}.", "an aerial photo of {}.")) == ["a ship.", "an aerial photo of ship."]
+# ------------------------------------------------------------- parity with the hand-written ensembling
+# The hand-written averaging these functions had before open_clip's build_zero_shot_classifier took
+# over: every text's unit vector averaged, then normalised.
+
+
+def apply_templates(phrase, templates):
+    return [t.format(phrase) for t in templates]
+
+TEMPLATE_SETS = [DEFAULT_TEMPLATES, ("a satellite photo of {}.", "an aerial image of {}.", "{} seen from above.")]
+
+
+def _old_class_embeddings(model, classes, templates):
+    per_class = [model.encode_texts(apply_templates(c, templates)).numpy().mean(axis=0) for c in classes]
+    v = np.stack(per_class)
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+
+
+def _old_phrase_embedding(model, phrases, templates):
+    texts = [t for p in clean_phrases(phrases) for t in apply_templates(p, templates)]
+    v = model.encode_texts(texts).numpy().mean(axis=0)
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    from backend.models.factory import load_model
+
+    return load_model("remoteclip-qgis-small", device="cpu")
+
+
+@pytest.mark.parametrize("templates", TEMPLATE_SETS)
+@pytest.mark.parametrize("which", ["tiny", "small"])
+def test_class_embeddings_match_the_hand_written_ensembling(tiny_model, small_model, which, templates) -> None:
+    model = tiny_model if which == "tiny" else small_model
+    classes = [f"class {i}" for i in range(12)] + ["storage tank", "farmland", "lake"]  # > 10: two batches
+    new = class_embeddings(model, classes, templates)
+    assert new.dtype == np.float32 and new.shape == (len(classes), model.embed_dim)
+    np.testing.assert_allclose(new, _old_class_embeddings(model, classes, templates), atol=2e-6)
+
+
+@pytest.mark.parametrize("which", ["tiny", "small"])
+def test_phrase_embedding_matches_the_hand_written_average(tiny_model, small_model, which) -> None:
+    model = tiny_model if which == "tiny" else small_model
+    for phrases in (["lake"], ["lake", "pond", "reservoir"]):
+        for templates in TEMPLATE_SETS:
+            new = phrase_embedding(model, phrases, templates)
+            old = _old_phrase_embedding(model, phrases, templates)
+            if len(phrases) == 1 or len(templates) == 1:
+                np.testing.assert_allclose(new, old, atol=2e-6)  # the same average
+            else:
+                # Several phrases in several templates: each phrase's ensemble is normalised before the
+                # phrases are averaged (equal weight per phrase), so the two differ by that rescaling.
+                assert float(new @ old) > 0.999

@@ -8,7 +8,7 @@ import pytest
 from backend.embedding.store import EmbeddingStore, write_store
 from backend.query import text_search, vector_index
 from backend.query.hit_selection import select_distinct
-from backend.query.vector_index import AnnIndex, exact_scores, exact_top_k, half_mirror, search_store, top_indices
+from backend.query.vector_index import AnnIndex, exact_scores, exact_top_k, half_mirror, store_ann, top_indices
 
 
 def _clustered(n: int, dim: int = 64, clusters: int = 50, seed: int = 0) -> np.ndarray:
@@ -79,11 +79,10 @@ def test_float16_first_pass_gives_the_exact_top_k(tmp_path):
 
 def test_ann_index_recall_persistence_and_rebuild(tmp_path, monkeypatch):
     store = _store(tmp_path, _clustered(30000, dim=64, clusters=200))
-    monkeypatch.setattr(vector_index, "ANN_MIN_TILES", 10000)
     rng = np.random.default_rng(2)
     queries = store.embeddings[rng.integers(store.n_tiles, size=50)] + 0.05 * rng.standard_normal((50, 64))
     queries = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
-    found = [search_store(store, q, 10)[0] for q in queries]
+    found = [store_ann(store).search(store.embeddings, q, 10)[0] for q in queries]
     assert (store.path / vector_index.ANN_FILE).is_file() and (store.path / vector_index.ANN_META_FILE).is_file()
     truth = [top_indices(exact_scores(store.embeddings, q), 10) for q in queries]
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)])
@@ -93,7 +92,8 @@ def test_ann_index_recall_persistence_and_rebuild(tmp_path, monkeypatch):
     np.testing.assert_array_equal(loaded.search(store.embeddings, queries[0], 10)[0], found[0])
     assert AnnIndex.load(store.path, store.n_tiles + 1) is None  # an index of another store is not used
     (store.path / vector_index.ANN_FILE).unlink()
-    np.testing.assert_array_equal(search_store(store, queries[0], 10)[0], found[0])  # rebuilt the same
+    rebuilt = store_ann(store).search(store.embeddings, queries[0], 10)[0]
+    np.testing.assert_array_equal(rebuilt, found[0])  # rebuilt the same
     assert (store.path / vector_index.ANN_FILE).is_file()
 
 
@@ -101,7 +101,7 @@ def test_rank_tiles_past_the_ann_size_scores_candidates_only(tmp_path, monkeypat
     store = _store(tmp_path, _clustered(12000, dim=32, clusters=100))
     q = np.asarray(store.embeddings[5])
     exact = text_search.rank_tiles(store, q, k=5)
-    monkeypatch.setattr(text_search, "ANN_MIN_TILES", 10000)
+    monkeypatch.setenv("REMOTECLIP_ANN_MIN_TILES", "10000")
     approx = text_search.rank_tiles(store, q, k=5)
     assert approx.hits[0] == 5 == exact.hits[0]
     assert np.isfinite(approx.scores).sum() >= 1024 and np.isneginf(approx.scores).any()
@@ -126,3 +126,52 @@ def test_bad_threshold_in_the_environment(monkeypatch, text):
         vector_index._env_tiles("REMOTECLIP_ANN_MIN_TILES", 5)
     monkeypatch.setenv("REMOTECLIP_ANN_MIN_TILES", " 300 ")
     assert vector_index._env_tiles("REMOTECLIP_ANN_MIN_TILES", 5) == 300
+
+
+@pytest.mark.parametrize(("k", "max_overlap"), [(1, 0.0), (10, 0.0), (50, 0.5), (300, 0.0)])
+def test_rank_tiles_past_the_float16_size_gives_the_exact_hits(tmp_path, monkeypatch, k, max_overlap):
+    # A 2-D grid of overlapping windows (stride half a tile), so distinct hits skip neighbours.
+    n, side = 40_000, 200
+    e = _clustered(n, dim=64, clusters=300, seed=3)
+    store = _store(tmp_path, e)
+    windows = np.stack([np.arange(n) % side * 8, np.arange(n) // side * 8, np.full(n, 16), np.full(n, 16)], axis=1)
+    monkeypatch.setattr(store, "windows", windows)
+    rng = np.random.default_rng(4)
+    queries = [np.asarray(store.embeddings[i]) for i in rng.integers(n, size=3)]
+    queries += [q / np.linalg.norm(q) for q in rng.standard_normal((2, 64)).astype(np.float32)]  # unlike any tile
+    exact = [text_search.rank_tiles(store, q, k, max_overlap) for q in queries]
+    assert not (store.path / vector_index.HALF_FILE).exists()  # below the threshold: exact, no mirror
+    monkeypatch.setenv("REMOTECLIP_HALF_MIN_TILES", "10000")
+    for q, ex in zip(queries, exact):
+        fast = text_search.rank_tiles(store, q, k, max_overlap)
+        np.testing.assert_array_equal(fast.hits, ex.hits)
+        np.testing.assert_array_equal(fast.scores[fast.hits], ex.scores[ex.hits])  # exact scores for hits
+        assert np.all(np.isfinite(fast.scores))  # every tile stays on the similarity surface
+        assert np.max(np.abs(fast.scores - ex.scores)) <= 2 * vector_index.HALF_SCORE_ERROR
+    assert (store.path / vector_index.HALF_FILE).is_file()
+
+
+def test_similar_tiles_past_the_float16_size_gives_the_exact_hits(tmp_path, monkeypatch):
+    from backend.query.similar_tiles import similar_tiles
+
+    n = 30_000
+    store = _store(tmp_path, _clustered(n, dim=32, clusters=100, seed=5))
+    exact = [similar_tiles(store, k=10, tile_id=t)[1] for t in (0, 123, 29_999)]
+    monkeypatch.setenv("REMOTECLIP_HALF_MIN_TILES", "10000")
+    for t, ex in zip((0, 123, 29_999), exact):
+        _, fast, _ = similar_tiles(store, k=10, tile_id=t)
+        np.testing.assert_array_equal(fast.hits, ex.hits)
+        assert t not in fast.hits.tolist()
+
+
+def test_rank_tiles_falls_back_to_exact_when_candidates_run_out(tmp_path, monkeypatch):
+    n = 12_000
+    store = _store(tmp_path, _clustered(n, dim=32, clusters=50, seed=6))
+    q = np.asarray(store.embeddings[7])
+    exclude = np.zeros(n, bool)
+    exclude[np.argsort(-(np.asarray(store.embeddings) @ q))[:2000]] = True  # the best 2000 may not be hits
+    exact = text_search.rank_tiles(store, q, 5, exclude=exclude)
+    monkeypatch.setenv("REMOTECLIP_HALF_MIN_TILES", "10000")
+    fast = text_search.rank_tiles(store, q, 5, exclude=exclude)
+    np.testing.assert_array_equal(fast.hits, exact.hits)
+    np.testing.assert_array_equal(fast.scores, exact.scores)  # the fallback scored every tile exactly

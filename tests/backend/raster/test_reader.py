@@ -11,6 +11,7 @@ import pytest
 import rasterio
 from pyproj import CRS
 from rasterio.transform import Affine
+from rasterio.windows import Window
 
 from backend.errors import NotFoundError, UserError
 from backend.raster.reader import (
@@ -26,7 +27,6 @@ from backend.raster.reader import (
     select_bands,
     stretch_limits,
 )
-from backend.raster.tile_grid import PixelWindow
 
 from .. import raster_factory as rf
 
@@ -95,7 +95,7 @@ def test_naip_stretch_and_tile() -> None:
     with open_raster(NAIP) as src:
         limits = stretch_limits(src, (1, 2, 3))
         assert limits.tolist() == U8.tolist()
-        tile, valid = read_tile(src, PixelWindow(224, 224, 224, 224), (1, 2, 3), 224, limits)
+        tile, valid = read_tile(src, Window(224, 224, 224, 224), (1, 2, 3), 224, limits)
         expected = src.read((1, 2, 3), window=((224, 448), (224, 448))).astype(np.float32) / 255
     assert tile.shape == (3, 224, 224) and tile.dtype == np.float32
     assert valid == 1.0
@@ -104,15 +104,15 @@ def test_naip_stretch_and_tile() -> None:
 
 def test_rgb_byte_collar_tile_is_invalid() -> None:
     with open_raster(RGB_BYTE) as src:
-        tile, valid = read_tile(src, PixelWindow(0, 0, 64, 64), (1, 2, 3), 64, U8)
+        tile, valid = read_tile(src, Window(0, 0, 64, 64), (1, 2, 3), 64, U8)
         assert valid == 0.0
         assert not tile.any()
-        inside, inside_valid = read_tile(src, PixelWindow(200, 200, 64, 64), (1, 2, 3), 64, U8)
+        inside, inside_valid = read_tile(src, Window(200, 200, 64, 64), (1, 2, 3), 64, U8)
         assert inside_valid == 1.0
         assert inside.max() > 0
         # a tile with a few zero (nodata) pixels: valid share equals the rasterio masks' share
         masks = src.read_masks((1, 2, 3), window=((300, 364), (300, 364)))
-        part, part_valid = read_tile(src, PixelWindow(300, 300, 64, 64), (1, 2, 3), 64, U8)
+        part, part_valid = read_tile(src, Window(300, 300, 64, 64), (1, 2, 3), 64, U8)
         expected = float(np.all(masks > 0, axis=0).mean())
         assert 0.0 < expected < 1.0
         assert part_valid == pytest.approx(expected)
@@ -121,7 +121,7 @@ def test_rgb_byte_collar_tile_is_invalid() -> None:
 
 def test_oils_alpha_everywhere_opaque() -> None:
     with open_raster(OILS) as src:
-        tile, valid = read_tile(src, PixelWindow(0, 0, 224, 224), (1, 2, 3), 224, U8)
+        tile, valid = read_tile(src, Window(0, 0, 224, 224), (1, 2, 3), 224, U8)
         assert valid == 1.0
         assert 0.0 <= tile.min() and tile.max() <= 1.0
 
@@ -267,7 +267,7 @@ def test_read_failure_after_open_is_one_line_user_error(tmp_path: Path) -> None:
         with open_raster(path) as src:
             os.truncate(path, len(whole) // 2)
             for row in range(0, 200, 50):
-                read_tile(src, PixelWindow(0, row, 200, 50), (1, 2, 3), 200, U8)
+                read_tile(src, Window(0, row, 200, 50), (1, 2, 3), 200, U8)
     one_line_user_error(exc.value)
 
 
@@ -335,7 +335,7 @@ def test_edge_tile_mirror_padded_with_in_raster_share(tmp_path: Path) -> None:
     with rasterio.open(path) as src:
         data = src.read().astype(np.float32) / 255
     with open_raster(path) as src:
-        tile, valid = read_tile(src, PixelWindow(64, 32, 64, 64), (1, 2, 3), 64, U8)
+        tile, valid = read_tile(src, Window(64, 32, 64, 64), (1, 2, 3), 64, U8)
     assert tile.shape == (3, 64, 64)
     assert valid == pytest.approx(36 * 28 / 64**2)
     np.testing.assert_allclose(tile[:, :28, :36], data[:, 32:60, 64:100], atol=1e-6)
@@ -349,7 +349,7 @@ def test_band_order_follows_the_mapping(tmp_path: Path) -> None:
     with rasterio.open(path) as src:
         data = src.read().astype(np.float32) / 255
     with open_raster(path) as src:
-        tile, _ = read_tile(src, PixelWindow(0, 0, 32, 32), (3, 1, 1), 32, U8)
+        tile, _ = read_tile(src, Window(0, 0, 32, 32), (3, 1, 1), 32, U8)
     np.testing.assert_allclose(tile[0], data[2, :32, :32], atol=1e-6)
     np.testing.assert_allclose(tile[1], data[0, :32, :32], atol=1e-6)
     np.testing.assert_allclose(tile[2], data[0, :32, :32], atol=1e-6)
@@ -361,7 +361,7 @@ def test_alpha_masked_half_is_invalid(tmp_path: Path) -> None:
     bands = select_bands(info, None).bands
     assert bands == (1, 2, 3)
     with open_raster(path) as src:
-        tile, valid = read_tile(src, PixelWindow(0, 0, 64, 64), bands, 64, U8)
+        tile, valid = read_tile(src, Window(0, 0, 64, 64), bands, 64, U8)
     assert valid == pytest.approx(0.5)
     assert not tile[:, :, :32].any()
     assert tile[:, :, 32:].min() > 0  # values are 1..255
@@ -371,7 +371,7 @@ def test_nodata_pixels_are_invalid(tmp_path: Path) -> None:
     path, _ = rf.uint16_raster(tmp_path, 64, 48, nodata=0)
     with open_raster(path) as src:
         limits = stretch_limits(src, (1, 2, 3))
-        tile, valid = read_tile(src, PixelWindow(0, 0, 32, 32), (1, 2, 3), 32, limits)
+        tile, valid = read_tile(src, Window(0, 0, 32, 32), (1, 2, 3), 32, limits)
     assert valid == pytest.approx(27 / 32)  # rows 0-4 are nodata
     assert not tile[:, :5].any()
     assert 0.0 <= tile.min() and tile.max() <= 1.0
@@ -381,7 +381,7 @@ def test_nan_pixels_are_invalid(tmp_path: Path) -> None:
     path, _ = rf.float32_nan(tmp_path, 50, 40)
     with open_raster(path) as src:
         limits = stretch_limits(src, (1, 2, 3))
-        tile, valid = read_tile(src, PixelWindow(0, 0, 40, 40), (1, 2, 3), 40, limits)
+        tile, valid = read_tile(src, Window(0, 0, 40, 40), (1, 2, 3), 40, limits)
     assert np.all(np.isfinite(tile))
     assert valid == pytest.approx(30 / 40)
     assert not tile[:, :, :10].any()
@@ -393,7 +393,7 @@ def test_single_band_replicated_tile(tmp_path: Path) -> None:
     choice = select_bands(info_of(path), None)
     assert choice.bands == (1, 1, 1)
     with open_raster(path) as src:
-        tile, valid = read_tile(src, PixelWindow(0, 0, 30, 30), choice.bands, 30, U8[:1].repeat(3, 0))
+        tile, valid = read_tile(src, Window(0, 0, 30, 30), choice.bands, 30, U8[:1].repeat(3, 0))
     assert valid == 1.0
     np.testing.assert_array_equal(tile[0], tile[1])
     np.testing.assert_array_equal(tile[0], tile[2])
@@ -405,7 +405,7 @@ def test_big_tile_read_decimated(tmp_path: Path) -> None:
     data = blocks.repeat(4, axis=1).repeat(4, axis=2)
     path = rf.write_raster(tmp_path / "blocks.tif", data)
     with open_raster(path) as src:
-        tile, valid = read_tile(src, PixelWindow(0, 0, 200, 200), (1, 2, 3), 50, U8)
+        tile, valid = read_tile(src, Window(0, 0, 200, 200), (1, 2, 3), 50, U8)
     assert tile.shape == (3, 50, 50)
     assert valid == 1.0
     assert 0.0 <= tile.min() and tile.max() <= 1.0
@@ -415,7 +415,7 @@ def test_big_tile_read_decimated(tmp_path: Path) -> None:
 def test_big_edge_tile_read_decimated(tmp_path: Path) -> None:
     path = rf.rgb_uint8(tmp_path, 150, 150)
     with open_raster(path) as src:
-        tile, valid = read_tile(src, PixelWindow(100, 100, 200, 200), (1, 2, 3), 50, U8)
+        tile, valid = read_tile(src, Window(100, 100, 200, 200), (1, 2, 3), 50, U8)
     assert tile.shape == (3, 50, 50)
     share = 50 * 50 / 200**2
     assert abs(valid - share) <= 2 * 13 / 50**2  # within one output row and one column
@@ -426,7 +426,7 @@ def test_big_edge_tile_read_decimated(tmp_path: Path) -> None:
 
 def test_tile_fully_outside_is_empty(tmp_path: Path) -> None:
     with open_raster(rf.rgb_uint8(tmp_path, 40, 40)) as src:
-        tile, valid = read_tile(src, PixelWindow(40, 0, 16, 16), (1, 2, 3), 16, U8)
+        tile, valid = read_tile(src, Window(40, 0, 16, 16), (1, 2, 3), 16, U8)
     assert valid == 0.0 and not tile.any()
 
 

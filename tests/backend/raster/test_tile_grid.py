@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from backend.raster.tile_grid import GridSpec, PixelWindow, clip_windows, core_containing, grid_spec, tile_windows
+from backend.raster.tile_grid import GridSpec, clip_windows, core_containing, grid_spec, tile_windows
 
 # (width, height, tile_px, overlap), including rasters smaller than a tile, exact multiples,
 # one pixel past a multiple, overlap 0.5 and the maximum overlap.
@@ -154,14 +154,6 @@ def test_core_containing_outside_is_none(col: float, row: float) -> None:
 def test_bad_inputs_raise_value_error(width: int, height: int, tile: int, overlap: float) -> None:
     with pytest.raises(ValueError):
         grid_spec(width, height, tile, overlap)
-
-
-def test_pixel_window_intersection() -> None:
-    a = PixelWindow(0, 0, 10, 10)
-    assert a.intersection(PixelWindow(5, 5, 10, 10)) == PixelWindow(5, 5, 5, 5)
-    assert a.intersection(PixelWindow(10, 0, 5, 5)) is None  # touching edges do not overlap
-    assert a.intersection(PixelWindow(-3, 2, 5, 100)) == PixelWindow(0, 2, 2, 8)
-    assert (a.col_end, a.row_end) == (10, 10)
 
 
 def test_grid_spec_is_a_value() -> None:
