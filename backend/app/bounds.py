@@ -37,13 +37,15 @@ class Bound:
     finite: bool = True
     is_list: bool = False
     only: tuple[int, ...] | None = None  # the values (list lengths) allowed within low..high
+    whole: bool = False  # an int field: infinity there is the wrong type (HTTP 422), not a value out of range
 
     def message(self, value: Any) -> str:
         """The one line for ``value`` (a number, or a list) that failed this bound."""
         measured = len(value) if self.is_list and isinstance(value, (list, tuple)) else value
         high = self.too_high if self.too_high is not None else self.too_low
         above = isinstance(measured, (int, float)) and self.high is not None and measured > self.high
-        return (high if above else self.too_low).format(value=measured)
+        shown = f"{measured:g}" if isinstance(measured, float) else measured  # 2 and 2.0 read the same
+        return (high if above else self.too_low).format(value=shown)
 
     def holds(self, value: Any) -> bool:
         if value is None:
@@ -72,15 +74,15 @@ class Bound:
 
 
 K = Bound("k must be at least 1, got {value}", f"k = {{value}} is too large: ask for at most {MAX_K} hits",
-          low=1, high=MAX_K)
+          low=1, high=MAX_K, whole=True)
 OVERLAP = Bound("overlap must be a fraction from 0 to 0.9, got {value}", low=0.0, high=0.9)
 MIN_VALID = Bound("minimum valid fraction must be from 0 to 1, got {value}", low=0.0, high=1.0)
-TILE_PX = Bound(f"tile size must be at least {MIN_TILE_PX} pixels, got {{value}}", low=MIN_TILE_PX)
+TILE_PX = Bound(f"tile size must be at least {MIN_TILE_PX} pixels, got {{value}}", low=MIN_TILE_PX, whole=True)
 GROUND_M = Bound("tile size in metres must be a positive number of metres, got {value}", positive=True)
 GSD = Bound("gsd must be a positive number of metres, got {value}", positive=True)
-BATCH = Bound(f"batch size must be from 1 to {MAX_BATCH} tiles, got {{value}}", low=1, high=MAX_BATCH)
-WORKERS = Bound("reader threads must be at least 1, got {value}", low=1)
-TILE_ID = Bound("tile {value} does not exist: tile ids start at 0", low=0)
+BATCH = Bound(f"batch size must be from 1 to {MAX_BATCH} tiles, got {{value}}", low=1, high=MAX_BATCH, whole=True)
+WORKERS = Bound("reader threads must be at least 1, got {value}", low=1, whole=True)
+TILE_ID = Bound("tile {value} does not exist: tile ids start at 0", low=0, whole=True)
 BANDS = Bound("bands must name 1 or 3 bands, got {value}", low=1, high=3, is_list=True, only=(1, 3))
 QUERIES = Bound("the query is empty: type what to look for, e.g. 'storage tanks'",
                 f"the query has {{value}} phrases: give at most {MAX_PHRASES}", low=1, high=MAX_PHRASES, is_list=True)

@@ -64,7 +64,8 @@ def validation_answer(exc: RequestValidationError) -> tuple[int, str]:
         loc = err.get("loc", ())
         if err.get("type") == USER_ERROR:
             lines.append(err["msg"])
-        elif err.get("type") in BOUND_ERRORS and len(loc) == 2 and loc[0] == "body" and loc[1] in REQUEST_BOUNDS:
+        elif (err.get("type") in BOUND_ERRORS and len(loc) == 2 and loc[0] == "body" and loc[1] in REQUEST_BOUNDS
+              and not (err["type"] == "finite_number" and REQUEST_BOUNDS[loc[1]].whole)):
             lines.append(REQUEST_BOUNDS[loc[1]].message(err.get("input")))
         else:
             break
