@@ -21,7 +21,11 @@ from ..embedding.cost_model import estimate as estimate_cost
 from ..embedding.store import EmbeddingStore, store_key
 from ..errors import InsufficientStorageError, NotEmbeddedError
 from ..models.registry import require_model_name
+from ..query.counting import count_objects
+from ..query.similar_tiles import similar_tiles
+from ..query.text_search import text_search
 from ..query.vector_layer import VectorLayer, check_output_path, write_gpkg
+from ..query.zero_shot import zero_shot
 from ..raster.reader import RasterInfo, TilingParams, resolve_grid, select_bands
 from ..raster.uploads import resolve_raster
 from .caches import DEFAULT_OPEN_STORES, OpenStores, RasterInfos
@@ -221,8 +225,6 @@ def _check_output(output: str | None) -> None:
 def search(workspace: Workspace, spec: RasterSpec, queries: list[str], k: int = 10,
            output: str | None = None) -> Answer:
     """Tiles matching the phrases (their embeddings averaged): layers ``hits`` and ``similarity``."""
-    from ..query.text_search import text_search
-
     _check_output(output)
     prepared, store = workspace.open(spec)
     model = prepared.model
@@ -232,8 +234,6 @@ def search(workspace: Workspace, spec: RasterSpec, queries: list[str], k: int = 
 
 def classify(workspace: Workspace, spec: RasterSpec, classes: list[str], output: str | None = None) -> Answer:
     """Zero-shot classes of every tile: layer ``classes``."""
-    from ..query.zero_shot import zero_shot
-
     _check_output(output)
     prepared, store = workspace.open(spec)
     model = prepared.model
@@ -243,8 +243,6 @@ def classify(workspace: Workspace, spec: RasterSpec, classes: list[str], output:
 
 def count(workspace: Workspace, spec: RasterSpec, obj: str, output: str | None = None) -> Answer:
     """Per-tile counts (1 to 10) and the expected total of an object: layer ``counts``."""
-    from ..query.counting import count_objects
-
     _check_output(output)
     prepared, store = workspace.open(spec)
     result, layers = count_objects(store, prepared.model, obj)
@@ -255,8 +253,6 @@ def similar(workspace: Workspace, spec: RasterSpec, k: int = 10, tile_id: int | 
             point: tuple[float, float] | None = None, output: str | None = None) -> Answer:
     """Tiles like an example (a tile id, or the tile under a point in the raster's CRS): layers ``similar``
     and ``similarity``."""
-    from ..query.similar_tiles import similar_tiles
-
     _check_output(output)
     prepared, store = workspace.open(spec)
     example, ranked, layers = similar_tiles(store, k=k, tile_id=tile_id, point=point)
