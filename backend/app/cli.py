@@ -18,6 +18,7 @@ from ..errors import JobCancelled, UserError
 from .progress import progress_bar
 
 if TYPE_CHECKING:  # imported by the commands that use them: 'models' and '--help' answer in 0.1 s, not 2
+    from ..embedding.cost_model import Estimate
     from .orchestration import Answer, Embedded, Prepared, RasterSpec
 
 EXIT_USER_ERROR = 2
@@ -158,7 +159,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-
 class CliRun:
     """One command's workspace: the model loaded for this process, the raster embedded when a query finds no
     store (with the estimate, a progress bar and the store's line on stderr)."""
@@ -186,7 +186,7 @@ class CliRun:
         if plan.info.crs_wkt is None:
             print(f"warning: {plan.info.path} has no CRS: outputs use pixel coordinates", file=sys.stderr)
 
-    def _announce(self, cost) -> None:  # the same estimate the plugin shows before embedding
+    def _announce(self, cost: Estimate) -> None:  # the same estimate the plugin shows before embedding
         if self.ranks.is_main:
             print(f"estimate: {cost.line()} ({cost.rate_tiles_per_s:g} tiles/s, {cost.rate_source})", file=sys.stderr)
 
