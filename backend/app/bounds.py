@@ -83,7 +83,8 @@ GSD = Bound("gsd must be a positive number of metres, got {value}", positive=Tru
 BATCH = Bound(f"batch size must be from 1 to {MAX_BATCH} tiles, got {{value}}", low=1, high=MAX_BATCH, whole=True)
 WORKERS = Bound("reader threads must be at least 1, got {value}", low=1, whole=True)
 TILE_ID = Bound("tile {value} does not exist: tile ids start at 0", low=0, whole=True)
-BANDS = Bound("bands must name 1 or 3 bands, got {value}", low=1, high=3, is_list=True, only=(1, 3))
+# no bands (an empty list, as null) leaves the choice to the raster's colour interpretation, as it always did
+BANDS = Bound("bands must name 1 or 3 bands, got {value}", low=0, high=3, is_list=True, only=(0, 1, 3))
 QUERIES = Bound("the query is empty: type what to look for, e.g. 'storage tanks'",
                 f"the query has {{value}} phrases: give at most {MAX_PHRASES}", low=1, high=MAX_PHRASES, is_list=True)
 CLASSES = Bound("zero-shot classification needs at least two class names, e.g. 'forest,river'",

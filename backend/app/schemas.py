@@ -49,7 +49,7 @@ class RasterRequest(BaseModel):
     gsd: float | None = bounds.GSD.field(None, description="metres per model-input pixel")
     overlap: float = bounds.OVERLAP.field(0.0, description="fraction of a tile shared with its neighbour, 0 to 0.9")
     bands: Annotated[list[int] | None, checked_by(bounds.BANDS.check)] = bounds.BANDS.field(
-        None, description="1 or 3 band numbers used as R, G, B")
+        None, description="1 or 3 band numbers used as R, G, B (null or []: chosen from the colour interpretation)")
     min_valid: float = bounds.MIN_VALID.field(0.01, description="skip tiles with a smaller valid fraction")
     batch_size: int = bounds.BATCH.field(32, description="tiles per forward pass")
     precision: Literal["exact", "int8"] = Field(

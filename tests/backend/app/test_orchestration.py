@@ -181,3 +181,11 @@ def test_bounds_give_the_same_line_through_both_doors(client, sample_raster, tin
     err = capsys.readouterr().err
     if field != "bands":  # the CLI's --bands is text, parsed with its own line naming the option
         assert err.strip() == f"error: {line}"
+
+
+def test_no_bands_leaves_the_choice_to_the_raster():
+    from backend.app.schemas import RasterRequest
+
+    assert RasterRequest(raster="x", bands=[]).tiling().bands is None
+    assert RasterRequest(raster="x", bands=None).tiling().bands is None
+    assert RasterRequest(raster="x", bands=[3, 2, 1]).tiling().bands == (3, 2, 1)
