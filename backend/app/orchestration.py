@@ -21,11 +21,8 @@ from ..embedding.cost_model import estimate as estimate_cost
 from ..embedding.store import EmbeddingStore, store_key
 from ..errors import InsufficientStorageError, NotEmbeddedError
 from ..models.registry import require_model_name
-from ..query.counting import count_objects
-from ..query.similar_tiles import similar_tiles
-from ..query.text_search import text_search
+from ..query import counting, similar_tiles, text_search, zero_shot  # modules: a test injects a fault into one
 from ..query.vector_layer import VectorLayer, check_output_path, write_gpkg
-from ..query.zero_shot import zero_shot
 from ..raster.reader import RasterInfo, TilingParams, resolve_grid, select_bands
 from ..raster.uploads import resolve_raster
 from .caches import DEFAULT_OPEN_STORES, OpenStores, RasterInfos
@@ -228,7 +225,7 @@ def search(workspace: Workspace, spec: RasterSpec, queries: list[str], k: int = 
     _check_output(output)
     prepared, store = workspace.open(spec)
     model = prepared.model
-    ranked, layers = text_search(store, model, queries, k=k, templates=model.spec.prompt_templates)
+    ranked, layers = text_search.text_search(store, model, queries, k=k, templates=model.spec.prompt_templates)
     return _answer(model, store, layers, output, {"best_score": float(ranked.scores.max())}, ranked)
 
 
@@ -237,7 +234,7 @@ def classify(workspace: Workspace, spec: RasterSpec, classes: list[str], output:
     _check_output(output)
     prepared, store = workspace.open(spec)
     model = prepared.model
-    result, layers = zero_shot(store, model, classes, templates=model.spec.prompt_templates)
+    result, layers = zero_shot.zero_shot(store, model, classes, templates=model.spec.prompt_templates)
     return _answer(model, store, layers, output, {"class_shares": result.class_shares()}, result)
 
 
@@ -245,7 +242,7 @@ def count(workspace: Workspace, spec: RasterSpec, obj: str, output: str | None =
     """Per-tile counts (1 to 10) and the expected total of an object: layer ``counts``."""
     _check_output(output)
     prepared, store = workspace.open(spec)
-    result, layers = count_objects(store, prepared.model, obj)
+    result, layers = counting.count_objects(store, prepared.model, obj)
     return _answer(prepared.model, store, layers, output, {"total_expected": result.total_expected}, result)
 
 
@@ -255,5 +252,5 @@ def similar(workspace: Workspace, spec: RasterSpec, k: int = 10, tile_id: int | 
     and ``similarity``."""
     _check_output(output)
     prepared, store = workspace.open(spec)
-    example, ranked, layers = similar_tiles(store, k=k, tile_id=tile_id, point=point)
+    example, ranked, layers = similar_tiles.similar_tiles(store, k=k, tile_id=tile_id, point=point)
     return _answer(prepared.model, store, layers, output, {"example_tile": example}, ranked)
