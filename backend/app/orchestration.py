@@ -93,6 +93,13 @@ def plan_for(info: RasterInfo, model: LoadedModel, params: TilingParams) -> Embe
     return replace(plan, key=store_key(info.identity, model.identity, plan.tiling))
 
 
+def cached_model(name: str, **options: Any) -> LoadedModel:
+    """:func:`~backend.models.factory.get_model` (the process's model cache), imported at the first request."""
+    from ..models.factory import get_model
+
+    return get_model(name, **options)
+
+
 def refuse_missing(prepared: Prepared) -> EmbeddingStore:
     """The service's answer to a query over a raster with no store: 409, embed first."""
     raise NotEmbeddedError(prepared.plan.info.path, prepared.model.spec.name)
@@ -101,13 +108,13 @@ def refuse_missing(prepared: Prepared) -> EmbeddingStore:
 class Workspace:
     """Models, described rasters and open stores shared by the requests of one process.
 
-    ``load_model``: :func:`~backend.models.factory.get_model` (cached, the service; the default) or
-    ``load_model`` (the CLI, one request). ``when_missing(prepared)``: the store of a query whose raster is not
-    embedded yet (the CLI embeds it now; the service refuses). ``on_prepared(prepared)``: told each request's
-    model and plan (the CLI prints them).
+    ``load_model``: :func:`cached_model` (the service; the default) or :func:`~backend.models.factory.load_model`
+    (the CLI, one request). ``when_missing(prepared)``: the store of a query whose raster is not embedded yet
+    (the CLI embeds it now; the service refuses). ``on_prepared(prepared)``: told each request's model and plan
+    (the CLI prints them).
     """
 
-    def __init__(self, device: str | None = None, *, load_model: Callable[..., LoadedModel] | None = None,
+    def __init__(self, device: str | None = None, *, load_model: Callable[..., LoadedModel] = cached_model,
                  when_missing: Callable[[Prepared], EmbeddingStore] = refuse_missing,
                  on_prepared: Callable[[Prepared], None] | None = None, open_stores: int | None = None) -> None:
         self.device = device
@@ -121,10 +128,6 @@ class Workspace:
         """The model and plan for ``spec``; the raster is opened first, so a bad one is reported before
         seconds of loading a model."""
         info = self.rasters.describe(resolve_raster(spec.raster))
-        if self.load_model is None:
-            from ..models.factory import get_model
-
-            self.load_model = get_model
         model = self.load_model(require_model_name(spec.model), weights=spec.weights, device=self.device,
                                 precision=spec.precision)
         prepared = Prepared(model, plan_for(info, model, spec.tiling))
