@@ -118,10 +118,24 @@ class TokenCheck:
     def __init__(self, token: str) -> None:
         self.expected = f"Bearer {token}".encode()
 
+    def accepts(self, request: Request) -> bool:
+        return secrets.compare_digest(request.headers.get("authorization", "").encode("latin-1"), self.expected)
+
     def __call__(self, request: Request, _: HTTPAuthorizationCredentials | None = Security(bearer)) -> None:
         # HTTPBearer declares the scheme in the OpenAPI schema; the header is compared as sent, because
         # HTTPBearer takes "bearer" in any case and strips what follows it ("Bearer  <token>" would pass).
-        given = request.headers.get("authorization", "").encode("latin-1")
-        if not secrets.compare_digest(given, self.expected):
-            raise HTTPException(401, "missing or wrong bearer token (see the backend's state file)",
-                                headers={"WWW-Authenticate": "Bearer"})
+        if not self.accepts(request):
+            raise unauthorized()
+
+
+def unauthorized() -> HTTPException:
+    return HTTPException(401, "missing or wrong bearer token (see the backend's state file)",
+                         headers={"WWW-Authenticate": "Bearer"})
+
+
+def refused_before_routing(request: Request, status: int) -> bool:
+    """Whether a refusal that came before the token dependency ran (404 unknown path, 405 method, 422 a body
+    that is not JSON: FastAPI reads the body before dependencies) goes to a client without the token, which
+    then hears 401 instead, and learns nothing of paths or schemas."""
+    check: TokenCheck = request.app.state.token_check
+    return status != 401 and request.url.path != "/health" and not check.accepts(request)

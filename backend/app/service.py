@@ -21,7 +21,7 @@ from .. import __version__
 from ..errors import ConflictError, InsufficientStorageError, NotFoundError, TooLargeError, UserError
 from .bounds import REQUEST_BOUNDS
 from .caches import open_stores_limit
-from .guards import BodyLimit, LoopbackHosts, TokenCheck
+from .guards import BodyLimit, LoopbackHosts, TokenCheck, refused_before_routing, unauthorized
 from .job_queue import Jobs
 from .orchestration import Workspace
 from .routes import embedding, health, queries, uploads
@@ -81,14 +81,18 @@ async def user_error(_: Request, exc: UserError) -> JSONResponse:
     return JSONResponse({"error": str(exc)}, status_code=http_status(exc))
 
 
-async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-    # Starlette's own refusals (unknown path, wrong method, a body that is not JSON) and the token check's
-    # 401 in the same one-line form as ours, instead of {"detail": ...}
+async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    # Starlette's own refusals (unknown path, wrong method) and the token check's 401 in the same one-line
+    # form as ours, instead of {"detail": ...}
+    if refused_before_routing(request, exc.status_code):
+        exc = unauthorized()
     detail = str(exc.detail).splitlines()[0] if exc.detail else "request refused"
     return JSONResponse({"error": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
-async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    if refused_before_routing(request, 422):
+        return await http_error(request, unauthorized())
     status, line = validation_answer(exc)
     return JSONResponse({"error": line}, status_code=status)
 
@@ -116,7 +120,8 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
                           (RequestValidationError, invalid_request), (Exception, internal_error)):
         app.add_exception_handler(kind, handler)
 
-    with_token = [Depends(TokenCheck(token))]
+    app.state.token_check = TokenCheck(token)
+    with_token = [Depends(app.state.token_check)]
     app.include_router(health.open_router)
     for routes in (health.router, embedding.router, uploads.router, queries.router):
         app.include_router(routes, dependencies=with_token)

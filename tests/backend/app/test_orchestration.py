@@ -155,8 +155,13 @@ def test_host_refusal_and_token_refusal_are_one_line_json(cache_dir):
     assert r.status_code == 403 and r.json() == {"error": "Host header not allowed: use 127.0.0.1 or localhost"}
     r = TestClient(app, base_url="http://[::1]:8000").get("/models", headers={"Authorization": "Bearer tok"})
     assert r.status_code == 200
-    r = TestClient(app, base_url="http://localhost").get("/openapi.json")
-    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer" and set(r.json()) == {"error"}
+    anonymous = TestClient(app, base_url="http://localhost")
+    # refusals FastAPI makes before the token dependency runs go to a client without the token as 401 too
+    for r in (anonymous.get("/openapi.json"), anonymous.get("/no-such-path"), anonymous.delete("/search"),
+              anonymous.post("/search", content=b"not json", headers={"Content-Type": "application/json"})):
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer" and set(r.json()) == {"error"}
+    r = anonymous.get("/no-such-path", headers={"Authorization": "Bearer tok"})
+    assert (r.status_code, r.json()) == (404, {"error": "Not Found"})
 
 
 @pytest.mark.parametrize("field, value, line", [
