@@ -12,10 +12,9 @@ import secrets
 from fastapi import HTTPException, Request, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette._utils import parse_host_header
 from starlette.datastructures import Headers
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..raster.uploads import max_upload_bytes
 
@@ -23,6 +22,8 @@ LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 MAX_BODY_BYTES = 1_000_000  # JSON bodies; a thousand phrases of a thousand characters
 DRAIN_BYTES = 64_000_000  # a chunked body past the limit is read and dropped up to this, then cut off
 UPLOADS_PREFIX = "/uploads/"  # uploads stream to disk under their own, larger limit (checked while receiving)
+ADMITTED = "remoteclip.host_admitted"  # scope key: the Host check let this request through
+HOST_REFUSED = JSONResponse({"error": "Host header not allowed: use 127.0.0.1 or localhost"}, status_code=403)
 
 
 def allowed_hosts(bound_host: str) -> list[str]:
@@ -32,22 +33,27 @@ def allowed_hosts(bound_host: str) -> list[str]:
 
 
 class LoopbackHosts(TrustedHostMiddleware):
-    """Starlette's Host check, refusing with 403 and a one-line JSON body (Starlette answers 400 in plain text,
-    and redirects to ``www.``, which a loopback service never wants)."""
+    """Starlette's Host check, its refusal answered as 403 with a one-line JSON body (Starlette answers 400 in
+    plain text). Starlette decides; a request it lets through is marked in its scope, and the response to one
+    it did not is replaced."""
 
     def __init__(self, app: ASGIApp, bound_host: str = "127.0.0.1") -> None:
-        super().__init__(app, allowed_hosts=allowed_hosts(bound_host), www_redirect=False)
+        super().__init__(self._admitted, allowed_hosts=allowed_hosts(bound_host), www_redirect=False)
+        self.routes = app
 
-    def allows(self, scope: Scope) -> bool:
-        parsed = parse_host_header(Headers(scope=scope).get("host"))
-        return parsed is not None and parsed.host.lower() in self.allowed_hosts
+    async def _admitted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[ADMITTED] = True
+        await self.routes(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not self.allows(scope):
-            refusal = JSONResponse({"error": "Host header not allowed: use 127.0.0.1 or localhost"}, status_code=403)
-            await refusal(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+        async def refuse_as_json(message: Message) -> None:
+            if scope.get(ADMITTED):
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await HOST_REFUSED(scope, receive, send)
+            # else: the body of Starlette's own refusal, dropped
+
+        await super().__call__(scope, receive, refuse_as_json if scope["type"] == "http" else send)
 
 
 def _too_large(limit: int, **headers: str) -> JSONResponse:
