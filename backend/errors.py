@@ -1,7 +1,13 @@
-"""Errors that reach a user as one line, never as a traceback."""
+"""Errors that reach a user as one line, never as a traceback.
+
+Each error also subclasses the Python built-in it means (a missing raster is a ``FileNotFoundError``, a full
+disk an ``OSError``), so code that knows nothing of this module still catches it by its kind. What each error
+becomes over HTTP is decided in one table in the service (:data:`backend.app.service.HTTP_STATUS`), not here.
+"""
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -11,29 +17,45 @@ class UserError(Exception):
     The CLI prints it as one line and exits non-zero; the service answers it with HTTP 4xx.
     """
 
-    status_code = 400
 
-
-class NotFoundError(UserError):
-    """A file, model or job that does not exist."""
-
-    status_code = 404
+class NotFoundError(UserError, FileNotFoundError):
+    """A file, upload, model or job that does not exist."""
 
 
 class ConflictError(UserError):
     """A request that cannot be served in the current state (e.g. a raster not embedded yet)."""
 
-    status_code = 409
+
+class TooLargeError(UserError, ValueError):
+    """A request or upload larger than this backend accepts."""
+
+
+class InsufficientStorageError(UserError, OSError):
+    """Not enough disk (free space or the configured budget) for what was asked."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.errno = errno.ENOSPC
+
+
+class NotEmbeddedError(ConflictError):
+    """A query over a raster that has no store yet for this model and tiling."""
+
+    def __init__(self, raster: str, model: str) -> None:
+        super().__init__(f"{raster} is not embedded yet with {model} and this tiling: POST /embed first")
+        self.raster, self.model = raster, model
+
+
+class JobNotFoundError(NotFoundError):
+    """A job id this backend never gave out (or gave out before it was restarted)."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"no job '{job_id}'")
+        self.job_id = job_id
 
 
 class JobCancelled(Exception):
     """Raised inside a job when its cancel flag is set; nothing half-written is kept."""
-
-
-class InsufficientStorageError(UserError):
-    """Not enough disk (free space or the configured budget) for what was asked: HTTP 507."""
-
-    status_code = 507
 
 
 def write_failed(path: Path, exc: OSError) -> UserError:

@@ -11,11 +11,15 @@ import json
 import os
 import re
 import sys
-import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ..errors import JobCancelled, UserError
 from .progress import progress_bar
+
+if TYPE_CHECKING:  # imported by the commands that use them: 'models' and '--help' answer in 0.1 s, not 2
+    from ..embedding.cost_model import Estimate
+    from .orchestration import Answer, Embedded, Prepared, RasterSpec
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
@@ -39,12 +43,30 @@ def parse_tile_size(text: str | None) -> tuple[int | None, float | None]:
 
 
 def tiling_from_args(args: argparse.Namespace):
+    """The tiling the options ask for; bounds checked here, at the door, with the lines the service uses."""
     from ..raster.bands import parse_bands
     from ..raster.reader import TilingParams
+    from . import bounds
 
     tile_px, ground_m = parse_tile_size(args.tile_size)
+    bounds.TILE_PX.check(tile_px)
+    bounds.GROUND_M.check(ground_m)
+    bounds.GSD.check(args.gsd)
+    bounds.OVERLAP.check(args.overlap)
+    bounds.MIN_VALID.check(args.min_valid)
     return TilingParams(tile_px=tile_px, ground_m=ground_m, gsd=args.gsd, overlap=args.overlap,
                         bands=parse_bands(args.bands), min_valid=args.min_valid)
+
+
+def raster_spec(args: argparse.Namespace) -> RasterSpec:
+    """The raster, model and tiling of a command, validated."""
+    from . import bounds
+    from .orchestration import RasterSpec
+
+    bounds.BATCH.check(args.batch_size)
+    bounds.WORKERS.check(args.workers)
+    return RasterSpec(raster=args.raster, model=args.model, weights=args.weights, precision=args.precision,
+                      tiling=tiling_from_args(args))
 
 
 def _model_options(p: argparse.ArgumentParser) -> None:
@@ -137,71 +159,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class CliRun:
+    """One command's workspace: the model loaded for this process, the raster embedded when a query finds no
+    store (with the estimate, a progress bar and the store's line on stderr)."""
 
-def load_store(args: argparse.Namespace):
-    """Load the model, embed the raster if not cached yet, and return (model, store)."""
-    from ..embedding import distributed
-    from ..embedding.cost_model import check_disk_budget, estimate, record_job
-    from ..embedding.pipeline import cached_store, embed_raster, plan_embedding
-    from ..models.factory import load_model
-    from ..models.registry import require_model_name
-    from ..raster.reader import open_raster
+    def __init__(self, args: argparse.Namespace) -> None:
+        from ..embedding import distributed
+        from ..models.factory import load_model
+        from .orchestration import Workspace
 
-    ranks = distributed.ranks_from_env()
-    if ranks.distributed and args.command != "embed":
-        raise UserError(f"only 'embed' runs under torchrun (WORLD_SIZE={ranks.world_size}); run "
-                        f"'{args.command}' as one process once the store is written")
-    params = tiling_from_args(args)
-    with open_raster(args.raster):  # a bad raster is reported before seconds of loading a model
-        pass
-    device = distributed.rank_device(args.device, ranks)
-    model = load_model(require_model_name(args.model), weights=args.weights, device=device,
-                       precision=args.precision)
-    if ranks.is_main:
+        self.args = args
+        self.ranks = distributed.ranks_from_env()
+        if self.ranks.distributed and args.command != "embed":
+            raise UserError(f"only 'embed' runs under torchrun (WORLD_SIZE={self.ranks.world_size}); run "
+                            f"'{args.command}' as one process once the store is written")
+        self.spec = raster_spec(args)
+        self.workspace = Workspace(distributed.rank_device(args.device, self.ranks), load_model=load_model,
+                                   when_missing=lambda prepared: self.embed(prepared).store,
+                                   on_prepared=self._report if self.ranks.is_main else None)
+
+    @staticmethod
+    def _report(prepared: Prepared) -> None:
+        model, plan = prepared.model, prepared.plan
         print(f"model: {model.spec.name} ({model.spec.arch}), weights: {model.weights_path}, device: {model.device}"
               f", precision: {model.precision}", file=sys.stderr)
-    plan = plan_embedding(args.raster, model.identity, model.spec.name, model.image_size, params)
-    if plan.info.crs_wkt is None and ranks.is_main:
-        print(f"warning: {plan.info.path} has no CRS: outputs use pixel coordinates", file=sys.stderr)
-    fresh = cached_store(plan) is None
-    if fresh:  # a store that cannot fit is refused before minutes of embedding
-        check_disk_budget(plan.grid.n_tiles, model.embed_dim, plan.info.path)
-        if ranks.is_main and not ranks.distributed:  # the same estimate the plugin shows before embedding
-            cost = estimate(plan.grid.n_tiles, model, args.batch_size or 32)
-            print(f"estimate: {cost.line()} ({cost.rate_tiles_per_s:g} tiles/s, {cost.rate_source})",
-                  file=sys.stderr)
-    distributed.init(ranks, model.device)
-    bar, update = progress_bar("embedding" if not ranks.distributed else f"embedding (rank {ranks.rank})")
-    started = time.perf_counter()
-    try:
-        store = embed_raster(plan, model, batch_size=args.batch_size, progress=update, workers=args.workers,
-                             ranks=ranks)
-    finally:
-        bar.close()
-        distributed.finish()
-    seconds = time.perf_counter() - started
-    if fresh and store is not None and not ranks.distributed:
-        record_job(model, plan.grid.n_tiles, seconds)  # later estimates on this device use this rate
-    if store is not None and ranks.is_main:
-        print(f"store: {store.path} ({store.n_tiles} tiles of {plan.grid.tile_px} px, bands {plan.bands.bands}: "
-              f"{plan.bands.reason}; {seconds:.1f} s)", file=sys.stderr)
-    return model, store
+        if plan.info.crs_wkt is None:
+            print(f"warning: {plan.info.path} has no CRS: outputs use pixel coordinates", file=sys.stderr)
+
+    def _announce(self, cost: Estimate) -> None:  # the same estimate the plugin shows before embedding
+        if self.ranks.is_main:
+            print(f"estimate: {cost.line()} ({cost.rate_tiles_per_s:g} tiles/s, {cost.rate_source})", file=sys.stderr)
+
+    def embed(self, prepared: Prepared) -> Embedded:
+        from ..embedding import distributed
+        from . import orchestration
+
+        distributed.init(self.ranks, prepared.model.device)
+        ranks = self.ranks
+        bar, update = progress_bar("embedding" if not ranks.distributed else f"embedding (rank {ranks.rank})")
+        try:
+            done = orchestration.embed(self.workspace, prepared, batch_size=self.args.batch_size,
+                                       workers=self.args.workers, progress=update, ranks=ranks,
+                                       before=self._announce)
+        finally:
+            bar.close()
+            distributed.finish()
+        plan, store = prepared.plan, done.store
+        if store is not None and ranks.is_main:
+            print(f"store: {store.path} ({store.n_tiles} tiles of {plan.grid.tile_px} px, bands {plan.bands.bands}: "
+                  f"{plan.bands.reason}; {done.seconds:.1f} s)", file=sys.stderr)
+        return done
 
 
-def _write(args: argparse.Namespace, layers, store) -> None:
-    if getattr(args, "output", None):
-        from ..query.vector_layer import write_gpkg
-
-        path = write_gpkg(args.output, layers, store.crs_wkt)
-        print(f"wrote {path} (layers: {', '.join(layer.name for layer in layers)})", file=sys.stderr)
-
-
-def _check_output_early(args: argparse.Namespace) -> None:
-    """Refuse a bad -o before spending minutes on embedding."""
-    if getattr(args, "output", None):
-        from ..query.vector_layer import check_output_path
-
-        check_output_path(args.output)
+def _write(answer: Answer) -> None:
+    if answer.output is not None:
+        print(f"wrote {answer.output} (layers: {', '.join(layer.name for layer in answer.layers)})", file=sys.stderr)
 
 
 def _centre(ring) -> tuple[float, float]:
@@ -234,81 +246,78 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
-    from ..embedding.distributed import ranks_from_env
-
-    _, store = load_store(args)
-    if not ranks_from_env().is_main:
+    run = CliRun(args)
+    done = run.embed(run.workspace.prepare(run.spec))
+    if not run.ranks.is_main:
         return 0  # rank 0 reports the store
+    store = done.store
     print(json.dumps({"store": str(store.path), "n_tiles": store.n_tiles,
                       "embed_dim": int(store.embeddings.shape[1]), "seconds": store.meta["seconds"]}))
     return 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from ..query.text_search import text_search
-
-    _check_output_early(args)
-    from ..query.hit_selection import check_k
     from ..query.prompts import clean_phrases
+    from . import bounds, orchestration
 
-    check_k(args.k)
-    clean_phrases(args.query)
-    model, store = load_store(args)
-    ranked, layers = text_search(store, model, args.query, k=args.k, templates=model.spec.prompt_templates)
-    _print_hits(store, ranked)
-    _write(args, layers, store)
+    bounds.K.check(args.k)
+    queries = clean_phrases(args.query)
+    run = CliRun(args)
+    answer = orchestration.search(run.workspace, run.spec, queries, k=args.k, output=args.output)
+    _print_hits(answer.store, answer.result)
+    _write(answer)
     return 0
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
     from ..query.prompts import parse_class_list
-    from ..query.zero_shot import zero_shot
+    from . import orchestration
 
-    _check_output_early(args)
     classes = parse_class_list(args.classes)
-    model, store = load_store(args)
-    result, layers = zero_shot(store, model, classes, templates=model.spec.prompt_templates)
+    run = CliRun(args)
+    answer = orchestration.classify(run.workspace, run.spec, classes, output=args.output)
     print(f"{'class':<30} share of tiles")
-    for name, share in result.class_shares().items():
+    for name, share in answer.summary["class_shares"].items():
         print(f"{name:<30} {share:6.1%}")
-    _write(args, layers, store)
+    _write(answer)
     return 0
 
 
 def cmd_count(args: argparse.Namespace) -> int:
-    from ..query.counting import count_objects
     from ..query.prompts import count_prompts
+    from . import orchestration
 
-    _check_output_early(args)
     count_prompts(args.object)
-    model, store = load_store(args)
-    result, layers = count_objects(store, model, args.object)
-    print(f"object: {args.object}; tiles: {store.n_tiles}; estimated total: {result.total_expected:.1f}")
+    run = CliRun(args)
+    answer = orchestration.count(run.workspace, run.spec, args.object, output=args.output)
+    expected = answer.result.expected
+    print(f"object: {args.object}; tiles: {answer.store.n_tiles}; estimated total: {answer.result.total_expected:.1f}")
     print("busiest tiles (expected count): "
-          + ", ".join(f"{i}: {result.expected[i]:.2f}" for i in result.expected.argsort()[::-1][:5]))
-    _write(args, layers, store)
+          + ", ".join(f"{i}: {expected[i]:.2f}" for i in expected.argsort()[::-1][:5]))
+    _write(answer)
     return 0
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
-    from ..query.hit_selection import check_k
-    from ..query.similar_tiles import example_point, similar_tiles
+    from ..query.similar_tiles import example_point
+    from . import bounds, orchestration
 
-    _check_output_early(args)
-    check_k(args.k)
+    bounds.K.check(args.k)
+    bounds.TILE_ID.check(args.tile)
     point = example_point(args.x, args.y)
     if (point is None) == (args.tile is None):
         raise UserError("give an example: --x X --y Y (in the raster's CRS) or --tile ID")
-    _, store = load_store(args)
-    example, ranked, layers = similar_tiles(store, k=args.k, tile_id=args.tile, point=point)
-    print(f"example tile: {example}")
-    _print_hits(store, ranked)
-    _write(args, layers, store)
+    run = CliRun(args)
+    answer = orchestration.similar(run.workspace, run.spec, k=args.k, tile_id=args.tile, point=point,
+                                   output=args.output)
+    print(f"example tile: {answer.summary['example_tile']}")
+    _print_hits(answer.store, answer.result)
+    _write(answer)
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .service import serve
+    from .serve import serve
 
     return serve(host=args.host, port=args.port, state_file=args.state_file, device=args.device,
                  parent_pid=args.parent_pid)

@@ -32,14 +32,10 @@ def choose_model(requested: str | None) -> str:
 
 def run_demo(model: str | None = None, weights: str | None = None, device: str | None = None,
              output_dir: str = "demo_output") -> int:
-    from ..embedding.pipeline import embed_raster, plan_embedding
-    from ..models.factory import load_model
-    from ..query.counting import count_objects
     from ..query.surface_map import render_surface_png
-    from ..query.text_search import text_search
-    from ..query.vector_layer import write_gpkg
-    from ..query.zero_shot import zero_shot
     from ..raster.reader import TilingParams
+    from . import orchestration
+    from .orchestration import Prepared, RasterSpec, Workspace
     from .progress import progress_bar
 
     try:
@@ -55,27 +51,36 @@ def run_demo(model: str | None = None, weights: str | None = None, device: str |
         return EXIT_NO_WEIGHTS
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    loaded = load_model(name, weights=weights, device=device)
-    print(f"model:   {loaded.spec.name} ({loaded.spec.arch}) on {loaded.device}")
-    print(f"weights: {loaded.weights_path}")
-    print(f"raster:  {SAMPLE_RASTER.name} (NAIP 2019, 5 m, public domain)")
-    plan = plan_embedding(str(SAMPLE_RASTER), loaded.identity, loaded.spec.name, loaded.image_size,
-                          TilingParams(tile_px=TILE_PX, overlap=OVERLAP))
-    bar, update = progress_bar("embedding")
+    introduced: list[Prepared] = []
+
+    def introduce(prepared: Prepared) -> None:  # told at each of the three queries; said once
+        if introduced:
+            return
+        introduced.append(prepared)
+        loaded = prepared.model
+        print(f"model:   {loaded.spec.name} ({loaded.spec.arch}) on {loaded.device}")
+        print(f"weights: {loaded.weights_path}")
+        print(f"raster:  {SAMPLE_RASTER.name} (NAIP 2019, 5 m, public domain)")
+
+    def embed_now(prepared: Prepared):
+        bar, update = progress_bar("embedding")
+        try:
+            return orchestration.embed(workspace, prepared, progress=update).store
+        finally:
+            bar.close()
+
+    # get_model (the default loader) keeps the model between the three queries
+    workspace = Workspace(device, when_missing=embed_now, on_prepared=introduce)
+    spec = RasterSpec(str(SAMPLE_RASTER), model=name, weights=weights,
+                      tiling=TilingParams(tile_px=TILE_PX, overlap=OVERLAP))
     started = time.perf_counter()
-    try:
-        store = embed_raster(plan, loaded, progress=update)
-    finally:
-        bar.close()
+    search = orchestration.search(workspace, spec, [QUERY], k=5, output=str(out / "search.gpkg"))
+    store, loaded, ranked = search.store, search.model, search.result
     print(f"tiles:   {store.n_tiles} of {TILE_PX} px ({TILE_PX * 5} m), embedded or cached in "
           f"{time.perf_counter() - started:.1f} s")
-    templates = loaded.spec.prompt_templates
-    ranked, search_layers = text_search(store, loaded, [QUERY], k=5, templates=templates)
-    classes, class_layers = zero_shot(store, loaded, list(CLASSES), templates=templates)
-    counts, count_layers = count_objects(store, loaded, COUNT_OBJECT)
-    files = [write_gpkg(out / "search.gpkg", search_layers, store.crs_wkt),
-             write_gpkg(out / "classes.gpkg", class_layers, store.crs_wkt),
-             write_gpkg(out / "counts.gpkg", count_layers, store.crs_wkt)]
+    classes = orchestration.classify(workspace, spec, list(CLASSES), output=str(out / "classes.gpkg"))
+    counts = orchestration.count(workspace, spec, COUNT_OBJECT, output=str(out / "counts.gpkg"))
+    files = [search.output, classes.output, counts.output]
     png = render_surface_png(store, ranked.scores, ranked.hits, f"'{QUERY}' — {loaded.spec.name}",
                              out / "similarity.png")
     print(f"\ntext search '{QUERY}': top hits")
@@ -84,9 +89,10 @@ def run_demo(model: str | None = None, weights: str | None = None, device: str |
         ring = store.footprints[i]
         print(f"  {r:>4} {ranked.scores[i]:7.4f}  {ring[:, 0].mean():.0f}, {ring[:, 1].mean():.0f}")
     print("\nzero-shot classes: share of tiles")
-    for cls, share in classes.class_shares().items():
+    for cls, share in classes.summary["class_shares"].items():
         print(f"  {cls:<20} {share:6.1%}")
-    print(f"\ncount '{COUNT_OBJECT}': estimated total {counts.total_expected:.1f} over {store.n_tiles} tiles")
+    print(f"\ncount '{COUNT_OBJECT}': estimated total {counts.summary['total_expected']:.1f} over {store.n_tiles} "
+          "tiles")
     print("\nwrote: " + ", ".join(str(f) for f in files) + f", {png}")
     return 0
 

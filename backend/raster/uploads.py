@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..config import cache_root, env_number
-from ..errors import NotFoundError, UserError
+from ..errors import NotFoundError, TooLargeError, UserError
 
 PREFIX = "upload:"
 SUFFIX = ".tif"
@@ -26,8 +26,8 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 DEFAULT_MAX_BYTES = 1 << 30  # 1 GiB: a 16,000 x 16,000 RGBA rendering
 
 
-class UploadTooLarge(UserError):
-    status_code = 413
+class UploadTooLarge(TooLargeError):
+    """An upload past ``$REMOTECLIP_MAX_UPLOAD_MB``."""
 
 
 def max_upload_bytes() -> int:

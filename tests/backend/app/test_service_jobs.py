@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from backend.app.service import Jobs
+from backend.app.job_queue import Jobs
 
 
 def _wait(job, timeout=10.0):

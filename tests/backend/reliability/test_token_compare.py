@@ -12,7 +12,7 @@ import secrets
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.app import service
+from backend.app import guards, service
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def spy(monkeypatch) -> list[tuple[bytes, bytes]]:
         calls.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(service.secrets, "compare_digest", recording)
+    monkeypatch.setattr(guards.secrets, "compare_digest", recording)
     return calls
 
 

@@ -1,0 +1,259 @@
+"""Every job once, for both doors: estimate, embed, search, classify, count and similar.
+
+The CLI (:mod:`backend.app.cli`) and the HTTP routes (:mod:`backend.app.routes`) validate their input (argparse
+and :mod:`backend.app.bounds`; pydantic) and call these functions with a :class:`RasterSpec`. Here a request's
+raster is opened and planned once (and not at all when a :class:`Workspace` has seen that version of the file
+before), its model loaded or taken from the workspace, its store looked up once (kept open by the workspace),
+and the answer computed by :mod:`backend.query`. What only the data can tell (a band the raster lacks, a point
+outside it, a store that does not exist yet) is found here and raised as one-line errors.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..embedding.cost_model import Estimate, check_disk_budget, record_job
+from ..embedding.cost_model import estimate as estimate_cost
+from ..embedding.store import EmbeddingStore, store_key
+from ..errors import InsufficientStorageError, NotEmbeddedError
+from ..models.registry import require_model_name
+from ..query import counting, similar_tiles, text_search, zero_shot  # modules: a test injects a fault into one
+from ..query.vector_layer import VectorLayer, check_output_path, write_gpkg
+from ..raster.reader import RasterInfo, TilingParams, resolve_grid, select_bands
+from ..raster.uploads import resolve_raster
+from .caches import DEFAULT_OPEN_STORES, OpenStores, RasterInfos
+
+if TYPE_CHECKING:  # torch and open_clip are imported when a model is first needed: the service starts in 0.6 s, not 2
+    from ..embedding.distributed import Ranks
+    from ..embedding.pipeline import Cancelled, EmbeddingPlan, Progress
+    from ..models.factory import LoadedModel
+
+
+@dataclass(frozen=True)
+class RasterSpec:
+    """A raster (a path, or ``upload:<sha256>``), the model to embed it with and the tiling."""
+
+    raster: str
+    model: str | None = None
+    weights: str | None = None
+    precision: str | None = None
+    tiling: TilingParams = field(default_factory=TilingParams)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request's model and plan: everything decided before a store is looked up or a tile read."""
+
+    model: LoadedModel
+    plan: EmbeddingPlan
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """An embedding job's outcome; ``store`` is None on torchrun ranks that cannot see rank 0's cache."""
+
+    store: EmbeddingStore | None
+    seconds: float
+    fresh: bool  # False: the store existed and nothing was embedded
+
+
+@dataclass(frozen=True)
+class Estimated:
+    prepared: Prepared
+    cost: Estimate
+    embedded: bool  # a store for this raster, model and tiling exists already
+    disk_problem: str | None  # why embedding would be refused for disk, or None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A query's result: its layers, a summary for clients, the GeoPackage written (if asked) and the
+    query room's own result (RankedTiles, ZeroShotResult or CountResult) for the CLI's tables."""
+
+    model: LoadedModel
+    store: EmbeddingStore
+    layers: list[VectorLayer]
+    summary: dict
+    output: Path | None
+    result: Any
+
+
+def plan_for(info: RasterInfo, model: LoadedModel, params: TilingParams) -> EmbeddingPlan:
+    """:func:`backend.embedding.pipeline.plan_embedding` for a raster already opened and described: the same
+    bands, grid and store key, without opening the file again (tested to agree)."""
+    from ..embedding.pipeline import EmbeddingPlan
+
+    bands = select_bands(info, params.bands)
+    grid, read_px = resolve_grid(info, params, model.image_size)
+    plan = EmbeddingPlan(info, bands, grid, read_px, params, model.spec.name, key="")
+    return replace(plan, key=store_key(info.identity, model.identity, plan.tiling))
+
+
+def cached_model(name: str, **options: Any) -> LoadedModel:
+    """:func:`~backend.models.factory.get_model` (the process's model cache), imported at the first request."""
+    from ..models.factory import get_model
+
+    return get_model(name, **options)
+
+
+def refuse_missing(prepared: Prepared) -> EmbeddingStore:
+    """The service's answer to a query over a raster with no store: 409, embed first."""
+    raise NotEmbeddedError(prepared.plan.info.path, prepared.model.spec.name)
+
+
+class Workspace:
+    """Models, described rasters and open stores shared by the requests of one process.
+
+    ``load_model``: :func:`cached_model` (the service; the default) or :func:`~backend.models.factory.load_model`
+    (the CLI, one request). ``when_missing(prepared)``: the store of a query whose raster is not embedded yet
+    (the CLI embeds it now; the service refuses). ``on_prepared(prepared)``: told each request's model and plan
+    (the CLI prints them).
+    """
+
+    def __init__(self, device: str | None = None, *, load_model: Callable[..., LoadedModel] = cached_model,
+                 when_missing: Callable[[Prepared], EmbeddingStore] = refuse_missing,
+                 on_prepared: Callable[[Prepared], None] | None = None, open_stores: int | None = None) -> None:
+        self.device = device
+        self.load_model = load_model
+        self.when_missing = when_missing
+        self.on_prepared = on_prepared
+        self.stores = OpenStores(open_stores or DEFAULT_OPEN_STORES)
+        self.rasters = RasterInfos()
+
+    def prepare(self, spec: RasterSpec) -> Prepared:
+        """The model and plan for ``spec``; the raster is opened first, so a bad one is reported before
+        seconds of loading a model."""
+        info = self.rasters.describe(resolve_raster(spec.raster))
+        model = self.load_model(require_model_name(spec.model), weights=spec.weights, device=self.device,
+                                precision=spec.precision)
+        prepared = Prepared(model, plan_for(info, model, spec.tiling))
+        if self.on_prepared is not None:
+            self.on_prepared(prepared)
+        return prepared
+
+    def open(self, spec: RasterSpec) -> tuple[Prepared, EmbeddingStore]:
+        """The model, plan and store of a query (``when_missing`` decides what happens without a store)."""
+        prepared = self.prepare(spec)
+        store = self.stores.get(prepared.plan.key)
+        return prepared, store if store is not None else self.when_missing(prepared)
+
+
+# ---------------------------------------------------------------- embedding
+
+
+def check_room(prepared: Prepared) -> None:
+    """Refuse (InsufficientStorageError) a store that would not fit the disk or the disk budget."""
+    check_disk_budget(prepared.plan.grid.n_tiles, prepared.model.embed_dim, prepared.plan.info.path)
+
+
+def admit_embedding(workspace: Workspace, spec: RasterSpec) -> Prepared:
+    """The model and plan of an embedding about to be queued; one that cannot fit is refused now, not after
+    the queue (a store is written at the end of a job: running out of disk there loses the whole job)."""
+    prepared = workspace.prepare(spec)
+    if workspace.stores.get(prepared.plan.key) is None:
+        check_room(prepared)
+    return prepared
+
+
+def estimate(workspace: Workspace, spec: RasterSpec, batch_size: int = 32) -> Estimated:
+    """Tiles, seconds and disk that embedding ``spec`` will cost on this device, and whether it is needed."""
+    prepared = workspace.prepare(spec)
+    cost = estimate_cost(prepared.plan.grid.n_tiles, prepared.model, batch_size)
+    embedded = workspace.stores.get(prepared.plan.key) is not None
+    disk_problem = None
+    if not embedded:  # said here too, so a client can tell the user before asking to embed
+        try:
+            check_room(prepared)
+        except InsufficientStorageError as exc:
+            disk_problem = str(exc)
+    return Estimated(prepared, cost, embedded, disk_problem)
+
+
+def embed(workspace: Workspace, prepared: Prepared, *, batch_size: int | None = None, workers: int | None = None,
+          progress: Progress | None = None, cancelled: Cancelled | None = None, ranks: Ranks | None = None,
+          before: Callable[[Estimate], None] | None = None) -> Embedded:
+    """The store of ``prepared``, embedded now unless it exists.
+
+    A store that cannot fit is refused before any tile is read; ``before(cost)`` hears the estimate first (a
+    single process: what the CLI prints). The job's end-to-end rate becomes what later estimates on this device
+    use. Under torchrun every rank takes part (``ranks``; default: a single process) and rank 0 writes the store.
+    """
+    from ..embedding.distributed import SINGLE
+    from ..embedding.pipeline import embed_raster
+
+    ranks = ranks or SINGLE
+    plan, model = prepared.plan, prepared.model
+    existing = workspace.stores.get(plan.key)
+    if existing is not None and not ranks.distributed:  # every rank takes part in embed_raster's broadcast
+        if progress is not None:
+            progress(plan.grid.n_tiles, plan.grid.n_tiles)
+        return Embedded(existing, 0.0, fresh=False)
+    fresh = existing is None
+    if fresh:
+        check_room(prepared)
+        if before is not None and not ranks.distributed:
+            before(estimate_cost(plan.grid.n_tiles, model, batch_size or 32))
+    started = time.perf_counter()
+    store = embed_raster(plan, model, batch_size=batch_size, progress=progress, cancelled=cancelled,
+                         workers=workers, ranks=ranks)
+    seconds = time.perf_counter() - started
+    if fresh and store is not None and not ranks.distributed:
+        record_job(model, plan.grid.n_tiles, seconds)
+    if store is not None:
+        workspace.stores.put(store)
+    return Embedded(store, seconds, fresh)
+
+
+# ---------------------------------------------------------------- queries
+
+
+def _answer(model: LoadedModel, store: EmbeddingStore, layers: list[VectorLayer], output: str | None,
+            summary: dict, result: Any) -> Answer:
+    written = write_gpkg(output, layers, store.crs_wkt) if output else None
+    return Answer(model, store, layers, summary, written, result)
+
+
+def _check_output(output: str | None) -> None:
+    if output:  # a bad output path is refused before a store is looked up or embedded
+        check_output_path(output)
+
+
+def search(workspace: Workspace, spec: RasterSpec, queries: list[str], k: int = 10,
+           output: str | None = None) -> Answer:
+    """Tiles matching the phrases (their embeddings averaged): layers ``hits`` and ``similarity``."""
+    _check_output(output)
+    prepared, store = workspace.open(spec)
+    model = prepared.model
+    ranked, layers = text_search.text_search(store, model, queries, k=k, templates=model.spec.prompt_templates)
+    return _answer(model, store, layers, output, {"best_score": float(ranked.scores.max())}, ranked)
+
+
+def classify(workspace: Workspace, spec: RasterSpec, classes: list[str], output: str | None = None) -> Answer:
+    """Zero-shot classes of every tile: layer ``classes``."""
+    _check_output(output)
+    prepared, store = workspace.open(spec)
+    model = prepared.model
+    result, layers = zero_shot.zero_shot(store, model, classes, templates=model.spec.prompt_templates)
+    return _answer(model, store, layers, output, {"class_shares": result.class_shares()}, result)
+
+
+def count(workspace: Workspace, spec: RasterSpec, obj: str, output: str | None = None) -> Answer:
+    """Per-tile counts (1 to 10) and the expected total of an object: layer ``counts``."""
+    _check_output(output)
+    prepared, store = workspace.open(spec)
+    result, layers = counting.count_objects(store, prepared.model, obj)
+    return _answer(prepared.model, store, layers, output, {"total_expected": result.total_expected}, result)
+
+
+def similar(workspace: Workspace, spec: RasterSpec, k: int = 10, tile_id: int | None = None,
+            point: tuple[float, float] | None = None, output: str | None = None) -> Answer:
+    """Tiles like an example (a tile id, or the tile under a point in the raster's CRS): layers ``similar``
+    and ``similarity``."""
+    _check_output(output)
+    prepared, store = workspace.open(spec)
+    example, ranked, layers = similar_tiles.similar_tiles(store, k=k, tile_id=tile_id, point=point)
+    return _answer(prepared.model, store, layers, output, {"example_tile": example}, ranked)

@@ -1,0 +1,44 @@
+"""``POST /search``, ``/classify``, ``/count`` and ``/similar``: synchronous answers over an embedded raster
+(409 until it is embedded with the same model and tiling)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from .. import orchestration
+from ..schemas import ClassifyRequest, CountRequest, QueryAnswer, SearchRequest, SimilarRequest
+from .deps import WorkspaceDep
+
+router = APIRouter()
+
+
+def _geojson(answer: orchestration.Answer, include: set[str]) -> QueryAnswer:
+    store = answer.store
+    return QueryAnswer(
+        model=answer.model.spec.name, weights=str(answer.model.weights_path), store=store.key,
+        n_tiles=store.n_tiles, crs_wkt=store.crs_wkt, output=str(answer.output) if answer.output else None,
+        summary=answer.summary,
+        layers={layer.name: layer.geojson(store.crs_wkt) for layer in answer.layers if layer.name in include},
+    )
+
+
+@router.post("/search")
+def search(req: SearchRequest, workspace: WorkspaceDep) -> QueryAnswer:
+    answer = orchestration.search(workspace, req.spec(), req.queries, req.k, req.output)
+    return _geojson(answer, {"hits", "similarity"} if req.include_surface else {"hits"})
+
+
+@router.post("/classify")
+def classify(req: ClassifyRequest, workspace: WorkspaceDep) -> QueryAnswer:
+    return _geojson(orchestration.classify(workspace, req.spec(), req.classes, req.output), {"classes"})
+
+
+@router.post("/count")
+def count(req: CountRequest, workspace: WorkspaceDep) -> QueryAnswer:
+    return _geojson(orchestration.count(workspace, req.spec(), req.object, req.output), {"counts"})
+
+
+@router.post("/similar")
+def similar(req: SimilarRequest, workspace: WorkspaceDep) -> QueryAnswer:
+    answer = orchestration.similar(workspace, req.spec(), req.k, req.tile_id, req.point(), req.output)
+    return _geojson(answer, {"similar", "similarity"} if req.include_surface else {"similar"})

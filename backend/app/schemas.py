@@ -1,0 +1,179 @@
+"""Request and response bodies of the HTTP service (pydantic), validated here, once, at the door.
+
+Numbers and list lengths carry their bounds (:mod:`backend.app.bounds`) as ``Field`` constraints; phrases,
+class lists and example points are checked by the same functions the CLI calls. A check that fails becomes a
+validation error of type :data:`USER_ERROR` whose message is the one line the CLI prints; the service answers
+it (and a failed bound) with HTTP 400, anything else that does not match the schema with 422.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from ..errors import UserError
+from ..query.prompts import clean_phrases, count_prompts, parse_class_list
+from ..query.similar_tiles import example_point
+from ..raster.reader import TilingParams
+from . import bounds
+from .orchestration import RasterSpec
+
+USER_ERROR = "user_error"  # the pydantic error type of a failed check; its message is the user's one line
+
+
+def user_checked(check: Callable[[], Any]) -> Any:
+    """``check()``, its :class:`UserError` raised again as a validation error carrying the same line."""
+    try:
+        return check()
+    except UserError as exc:
+        raise PydanticCustomError(USER_ERROR, "{line}", {"line": str(exc)}) from None
+
+
+def checked_by(check: Callable[[Any], Any]) -> AfterValidator:
+    """A field validator that runs ``check`` (raising :class:`UserError`) and keeps the value it returns."""
+    return AfterValidator(lambda value: user_checked(lambda: check(value)))
+
+
+class RasterRequest(BaseModel):
+    """A raster and how to embed it; the same fields address the same cached store."""
+
+    raster: str = Field(..., description="path of a raster file on the backend's machine, or upload:<sha256>")
+    model: str | None = Field(None, description="model name from GET /models (default: the best one present)")
+    weights: str | None = Field(None, description="checkpoint file instead of the registry's")
+    tile_size: int | None = bounds.TILE_PX.field(None, description="tile side in raster pixels (default: model "
+                                                                   "input size)")
+    ground_size_m: float | None = bounds.GROUND_M.field(None, description="tile side on the ground in metres")
+    gsd: float | None = bounds.GSD.field(None, description="metres per model-input pixel")
+    overlap: float = bounds.OVERLAP.field(0.0, description="fraction of a tile shared with its neighbour, 0 to 0.9")
+    bands: Annotated[list[int] | None, checked_by(bounds.BANDS.check)] = bounds.BANDS.field(
+        None, description="1 or 3 band numbers used as R, G, B (null or []: chosen from the colour interpretation)")
+    min_valid: float = bounds.MIN_VALID.field(0.01, description="skip tiles with a smaller valid fraction")
+    batch_size: int = bounds.BATCH.field(32, description="tiles per forward pass")
+    precision: Literal["exact", "int8"] = Field(
+        "exact", description="int8: the CPU fast path (about 1.6x faster, cosine 0.9997 to exact); its stores are "
+                             "separate from exact ones")
+
+    @model_validator(mode="after")
+    def _one_tile_size(self) -> RasterRequest:
+        user_checked(self.tiling)  # only one of tile_size, ground_size_m and gsd
+        return self
+
+    def tiling(self) -> TilingParams:
+        return TilingParams(tile_px=self.tile_size, ground_m=self.ground_size_m, gsd=self.gsd, overlap=self.overlap,
+                            bands=tuple(self.bands) if self.bands else None, min_valid=self.min_valid)
+
+    def spec(self) -> RasterSpec:
+        """What the orchestration needs to find or make this request's store."""
+        return RasterSpec(raster=self.raster, model=self.model, weights=self.weights, precision=self.precision,
+                          tiling=self.tiling())
+
+
+Phrases = Annotated[list[str], checked_by(clean_phrases)]
+
+
+class SearchRequest(RasterRequest):
+    queries: Phrases = bounds.QUERIES.field(description="one or more phrases; their embeddings are averaged")
+    k: int = bounds.K.field(10, description="number of distinct hits")
+    output: str | None = Field(None, description="GeoPackage to write the layers to")
+    include_surface: bool = Field(True, description="return the per-tile similarity surface")
+
+
+class ClassifyRequest(RasterRequest):
+    classes: Annotated[list[str], checked_by(parse_class_list)] = bounds.CLASSES.field(
+        description="two or more class names, each listed once")
+    output: str | None = None
+
+
+def _checked_object(obj: str) -> str:
+    count_prompts(obj)
+    return " ".join(obj.split())
+
+
+class CountRequest(RasterRequest):
+    object: Annotated[str, checked_by(_checked_object)] = Field(..., description="the object to count, e.g. "
+                                                                                 "'storage tank'")
+    output: str | None = None
+
+
+class SimilarRequest(RasterRequest):
+    x: float | None = Field(None, description="example point X in the raster's CRS")
+    y: float | None = Field(None, description="example point Y in the raster's CRS")
+    tile_id: int | None = bounds.TILE_ID.field(None, description="example tile id instead of a point")
+    k: int = bounds.K.field(10, description="number of distinct hits")
+    output: str | None = None
+    include_surface: bool = True
+
+    def point(self) -> tuple[float, float] | None:
+        return example_point(self.x, self.y)
+
+    @model_validator(mode="after")
+    def _one_example(self) -> SimilarRequest:
+        def check() -> None:
+            if (self.point() is None) == (self.tile_id is None):
+                raise UserError("give an example: a point (x and y in the raster's CRS) or a tile id, not both")
+
+        user_checked(check)
+        return self
+
+
+class ErrorBody(BaseModel):
+    """Every refusal: one line saying what was wrong and what to do."""
+
+    error: str
+
+
+class QueryAnswer(BaseModel):
+    """The answer of /search, /classify, /count and /similar: result layers as GeoJSON in the raster's CRS."""
+
+    model: str
+    weights: str
+    store: str = Field(..., description="key of the embedding store that was queried")
+    n_tiles: int
+    crs_wkt: str | None = Field(..., description="the raster's CRS (null: pixel coordinates)")
+    output: str | None = Field(..., description="GeoPackage written, if one was asked for")
+    summary: dict
+    layers: dict[str, dict] = Field(..., description="layer name -> GeoJSON FeatureCollection")
+
+
+class ModelInfo(BaseModel):
+    name: str
+    arch: str
+    source: str
+    description: str
+    present: bool
+    where: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class JobStatus(BaseModel):
+    id: str
+    kind: str
+    state: Literal["queued", "running", "done", "failed", "cancelled"]
+    done: int
+    total: int
+    error: str | None = None
+    result: dict | None = None
+    created: float
+    finished: float | None = None
+
+
+class EstimateAnswer(BaseModel):
+    raster: str
+    model: str
+    embedded: bool = Field(..., description="a store for this raster, model and tiling exists: no embedding needed")
+    tiles: int = Field(..., description="tiles in the grid (an upper bound: empty tiles are skipped)")
+    seconds: float = Field(..., description="expected embedding time on this backend's device, seconds")
+    disk_bytes: int = Field(..., description="size of the store on disk, bytes")
+    rate_tiles_per_s: float
+    rate_source: str
+    device: str
+    summary: str = Field(..., description="the estimate as one line for people")
+    disk_problem: str | None = Field(None, description="why POST /embed would be refused for disk (HTTP 507), "
+                                                       "or null when the store fits")
