@@ -231,14 +231,21 @@ def run_in_qgis() -> None:
                 return False
         return True
 
+    def _env_missing(task) -> bool:
+        from remoteclip_qgis.jobs import Failed
+
+        return isinstance(task.outcome, Failed) and task.outcome.env_missing
+
     def poll() -> None:
+        from remoteclip_qgis.jobs import Done, Failed
+
         if state["done"]:
             return
         state["polls"] += 1
         plugin = plugins.get(PLUGIN)
         if not follow_env(plugin):
             return
-        if state["task"] is not None and getattr(state["task"], "env_missing", False) and plugin.tasks:
+        if state["task"] is not None and _env_missing(state["task"]) and plugin.tasks:
             state["task"] = next(iter(plugin.tasks))  # the search, run again once the environment is ready
             log("search started again with the new backend environment")
         task = state["task"]
@@ -246,7 +253,7 @@ def run_in_qgis() -> None:
         if "hits" in found and "similarity" in found:
             poll_timer.stop()
             if task is not None:
-                result = task.result or {}
+                result = task.outcome.answer if isinstance(task.outcome, Done) else {}
                 info["model"] = result.get("model")
                 info["task_result_keys"] = sorted(result)
             from remoteclip_qgis.backend_process import get_manager
@@ -255,8 +262,8 @@ def run_in_qgis() -> None:
             log(f"result layers in the project: {[lyr.name() for lyr in found.values()]}")
             QTimer.singleShot(500, render)
             return
-        if task is not None and task.error and not task.env_missing:
-            fail(f"search task failed: {task.error}")
+        if task is not None and isinstance(task.outcome, Failed) and not task.outcome.env_missing:
+            fail(f"search task failed: {task.outcome.reason}")
             return
         if state["polls"] % 20 == 0:
             busy = state["env_task"] if plugin.env_task is not None else task
