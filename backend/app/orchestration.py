@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..embedding.cost_model import Estimate, check_disk_budget, record_job
 from ..embedding.cost_model import estimate as estimate_cost
-from ..embedding.store import EmbeddingStore, store_key
+from ..embedding.store import EmbeddingStore
 from ..errors import InsufficientStorageError, NotEmbeddedError
 from ..models.registry import require_model_name
 from ..query import counting, similar_tiles, text_search, zero_shot  # modules: a test injects a fault into one
 from ..query.vector_layer import VectorLayer, check_output_path, write_gpkg
-from ..raster.reader import RasterInfo, TilingParams, resolve_grid, select_bands
+from ..raster.reader import RasterInfo, TilingParams
 from ..raster.uploads import resolve_raster
 from .caches import DEFAULT_OPEN_STORES, OpenStores, RasterInfos
 
@@ -83,14 +83,11 @@ class Answer:
 
 
 def plan_for(info: RasterInfo, model: LoadedModel, params: TilingParams) -> EmbeddingPlan:
-    """:func:`backend.embedding.pipeline.plan_embedding` for a raster already opened and described: the same
-    bands, grid and store key, without opening the file again (tested to agree)."""
-    from ..embedding.pipeline import EmbeddingPlan
+    """The plan of a raster already opened and described (:func:`~backend.embedding.pipeline.plan_for_raster`):
+    the same bands, grid and store key as ``plan_embedding``, without opening the file again (tested to agree)."""
+    from ..embedding.pipeline import plan_for_raster
 
-    bands = select_bands(info, params.bands)
-    grid, read_px = resolve_grid(info, params, model.image_size)
-    plan = EmbeddingPlan(info, bands, grid, read_px, params, model.spec.name, key="")
-    return replace(plan, key=store_key(info.identity, model.identity, plan.tiling))
+    return plan_for_raster(info, model.identity, model.spec.name, model.image_size, params)
 
 
 def cached_model(name: str, **options: Any) -> LoadedModel:

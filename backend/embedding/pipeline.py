@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import rasterio
@@ -106,21 +106,21 @@ class EmbeddingPlan:
         }
 
 
-def plan_embedding(raster: str, model_identity: str, model_name: str, image_size: int,
-                   params: TilingParams) -> EmbeddingPlan:
-    """Open the raster, choose bands and grid, and compute the store key; reads no pixels."""
-    with open_raster(raster) as src:
-        info = describe(src)
+def plan_for_raster(info: RasterInfo, model_identity: str, model_name: str, image_size: int,
+                    params: TilingParams) -> EmbeddingPlan:
+    """Choose bands and grid for a raster already opened and described, and compute the store key."""
     bands = select_bands(info, params.bands)
     grid, read_px = resolve_grid(info, params, image_size)
     plan = EmbeddingPlan(info, bands, grid, read_px, params, model_name, key="")
-    key = store_key(info.identity, model_identity, plan.tiling)
-    return EmbeddingPlan(info, bands, grid, read_px, params, model_name, key)
+    return replace(plan, key=store_key(info.identity, model_identity, plan.tiling))
 
 
-def cached_store(plan: EmbeddingPlan) -> EmbeddingStore | None:
-    """The store for this plan if the raster was embedded before."""
-    return find_store(plan.key)
+def plan_embedding(raster: str, model_identity: str, model_name: str, image_size: int,
+                   params: TilingParams) -> EmbeddingPlan:
+    """Open the raster and plan it (:func:`plan_for_raster`); reads no pixels."""
+    with open_raster(raster) as src:
+        info = describe(src)
+    return plan_for_raster(info, model_identity, model_name, image_size, params)
 
 
 class _ThreadDatasets:

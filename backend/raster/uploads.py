@@ -14,7 +14,6 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 
 from ..config import cache_root, env_number
@@ -124,20 +123,3 @@ class UploadWriter:
     def abort(self) -> None:
         self._fh.close()
         self.tmp.unlink(missing_ok=True)
-
-
-def save_upload(chunks: Iterable[bytes], expected_digest: str | None = None, max_bytes: int | None = None,
-                root: Path | None = None) -> dict:
-    """Store an uploaded raster from its byte chunks; returns :func:`describe_upload`'s answer.
-
-    Refuses (one line, nothing kept) a body over ``max_bytes``, one whose SHA-256 differs from
-    ``expected_digest``, and one GDAL cannot read as a georeferenced raster.
-    """
-    writer = UploadWriter(max_bytes, root)
-    try:
-        for chunk in chunks:
-            writer.write(chunk)
-        return writer.finish(expected_digest)
-    except BaseException:
-        writer.abort()
-        raise

@@ -7,7 +7,14 @@ import hashlib
 import pytest
 
 from backend.errors import NotFoundError, UserError
-from backend.raster.uploads import PREFIX, UploadTooLarge, describe_upload, resolve_raster, save_upload, uploads_folder
+from backend.raster.uploads import (
+    PREFIX,
+    UploadTooLarge,
+    UploadWriter,
+    describe_upload,
+    resolve_raster,
+    uploads_folder,
+)
 
 from ..conftest import SAMPLE
 from ..raster_factory import no_crs
@@ -15,6 +22,19 @@ from ..raster_factory import no_crs
 
 def _chunks(data: bytes, size: int = 65536):
     return (data[i:i + size] for i in range(0, len(data), size))
+
+
+def save_upload(chunks, expected_digest=None, max_bytes=None, root=None) -> dict:
+    """What ``PUT /uploads/{sha256}`` does with a body: write the chunks, finish (hash and GDAL check), or
+    abort on any failure."""
+    writer = UploadWriter(max_bytes, root)
+    try:
+        for chunk in chunks:
+            writer.write(chunk)
+        return writer.finish(expected_digest)
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def test_upload_is_stored_under_its_digest_and_resolves(tmp_path):
