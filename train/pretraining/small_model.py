@@ -168,7 +168,9 @@ def build_training_data(out_dir: str | Path, per_count: int = AIRCRAFT_PER_COUNT
     if "ucm" in include:
         groups["ucm"] = (one_caption_each(scene_samples(load_ucm(), split="train")), image_source(None))
     if "ucm_captions" in include:
-        groups["ucm_captions"] = (ucm_caption_samples(), image_source(None))
+        # One human sentence per image, rotating, like the class captions: all of them (7,993) would
+        # make an epoch twice as long on a CPU where the locked text tower's forward dominates a step.
+        groups["ucm_captions"] = (one_caption_each(ucm_caption_samples()), image_source(None))
     if "aircraft" in include:
         groups["aircraft"] = (aircraft_samples(out, per_count, seed), image_source(None))
     if "dubai" in include:
@@ -241,7 +243,8 @@ def copy_wheel_into_trunk(trunk, wheel_state: dict) -> int:
 def build_init(path: str | Path, wheel_file: str | Path | None = None, seed: int = 0) -> Path:
     """The training start: the model with the wheel's ImageNet trunk and the packaged MiniLM text tower.
 
-    Projections and the logit scale are open_clip's random init (seeded). Saved as a full open_clip
+    The image projection and the logit scale are open_clip's init (seeded), the text projection the
+    identity. Saved as a full open_clip
     checkpoint (``{"state_dict": ...}``), which open_clip_train's ``--pretrained FILE`` loads strictly.
     """
     import torch
@@ -261,6 +264,14 @@ def build_init(path: str | Path, wheel_file: str | Path | None = None, seed: int
     if trunk is None:
         raise UserError(f"{MODEL_NAME}'s image tower has no timm trunk")
     copy_wheel_into_trunk(trunk, wheel_state)
+    proj = getattr(model.text, "proj", None)
+    if isinstance(proj, torch.nn.Linear) and proj.in_features == proj.out_features:
+        # Start the text projection as the identity: the joint space is then MiniLM's own sentence
+        # space, and phrases training never shows (leave-one-out class names, user queries) keep
+        # MiniLM's geometry while the image projection learns to point into it. (A design choice,
+        # not an ablation: the CPU had no time for one.)
+        with torch.no_grad():
+            proj.weight.copy_(torch.eye(proj.in_features))
     out = Path(path)
     with atomic_output(out) as tmp:
         torch.save({"state_dict": model.state_dict()}, tmp)
