@@ -432,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("-o", "--output", required=True, help="JSON file for the numbers (a Markdown table is printed)")
     e.add_argument("--model", default=MODEL_NAME,
                    help="registry entry of the weights' architecture (the ResNet-18 baseline: remoteclip-qgis-small-"
-                   "resnet18 with REMOTECLIP_EXTRA_MODELS=train/configs/small-baseline.models.json)")
+                   "resnet18 with REMOTECLIP_EXTRA_MODELS=train/pretraining/small-baseline.models.json)")
     e.add_argument("--sets", default=",".join(EVAL_SETS), help="comma-separated: rsscn7, ucm, counting")
     e.add_argument("--zero-shot-only", action="store_true", help="only zero-shot on test splits (leave-one-out)")
     e.add_argument("--no-random", action="store_true", help="skip the random-weights column")
