@@ -51,7 +51,7 @@ def test_builtin_and_extra_entries_are_listed():
     assert get_model_spec("georsclip-vit-b-32").source == "local"
 
     small = get_model_spec("remoteclip-qgis-small")
-    assert small.arch == "RemoteCLIP-QGIS-Small"
+    assert small.arch == "RemoteCLIP-QGIS-Small-Lite0" and small.counts is False and rc.counts is True
     assert small.default_path == "{resources}/models/remoteclip-qgis-small.pt"
 
     assert get_model_spec("tiny-prefixed").prompt_templates == ("an aerial image of {}.", "a satellite photo of {}.")
