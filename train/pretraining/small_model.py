@@ -1,14 +1,19 @@
-"""The project's small offline model: its training data, built from real data only.
+"""The project's small offline model: its start, its training data (real data only), its card's numbers.
 
+    python -m train.small_model init -o INIT.pt     # ImageNet EfficientNet-Lite0 trunk (wheel) + packaged MiniLM
     python -m train.small_model data -o DIR        # DIR/train.csv (+ aircraft crops), open_clip CSV
+    python -m train.small_model data --exclude ucm -o DIR   # leave a data set out (honest zero-shot)
     python -m train.pretrain train/configs/remoteclip-qgis-small.json
     python -m train.export_model RUNS/remoteclip-qgis-small/checkpoints/epoch_N.pt \\
         -o resources/models/remoteclip-qgis-small.pt --drop-packaged-text --half
-    python -m train.small_model evaluate --weights resources/models/remoteclip-qgis-small.pt -o card.json
+    python -m train.small_model evaluate --weights resources/models/remoteclip-qgis-small.pt -o eval.json
+    python -m train.small_model card --evaluation eval.json --leave-ucm-out A.json \\
+        --baseline-leave-ucm-out B.json --weights resources/models/remoteclip-qgis-small.pt -o CARD.json
 
-RemoteCLIP's data-scaling idea at small scale: scene sets give class captions; box annotations
-(aircraft, Box-to-Caption) and masks (Dubai, Mask-to-Box) give captions about counts and places.
-Only training splits are used; the test splits stay for the model card's numbers.
+RemoteCLIP's data-scaling idea at small scale: scene sets give class captions, UCM-captions human
+sentences; box annotations (aircraft, Box-to-Caption) and masks (Dubai, Mask-to-Box) give captions
+about counts and places. Only training splits are used; the test splits stay for the model card's
+numbers (percentages; counting errors in objects).
 """
 
 from __future__ import annotations
