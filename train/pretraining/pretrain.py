@@ -126,12 +126,46 @@ def allow_cpu_ddp() -> None:
     torch.nn.parallel.DistributedDataParallel = CpuTolerantDDP
 
 
+def keep_timm_norm_act() -> None:
+    """Make ``lock_image_freeze_bn_stats`` keep timm's norm+activation layers whole.
+
+    open_clip's ``freeze_batch_norm_2d`` swaps every ``BatchNorm2d`` for a plain ``FrozenBatchNorm2d``;
+    timm's ``BatchNormAct2d`` (EfficientNet-Lite's BN + ReLU6) is a ``BatchNorm2d`` subclass, so the
+    swap silently drops the activation, and the frozen layers lose their ``num_batches_tracked``
+    entries, so the checkpoint no longer loads strictly. Instead the chosen BatchNorm layers are
+    pinned in eval mode: running statistics stay the pretrained ones, the modules and the state
+    dict stay as they were. Only the timm tower's calls are changed.
+    """
+    import types
+
+    import torch
+    from open_clip import timm_model
+
+    if getattr(timm_model.freeze_batch_norm_2d, "pins_eval_mode", False):
+        return
+
+    def stay_in_eval(self, mode: bool = True):
+        return self
+
+    def pin_batch_norm_in_eval(module, module_match=None, name=""):
+        for sub_name, sub in module.named_modules(prefix=name):
+            chosen = not module_match or any(sub_name == m or sub_name.startswith(m + ".") for m in module_match)
+            if chosen and isinstance(sub, torch.nn.modules.batchnorm._BatchNorm):
+                sub.eval()
+                sub.train = types.MethodType(stay_in_eval, sub)
+        return module
+
+    pin_batch_norm_in_eval.pins_eval_mode = True
+    timm_model.freeze_batch_norm_2d = pin_batch_norm_in_eval
+
+
 def run(cfg: dict[str, Any]) -> None:
     """Register the backend's architectures and hand the config to open_clip_train.main."""
     from backend.models.registry import register_arch_configs
 
     register_arch_configs()
     allow_cpu_ddp()
+    keep_timm_norm_act()
     argv = config_to_argv(cfg)
     check_options(argv)
     from open_clip_train.main import main as train_main

@@ -121,5 +121,5 @@ def test_a_packaged_tower_covers_only_the_text_transformer(tmp_path, drop):
              if not k.startswith(drop)}
     path = tmp_path / "partial.pt"
     torch.save(state, path)
-    with pytest.raises(factory.UserError, match=r"does not fit RemoteCLIP-QGIS-Small: [1-9]\d* missing, 0 unexpected"):
+    with pytest.raises(factory.UserError, match=rf"does not fit {spec.arch}: [1-9]\d* missing, 0 unexpected"):
         load_model(spec.name, weights=str(path), device="cpu")

