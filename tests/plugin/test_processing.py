@@ -144,3 +144,11 @@ def test_remote_backend_through_processing(provider, processing, backend, tiny_w
     assert layer.featureCount() == _n_tiles() and {"class", "prob", "p_water", "p_forest"} <= set(
         layer.fields().names())
     assert layer.crs().authid() == "EPSG:26914" and remote.pid is None
+
+
+def test_processing_zeroshot_takes_transductive(provider, processing, backend, sample_layer, tiny_weights):
+    algorithm = QgsApplication.processingRegistry().algorithmById("remoteclip:zeroshot")
+    assert algorithm.parameterDefinition("TRANSDUCTIVE").defaultValue() is False
+    res = processing.run("remoteclip:zeroshot", algorithm_params(
+        sample_layer, tiny_weights, CLASSES="farmland, lake, road", TRANSDUCTIVE=True, OUTPUT="memory:"))
+    assert res["OUTPUT"].featureCount() > 3
