@@ -1,4 +1,5 @@
-"""``make demo``: text search, zero-shot classification and counting on the shipped NAIP sample.
+"""``make demo``: text search, zero-shot classification and counting on the shipped NAIP sample (counting left
+out, in one line, for a model whose registry entry says it cannot count).
 
 It refuses to run on random weights: results are only shown from trained weights.
 """
