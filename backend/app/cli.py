@@ -1,7 +1,8 @@
 """Headless command line: ``python -m backend {models,embed,search,classify,count,similar,serve,demo}``.
 
-Every user error prints one line (``error: ...``) and exits with status 2; an internal error prints one
-line too and exits with 1 (``REMOTECLIP_DEBUG=1`` shows its traceback); progress goes to stderr.
+Every user error prints one line (``error: ...``) and exits with status 2 (``count`` refused for a model that
+cannot count: 4); an internal error prints one line too and exits with 1 (``REMOTECLIP_DEBUG=1`` shows its
+traceback); progress goes to stderr.
 """
 
 from __future__ import annotations
