@@ -297,7 +297,6 @@ def cmd_count(args: argparse.Namespace) -> int:
 
     count_prompts(args.object)
     run = CliRun(args)
-    orchestration.check_counts(run.spec, args.force)  # before a model loads or a tile is embedded
     answer = orchestration.count(run.workspace, run.spec, args.object, output=args.output, force=args.force)
     expected = answer.result.expected
     print(f"object: {args.object}; tiles: {answer.store.n_tiles}; estimated total: {answer.result.total_expected:.1f}")
