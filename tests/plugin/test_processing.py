@@ -152,3 +152,12 @@ def test_processing_zeroshot_takes_transductive(provider, processing, backend, s
     res = processing.run("remoteclip:zeroshot", algorithm_params(
         sample_layer, tiny_weights, CLASSES="farmland, lake, road", TRANSDUCTIVE=True, OUTPUT="memory:"))
     assert res["OUTPUT"].featureCount() > 3
+
+
+def test_processing_count_with_a_model_that_cannot_count_fails_with_the_backends_line(provider, processing, backend,
+                                                                                      sample_layer, tiny_weights):
+    with pytest.raises(QgsProcessingException) as info:
+        processing.run("remoteclip:countobjects", algorithm_params(
+            sample_layer, tiny_weights, MODEL="tiny-nocount", OBJECT="storage tank", OUTPUT="memory:"))
+    assert "tiny-nocount cannot count: its counts are no better than a constant guess" in str(info.value)
+    assert "\n" not in str(info.value)
