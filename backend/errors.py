@@ -54,6 +54,15 @@ class JobNotFoundError(NotFoundError):
         self.job_id = job_id
 
 
+class CannotCountError(UserError):
+    """Counting asked of a model whose registry entry says ``"counts": false`` (and not forced)."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(f"{model} cannot count: its counts are no better than a constant guess (see its model "
+                         "card); --force (HTTP: \"force\": true) counts anyway")
+        self.model = model
+
+
 class JobCancelled(Exception):
     """Raised inside a job when its cancel flag is set; nothing half-written is kept."""
 

@@ -94,6 +94,14 @@ forest
 river or lake</translation>
     </message>
     <message>
+      <source>Transductive (all tiles together)</source>
+      <translation>Transduktiv (alle Kacheln gemeinsam)</translation>
+    </message>
+    <message>
+      <source>Classify all tiles of the raster together (TransCLIP) rather than each tile alone; with fewer tiles than classes plain zero-shot is used</source>
+      <translation>Alle Kacheln des Rasters gemeinsam klassifizieren (TransCLIP) statt jede Kachel einzeln; bei weniger Kacheln als Klassen wird einfaches Zero-Shot verwendet</translation>
+    </message>
+    <message>
       <source>Classify</source>
       <translation>Klassifizieren</translation>
     </message>
@@ -148,6 +156,14 @@ river or lake</translation>
     <message>
       <source>Layers</source>
       <translation>Layer</translation>
+    </message>
+    <message>
+      <source>{0} cannot count: its counts are no better than a constant guess (see its model card)</source>
+      <translation>{0} kann nicht zählen: seine Zählungen sind nicht besser als eine konstante Schätzung (siehe seine Modellkarte)</translation>
+    </message>
+    <message>
+      <source>Estimate how many of the object each tile holds (1 to 10)</source>
+      <translation>Schätzen, wie viele des Objekts jede Kachel enthält (1 bis 10)</translation>
     </message>
     <message>
       <source>Select a raster layer first</source>
@@ -406,6 +422,10 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Modell (leer: das beste, dessen Gewichte vorhanden sind)</translation>
     </message>
     <message>
+      <source>Precision (empty: the plugin's setting; int8: the fast CPU path, cached apart from exact)</source>
+      <translation>Genauigkeit (leer: die Einstellung des Plugins; int8: der schnelle CPU-Pfad, getrennt von exakt zwischengespeichert)</translation>
+    </message>
+    <message>
       <source>The raster is embedded once per model and tiling (a background job with progress; cancelling stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or a distance in the layer's units; 0 for both uses the model's input size.</source>
       <translation>Der Raster wird je Modell und Kachelung einmal eingebettet (ein Hintergrundauftrag mit Fortschritt; Abbrechen beendet ihn) und vom Backend zwischengespeichert; spätere Abfragen darauf sind schnell. Kachelgröße: Pixel oder eine Distanz in den Einheiten des Layers; 0 für beide verwendet die Eingabegröße des Modells.</translation>
     </message>
@@ -432,10 +452,6 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     <message>
       <source>Model weights file (empty: the registry's)</source>
       <translation>Datei mit Modellgewichten (leer: die aus dem Modellverzeichnis)</translation>
-    </message>
-    <message>
-      <source>Precision (empty: the plugin's setting; int8: the fast CPU path, cached apart from exact)</source>
-      <translation>Genauigkeit (leer: die Einstellung des Plugins; int8: der schnelle CPU-Pfad, getrennt von exakt zwischengespeichert)</translation>
     </message>
     <message>
       <source>Area to render, for layers without a file (web, tile, virtual; empty: the layer's extent)</source>
@@ -488,6 +504,10 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     <message>
       <source>Classes (separated by commas)</source>
       <translation>Klassen (durch Kommas getrennt)</translation>
+    </message>
+    <message>
+      <source>Transductive: classify all tiles together (TransCLIP)</source>
+      <translation>Transduktiv: alle Kacheln gemeinsam klassifizieren (TransCLIP)</translation>
     </message>
     <message>
       <source>Classes</source>

@@ -94,6 +94,14 @@ forest
 river or lake</translation>
     </message>
     <message>
+      <source>Transductive (all tiles together)</source>
+      <translation>Transductif (toutes les tuiles ensemble)</translation>
+    </message>
+    <message>
+      <source>Classify all tiles of the raster together (TransCLIP) rather than each tile alone; with fewer tiles than classes plain zero-shot is used</source>
+      <translation>Classer toutes les tuiles du raster ensemble (TransCLIP) plutôt que chaque tuile seule ; avec moins de tuiles que de classes, le zero-shot simple est utilisé</translation>
+    </message>
+    <message>
       <source>Classify</source>
       <translation>Classifier</translation>
     </message>
@@ -148,6 +156,14 @@ river or lake</translation>
     <message>
       <source>Layers</source>
       <translation>Couches</translation>
+    </message>
+    <message>
+      <source>{0} cannot count: its counts are no better than a constant guess (see its model card)</source>
+      <translation>{0} ne sait pas compter : ses comptages ne valent pas mieux qu'une estimation constante (voir sa fiche de modèle)</translation>
+    </message>
+    <message>
+      <source>Estimate how many of the object each tile holds (1 to 10)</source>
+      <translation>Estimer combien de cet objet contient chaque tuile (1 à 10)</translation>
     </message>
     <message>
       <source>Select a raster layer first</source>
@@ -406,6 +422,10 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Modèle (vide : le meilleur dont les poids sont présents)</translation>
     </message>
     <message>
+      <source>Precision (empty: the plugin's setting; int8: the fast CPU path, cached apart from exact)</source>
+      <translation>Précision (vide : le réglage de l'extension ; int8 : le chemin rapide CPU, mis en cache à part de exact)</translation>
+    </message>
+    <message>
       <source>The raster is embedded once per model and tiling (a background job with progress; cancelling stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or a distance in the layer's units; 0 for both uses the model's input size.</source>
       <translation>Le raster est encodé une fois par modèle et par découpage (une tâche de fond avec progression ; l'annulation l'arrête) et mis en cache par le backend ; les requêtes suivantes sont rapides. Taille des tuiles : en pixels, ou une distance dans les unités de la couche ; 0 pour les deux utilise la taille d'entrée du modèle.</translation>
     </message>
@@ -432,10 +452,6 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     <message>
       <source>Model weights file (empty: the registry's)</source>
       <translation>Fichier de poids du modèle (vide : celui du registre)</translation>
-    </message>
-    <message>
-      <source>Precision (empty: the plugin's setting; int8: the fast CPU path, cached apart from exact)</source>
-      <translation>Précision (vide : le réglage de l'extension ; int8 : le chemin rapide CPU, mis en cache à part de exact)</translation>
     </message>
     <message>
       <source>Area to render, for layers without a file (web, tile, virtual; empty: the layer's extent)</source>
@@ -488,6 +504,10 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     <message>
       <source>Classes (separated by commas)</source>
       <translation>Classes (séparées par des virgules)</translation>
+    </message>
+    <message>
+      <source>Transductive: classify all tiles together (TransCLIP)</source>
+      <translation>Transductif : classer toutes les tuiles ensemble (TransCLIP)</translation>
     </message>
     <message>
       <source>Classes</source>

@@ -107,6 +107,7 @@ class RemoteClipDock(QgsDockWidget):
         form.addRow(row)
         self.model_combo = QComboBox()
         self.model_combo.setToolTip(tr("The model for the jobs started here"))
+        self.model_combo.currentIndexChanged.connect(self._update_count_button)
         form.addRow(tr("Model"), self.model_combo)
         outer.addWidget(box)
 
@@ -154,6 +155,11 @@ class RemoteClipDock(QgsDockWidget):
         self.classes_edit = QPlainTextEdit()
         self.classes_edit.setPlaceholderText(tr("One class per line, e.g.\nfarmland\nforest\nriver or lake"))
         lay.addWidget(self.classes_edit)
+        self.transductive_check = QCheckBox(tr("Transductive (all tiles together)"))
+        self.transductive_check.setToolTip(tr("Classify all tiles of the raster together (TransCLIP) rather than "
+                                              "each tile alone; with fewer tiles than classes plain zero-shot is "
+                                              "used"))
+        lay.addWidget(self.transductive_check)
         self.classify_button = QPushButton(tr("Classify"))
         self.classify_button.clicked.connect(self.classify)
         lay.addWidget(self.classify_button)
@@ -168,6 +174,7 @@ class RemoteClipDock(QgsDockWidget):
         self.object_edit.returnPressed.connect(self.count)
         self.count_button = QPushButton(tr("Count"))
         self.count_button.clicked.connect(self.count)
+        self.cannot_count: set[str] = set()  # models whose GET /models entry says "counts": false
         row.addWidget(self.object_edit, 1)
         row.addWidget(self.count_button)
         lay.addLayout(row)
@@ -239,8 +246,27 @@ class RemoteClipDock(QgsDockWidget):
             else:
                 label = tr("{0} (no weights)").format(name)
             self.model_combo.addItem(label, name)
+        self.cannot_count = {m["name"] for m in models if m.get("name") and m.get("counts") is False}
         index = self.model_combo.findData(current) if current else 0
         self.model_combo.setCurrentIndex(max(index, 0))
+        self._update_count_button()
+
+    def _chosen_model(self) -> str:
+        """The model a job from here uses, as far as the plugin knows (the settings' for "Default")."""
+        return self.model_combo.currentData() or self._manager().settings.default_model or ""
+
+    def count_refusal(self) -> str:
+        """Why the chosen model cannot count (the backend's model list says so), or "" when it can."""
+        name = self._chosen_model()
+        if name not in self.cannot_count:
+            return ""
+        return tr("{0} cannot count: its counts are no better than a constant guess (see its model card)").format(
+            name)
+
+    def _update_count_button(self, *_) -> None:
+        refusal = self.count_refusal()
+        self.count_button.setEnabled(not refusal)
+        self.count_button.setToolTip(refusal or tr("Estimate how many of the object each tile holds (1 to 10)"))
 
     def refresh(self) -> None:
         """GET /health and GET /models in a worker thread; the answer updates the status and the models."""
@@ -341,7 +367,7 @@ class RemoteClipDock(QgsDockWidget):
         if len(classes) < 2:
             self._error(tr("Zero-shot classification needs at least two classes"))
             return None
-        job = self._job("classify", classes=classes)
+        job = self._job("classify", classes=classes, transductive=self.transductive_check.isChecked())
         return None if job is None else self._start(*job)
 
     def count(self):
@@ -349,6 +375,9 @@ class RemoteClipDock(QgsDockWidget):
         obj = self.object_edit.text().strip()
         if not obj:
             self._error(tr("Enter an object to count, e.g. storage tank"))
+            return None
+        if self.count_refusal():  # Enter in the object field, with the Count button off
+            self._error(self.count_refusal())
             return None
         job = self._job("count", object=obj)
         return None if job is None else self._start(*job)

@@ -71,6 +71,7 @@ class SearchParams(EmbedParams):
 class ClassifyParams(EmbedParams):
     classes: list[str] = field(default_factory=list)
     output: str | None = None
+    transductive: bool = False  # all tiles classified together (TransCLIP); off: each tile alone
 
     endpoint = "classify"
 

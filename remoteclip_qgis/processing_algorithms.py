@@ -20,6 +20,7 @@ from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterBand,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterDistance,
     QgsProcessingParameterEnum,
@@ -331,6 +332,7 @@ class TextSearch(RemoteClipAlgorithm):
 
 class ZeroShot(RemoteClipAlgorithm):
     CLASSES = "CLASSES"
+    TRANSDUCTIVE = "TRANSDUCTIVE"
     CLASS_SHARES = "CLASS_SHARES"
     endpoint = "classify"
 
@@ -347,6 +349,8 @@ class ZeroShot(RemoteClipAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         self.add_raster_parameters()
         self.addParameter(QgsProcessingParameterString(self.CLASSES, tr("Classes (separated by commas)")))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.TRANSDUCTIVE, tr("Transductive: classify all tiles together (TransCLIP)"), defaultValue=False))
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Classes"),
                                                             QgsProcessing.TypeVectorPolygon))
         self.addOutput(QgsProcessingOutputString(self.CLASS_SHARES, tr("Class shares (JSON)")))
@@ -358,8 +362,11 @@ class ZeroShot(RemoteClipAlgorithm):
         if len(classes) < 2:
             raise QgsProcessingException(tr("List at least two classes"))
         gpkg = self.temp_gpkg()
-        _, params = self.job(parameters, context, classes=classes, output=gpkg)
+        transductive = self.parameterAsBoolean(parameters, self.TRANSDUCTIVE, context)
+        _, params = self.job(parameters, context, classes=classes, output=gpkg, transductive=transductive)
         answer = self.run_params(params, feedback)
+        if answer.get("summary", {}).get("note"):  # transduction fell back to plain zero-shot
+            feedback.pushWarning(answer["summary"]["note"])
         shares = answer.get("summary", {}).get("class_shares")
         return {self.OUTPUT: self.copy_to_sink(gpkg, "classes", self.OUTPUT, parameters, context, feedback),
                 self.CLASS_SHARES: json.dumps(shares)}

@@ -1,7 +1,8 @@
 """Headless command line: ``python -m backend {models,embed,search,classify,count,similar,serve,demo}``.
 
-Every user error prints one line (``error: ...``) and exits with status 2; an internal error prints one
-line too and exits with 1 (``REMOTECLIP_DEBUG=1`` shows its traceback); progress goes to stderr.
+Every user error prints one line (``error: ...``) and exits with status 2 (``count`` refused for a model that
+cannot count: 4); an internal error prints one line too and exits with 1 (``REMOTECLIP_DEBUG=1`` shows its
+traceback); progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..errors import JobCancelled, UserError
+from ..errors import CannotCountError, JobCancelled, UserError
 from .progress import progress_bar
 
 if TYPE_CHECKING:  # imported by the commands that use them: 'models' and '--help' answer in 0.1 s, not 2
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # imported by the commands that use them: 'models' and '--hel
     from .orchestration import Answer, Embedded, Prepared, RasterSpec
 
 EXIT_USER_ERROR = 2
+EXIT_CANNOT_COUNT = 4  # count refused: the model's registry entry says it cannot count (--force overrides)
 EXIT_INTERNAL_ERROR = 1
 EXIT_CANCELLED = 130
 DEBUG_ENV = "REMOTECLIP_DEBUG"
@@ -128,11 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("classify", help="zero-shot classification of every tile")
     _raster_options(p)
     p.add_argument("--classes", required=True, help="comma-separated class names")
+    p.add_argument("--transductive", action="store_true",
+                   help="classify all tiles together (TransCLIP; needs at least as many tiles as classes)")
     p.add_argument("-o", "--output", help="GeoPackage to write (layer: classes)")
 
     p = sub.add_parser("count", help="estimate how many of an object each tile holds (1-10)")
     _raster_options(p)
     p.add_argument("object", help="the object to count, e.g. 'storage tank'")
+    p.add_argument("--force", action="store_true", help="count even with a model whose registry says it cannot")
     p.add_argument("-o", "--output", help="GeoPackage to write (layer: counts)")
 
     p = sub.add_parser("similar", help="tiles similar to the one at a point or to a tile id")
@@ -275,7 +280,10 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     classes = parse_class_list(args.classes)
     run = CliRun(args)
-    answer = orchestration.classify(run.workspace, run.spec, classes, output=args.output)
+    answer = orchestration.classify(run.workspace, run.spec, classes, output=args.output,
+                                    transductive=args.transductive)
+    if "note" in answer.summary:
+        print(f"note: {answer.summary['note']}", file=sys.stderr)
     print(f"{'class':<30} share of tiles")
     for name, share in answer.summary["class_shares"].items():
         print(f"{name:<30} {share:6.1%}")
@@ -289,7 +297,7 @@ def cmd_count(args: argparse.Namespace) -> int:
 
     count_prompts(args.object)
     run = CliRun(args)
-    answer = orchestration.count(run.workspace, run.spec, args.object, output=args.output)
+    answer = orchestration.count(run.workspace, run.spec, args.object, output=args.output, force=args.force)
     expected = answer.result.expected
     print(f"object: {args.object}; tiles: {answer.store.n_tiles}; estimated total: {answer.result.total_expected:.1f}")
     print("busiest tiles (expected count): "
@@ -337,6 +345,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
+    except CannotCountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_COUNT
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

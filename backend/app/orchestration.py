@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from ..embedding.cost_model import Estimate, check_disk_budget, record_job
 from ..embedding.cost_model import estimate as estimate_cost
 from ..embedding.store import EmbeddingStore
-from ..errors import InsufficientStorageError, NotEmbeddedError
-from ..models.registry import require_model_name
+from ..errors import CannotCountError, InsufficientStorageError, NotEmbeddedError
+from ..models.registry import get_model_spec, require_model_name
 from ..query import counting, similar_tiles, text_search, zero_shot  # modules: a test injects a fault into one
 from ..query.vector_layer import VectorLayer, check_output_path, write_gpkg
 from ..raster.reader import RasterInfo, TilingParams
@@ -229,20 +229,35 @@ def search(workspace: Workspace, spec: RasterSpec, queries: list[str], k: int = 
     return _answer(model, store, layers, output, {"best_score": float(ranked.scores.max())}, ranked)
 
 
-def classify(workspace: Workspace, spec: RasterSpec, classes: list[str], output: str | None = None) -> Answer:
-    """Zero-shot classes of every tile: layer ``classes``."""
+def classify(workspace: Workspace, spec: RasterSpec, classes: list[str], output: str | None = None,
+             transductive: bool = False) -> Answer:
+    """Zero-shot classes of every tile (``transductive``: all tiles together, TransCLIP): layer ``classes``.
+    The summary's ``note`` says why transduction fell back to plain zero-shot, when it did."""
     _check_output(output)
     prepared, store = workspace.open(spec)
     model = prepared.model
-    result, layers = zero_shot.zero_shot(store, model, classes, templates=model.spec.prompt_templates)
-    return _answer(model, store, layers, output, {"class_shares": result.class_shares()}, result)
+    result, layers = zero_shot.zero_shot(store, model, classes, templates=model.spec.prompt_templates,
+                                         transductive=transductive)
+    summary: dict[str, Any] = {"class_shares": result.class_shares()}
+    if result.note:
+        summary["note"] = result.note
+    return _answer(model, store, layers, output, summary, result)
 
 
-def count(workspace: Workspace, spec: RasterSpec, obj: str, output: str | None = None) -> Answer:
+def check_counts(spec: RasterSpec, force: bool = False) -> None:
+    """Refuse counting with a model whose registry entry says it cannot count (``counts: false``), unless
+    ``force``; from the registry alone, before a raster is read or a model loaded."""
+    name = require_model_name(spec.model)
+    if not force and not get_model_spec(name).counts:
+        raise CannotCountError(name)
+
+
+def count(workspace: Workspace, spec: RasterSpec, obj: str, output: str | None = None, force: bool = False) -> Answer:
     """Per-tile counts (1 to 10) and the expected total of an object: layer ``counts``."""
+    check_counts(spec, force)
     _check_output(output)
     prepared, store = workspace.open(spec)
-    result, layers = counting.count_objects(store, prepared.model, obj)
+    result, layers = counting.count_objects(store, prepared.model, obj, templates=prepared.model.spec.prompt_templates)
     return _answer(prepared.model, store, layers, output, {"total_expected": result.total_expected}, result)
 
 

@@ -85,6 +85,8 @@ class ClassifyRequest(RasterRequest):
     classes: Annotated[list[str], checked_by(parse_class_list)] = bounds.CLASSES.field(
         description="two or more class names, each listed once")
     output: str | None = None
+    transductive: bool = Field(False, description="classify all tiles together (TransCLIP); with fewer tiles than "
+                                                  "classes plain zero-shot is used and summary.note says so")
 
 
 def _checked_object(obj: str) -> str:
@@ -96,6 +98,7 @@ class CountRequest(RasterRequest):
     object: Annotated[str, checked_by(_checked_object)] = Field(..., description="the object to count, e.g. "
                                                                                  "'storage tank'")
     output: str | None = None
+    force: bool = Field(False, description="count even with a model whose registry says it cannot (else 422)")
 
 
 class SimilarRequest(RasterRequest):
@@ -145,6 +148,7 @@ class ModelInfo(BaseModel):
     description: str
     present: bool
     where: str
+    counts: bool = Field(True, description="false: counting is refused unless forced (the model cannot count)")
 
 
 class Health(BaseModel):

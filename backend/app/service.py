@@ -18,7 +18,14 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..errors import ConflictError, InsufficientStorageError, NotFoundError, TooLargeError, UserError
+from ..errors import (
+    CannotCountError,
+    ConflictError,
+    InsufficientStorageError,
+    NotFoundError,
+    TooLargeError,
+    UserError,
+)
 from .bounds import REQUEST_BOUNDS
 from .caches import open_stores_limit
 from .guards import BodyLimit, LoopbackHosts, TokenCheck, refused_before_routing, unauthorized
@@ -32,6 +39,7 @@ HTTP_STATUS: dict[type[Exception], int] = {
     NotFoundError: 404,
     ConflictError: 409,
     TooLargeError: 413,
+    CannotCountError: 422,  # not 409: the plugin answers 409 by embedding
     InsufficientStorageError: 507,
     UserError: 400,
 }
@@ -42,7 +50,7 @@ ERROR_RESPONSES: dict[int | str, dict] = {
     code: {"model": ErrorBody, "description": text} for code, text in (
         (400, "bad input"), (401, "missing or wrong bearer token"), (403, "Host header not allowed"),
         (404, "raster, upload, model or job not found"), (405, "method not allowed"), (409, "not embedded yet"),
-        (413, "request body too large"), (422, "request does not match the schema"),
+        (413, "request body too large"), (422, "request does not match the schema, or the model cannot count"),
         (500, "internal error (its kind only)"), (507, "not enough disk for the store"),
     )
 }

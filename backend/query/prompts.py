@@ -114,6 +114,11 @@ def singular(noun: str) -> str:
     return " ".join(words[:-1] + [last])
 
 
+def count_phrases(obj: str) -> list[str]:
+    """The ten count phrases of an object, to put into prompt templates: "one storage tank", "two storage tanks"..."""
+    return count_prompts(obj, "{} {}")
+
+
 def count_prompts(obj: str, template: str = "a satellite photo of {} {}.") -> list[str]:
     """RemoteCount-style prompts for 1..10 of an object: "a satellite photo of three storage tanks."."""
     name = clean_phrases([obj], "object to count")[0]

@@ -1,4 +1,5 @@
-"""Zero-shot classification of every tile against class names (CLIP's prompt ensembling)."""
+"""Zero-shot classification of every tile against class names (CLIP's prompt ensembling), tile by tile or
+all tiles together (transductive, :mod:`backend.query.transductive`). Probabilities are in 0..1, rows sum to 1."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from scipy.special import softmax
 
 from ..embedding.store import EmbeddingStore
 from .prompts import DEFAULT_TEMPLATES, class_embeddings, parse_class_list
+from .transductive import transductive_or_zero_shot
 from .vector_layer import VectorLayer, field_name
 
 
@@ -19,6 +21,7 @@ class Classification:
 
     classes: list[str]
     probabilities: np.ndarray
+    note: str | None = None  # why transduction fell back to plain zero-shot, when it was asked and did
 
     @property
     def predicted(self) -> np.ndarray:
@@ -36,11 +39,18 @@ def classify_embeddings(image: np.ndarray, text: np.ndarray, logit_scale: float)
 
 
 def zero_shot(store: EmbeddingStore, model, classes: str | Sequence[str],
-              templates: Sequence[str] = DEFAULT_TEMPLATES) -> tuple[Classification, list[VectorLayer]]:
-    """Classify every tile; the layer has the class, its probability and one probability per class."""
+              templates: Sequence[str] = DEFAULT_TEMPLATES,
+              transductive: bool = False) -> tuple[Classification, list[VectorLayer]]:
+    """Classify every tile; the layer has the class, its probability and one probability per class.
+    ``transductive``: TransCLIP over all tiles, or plain zero-shot and a note when the input does not allow it."""
     names = parse_class_list(classes)
-    probs = classify_embeddings(store.embeddings, class_embeddings(model, names, templates), model.logit_scale)
-    result = Classification(names, probs)
+    text = class_embeddings(model, names, templates)
+    note = None
+    if transductive:
+        probs, note = transductive_or_zero_shot(store.embeddings, text, model.logit_scale)
+    else:
+        probs = classify_embeddings(store.embeddings, text, model.logit_scale)
+    result = Classification(names, probs, note)
     taken = {"tile_id", "class", "class_id", "prob"}
     prob_fields = [field_name("p_" + c, taken) for c in names]
     fields: dict[str, type] = {"tile_id": int, "class": str, "class_id": int, "prob": float}

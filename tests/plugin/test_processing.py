@@ -144,3 +144,20 @@ def test_remote_backend_through_processing(provider, processing, backend, tiny_w
     assert layer.featureCount() == _n_tiles() and {"class", "prob", "p_water", "p_forest"} <= set(
         layer.fields().names())
     assert layer.crs().authid() == "EPSG:26914" and remote.pid is None
+
+
+def test_processing_zeroshot_takes_transductive(provider, processing, backend, sample_layer, tiny_weights):
+    algorithm = QgsApplication.processingRegistry().algorithmById("remoteclip:zeroshot")
+    assert algorithm.parameterDefinition("TRANSDUCTIVE").defaultValue() is False
+    res = processing.run("remoteclip:zeroshot", algorithm_params(
+        sample_layer, tiny_weights, CLASSES="farmland, lake, road", TRANSDUCTIVE=True, OUTPUT="memory:"))
+    assert res["OUTPUT"].featureCount() > 3
+
+
+def test_processing_count_with_a_model_that_cannot_count_fails_with_the_backends_line(provider, processing, backend,
+                                                                                      sample_layer, tiny_weights):
+    with pytest.raises(QgsProcessingException) as info:
+        processing.run("remoteclip:countobjects", algorithm_params(
+            sample_layer, tiny_weights, MODEL="tiny-nocount", OBJECT="storage tank", OUTPUT="memory:"))
+    assert "tiny-nocount cannot count: its counts are no better than a constant guess" in str(info.value)
+    assert "\n" not in str(info.value)

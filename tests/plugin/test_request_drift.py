@@ -12,7 +12,11 @@ from remoteclip_qgis.params import PRECISIONS, ROUTES, request_fields
 
 # Backend request fields the plugin knows of and deliberately never sends: route -> field names.
 # Add a field here only with a comment saying why the plugin leaves it to the backend's default.
-BACKEND_ONLY: dict[str, frozenset[str]] = {}
+BACKEND_ONLY: dict[str, frozenset[str]] = {
+    # the plugin never forces counting: with a model that cannot count the Count button is off, and a refusal
+    # (HTTP 422) is shown in the message bar as the backend's line
+    "/count": frozenset({"force"}),
+}
 
 
 def request_schemas(openapi: dict) -> dict[str, dict]:

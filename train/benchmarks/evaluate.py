@@ -15,7 +15,10 @@ Which tasks a file supports follows from its ``kind`` key (inferred from the key
 
 Without ``--tasks`` every supported task is run but the opt-in ones (``zero_shot_transductive``: it is
 another setting, using the test set as a whole, and default outputs stay as they were); a task asked for by
-name whose keys are missing is an error. Errors are one line (``error: ...``) with exit status 2.
+name whose keys are missing is an error. ``--templates 0 2`` scores a scene file's zero-shot with only those
+of its prompt templates (``text_features`` is ``T x C x D``, one slice per template; default all, averaged), so
+each template and any ensemble are compared from one extraction. Errors are one line (``error: ...``) with
+exit status 2.
 """
 
 from __future__ import annotations
@@ -118,6 +121,21 @@ def _check_rows(data: Mapping[str, np.ndarray], name: str) -> None:
         raise UserError(f"{name}: feature widths differ ({', '.join(f'{k} {v}' for k, v in dims.items())})")
 
 
+def select_templates(data: Mapping[str, np.ndarray], indices: Sequence[int], name: str) -> dict[str, np.ndarray]:
+    """``data`` with ``text_features`` (``T x C x D``) and ``templates`` cut to the templates at ``indices``."""
+    text = np.asarray(data.get("text_features"))
+    if text.ndim != 3:
+        raise UserError(f"{name} has no per-template text features (T x C x D) to choose from")
+    bad = [str(i) for i in indices if not 0 <= i < len(text)]
+    if bad:
+        raise UserError(f"{name} has {len(text)} templates (0 to {len(text) - 1}): no template {', '.join(bad)}")
+    out = dict(data)
+    out["text_features"] = text[list(indices)]
+    if "templates" in data:
+        out["templates"] = np.asarray(data["templates"])[list(indices)]
+    return out
+
+
 def evaluate_features(
     data: Mapping[str, np.ndarray], tasks: Sequence[str] | None = None, name: str = "features",
     k: int = DEFAULT_K, vote: str = "majority", shots: Sequence[int] = DEFAULT_SHOTS,
@@ -171,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shots", type=int, nargs="+", default=list(DEFAULT_SHOTS), help="few-shot shots per class")
     p.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS), help="few-shot seeds")
     p.add_argument("--few-shot-classifier", choices=("linear_probe", "prototype"), default="linear_probe")
+    p.add_argument("--templates", type=int, nargs="+",
+                   help="score zero-shot with only these prompt templates (0-based; default all, averaged)")
     return p
 
 
@@ -179,6 +199,8 @@ def run(args: argparse.Namespace) -> int:
     name = Path(args.features).name
     if args.train:
         data = with_train(data, load_features(args.train), Path(args.train).name)
+    if args.templates is not None:
+        data = select_templates(data, args.templates, name)
     result = evaluate_features(data, args.tasks, name, args.k, args.vote, args.shots, args.seeds,
                                args.few_shot_classifier)
     print(json.dumps(result, indent=2))

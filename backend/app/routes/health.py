@@ -26,5 +26,5 @@ def models() -> list[ModelInfo]:
     for spec in list_models():
         status = weights_status(spec)
         out.append(ModelInfo(name=spec.name, arch=spec.arch, source=spec.source, description=spec.description,
-                             present=status.present, where=status.where))
+                             present=status.present, where=status.where, counts=spec.counts))
     return out

@@ -30,12 +30,13 @@ def search(req: SearchRequest, workspace: WorkspaceDep) -> QueryAnswer:
 
 @router.post("/classify")
 def classify(req: ClassifyRequest, workspace: WorkspaceDep) -> QueryAnswer:
-    return _geojson(orchestration.classify(workspace, req.spec(), req.classes, req.output), {"classes"})
+    return _geojson(orchestration.classify(workspace, req.spec(), req.classes, req.output,
+                                           transductive=req.transductive), {"classes"})
 
 
 @router.post("/count")
 def count(req: CountRequest, workspace: WorkspaceDep) -> QueryAnswer:
-    return _geojson(orchestration.count(workspace, req.spec(), req.object, req.output), {"counts"})
+    return _geojson(orchestration.count(workspace, req.spec(), req.object, req.output, force=req.force), {"counts"})
 
 
 @router.post("/similar")

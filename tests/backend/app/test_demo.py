@@ -32,3 +32,14 @@ def test_demo_with_a_model_writes_layers_and_map(cache_dir, tmp_path, tiny_weigh
         assert "expected_count" in src.schema["properties"]
     with Image.open(out / "similarity.png") as png:
         assert png.width >= 800 and png.height >= 500
+
+
+def test_demo_leaves_counting_out_for_a_model_that_cannot_count(cache_dir, tmp_path, tiny_weights, capsys):
+    out = tmp_path / "out"
+    assert run_demo(model="tiny-nocount", weights=str(tiny_weights), output_dir=str(out)) == 0
+    text = capsys.readouterr().out
+    assert "zero-shot classes" in text and "estimated total" not in text
+    assert [line for line in text.splitlines() if "counting left out" in line] == [
+        "counting left out: tiny-nocount cannot count (its counts are no better than a constant guess; "
+        "see its model card)"]
+    assert (out / "classes.gpkg").exists() and not (out / "counts.gpkg").exists()

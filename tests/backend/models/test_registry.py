@@ -40,8 +40,14 @@ def test_builtin_and_extra_entries_are_listed():
     rc = get_model_spec("remoteclip-vit-b-32")
     assert (rc.arch, rc.source, rc.hf_repo, rc.hf_filename) == (
         "ViT-B-32", "hf", "chendelong/RemoteCLIP", "RemoteCLIP-ViT-B-32.pt")
-    assert rc.prompt_templates == ("a satellite photo of {}.",)
-    assert rc.licence and rc.homepage and rc.paper
+    assert rc.prompt_templates == ("a satellite photo of {}.", "an aerial photograph of {}.",
+                                   "a satellite image of {}.", "{} seen from above.")
+    assert rc.licence and rc.homepage and rc.paper and rc.counts
+
+    # the small model keeps one template (the ensemble was no better on it) and cannot count (its card)
+    small = get_model_spec("remoteclip-qgis-small")
+    assert (small.prompt_templates, small.counts) == (("a satellite photo of {}.",), False)
+    assert get_model_spec("tiny-nocount").counts is False
 
     oa = get_model_spec("openai-vit-l-14")
     assert (oa.source, oa.pretrained, oa.arch) == ("open_clip", "openai", "ViT-L-14")
@@ -297,6 +303,7 @@ def test_schema_gives_the_same_specs_as_the_hand_written_checks():
     ({"name": "x", "arch": "", "source": "local"}, "arch"),
     ({"name": "x", "arch": "RN50", "source": "local", "key_prefix": 3}, "key_prefix"),
     ({"name": "x", "arch": "RN50", "source": "local", "packaged_text_tower": "yes"}, "packaged_text_tower"),
+    ({"name": "x", "arch": "RN50", "source": "local", "counts": "no"}, "counts"),
     ({"name": "x", "arch": "RN50", "source": "local", "prompt_templates": ["no slot"]}, "prompt_templates"),
     ({"name": "x", "arch": "RN50", "source": "open_clip"}, "pretrained"),
     ({"arch": "RN50", "source": "local"}, "name"),

@@ -144,3 +144,18 @@ def test_module_runs_as_a_program(tmp_path: Path) -> None:
                           cwd=ROOT, env=env, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1 and proc.stdout == ""
+
+
+def test_templates_choose_slices_of_the_text_features(tmp_path: Path, capsys) -> None:
+    """--templates 1 scores as a file holding only that template; all of them is the default; a bad index is
+    one line."""
+    data = scene_features(with_train=False)
+    path = save_features(tmp_path / "zs.npz", data)
+    only = save_features(tmp_path / "only.npz", dict(data, text_features=data["text_features"][1:]))
+    rc, out, _ = run_cli(capsys, str(path), "--tasks", "zero_shot", "--templates", "1")
+    assert rc == 0
+    assert json.loads(out) == json.loads(run_cli(capsys, str(only), "--tasks", "zero_shot")[1])
+    both = json.loads(run_cli(capsys, str(path), "--tasks", "zero_shot", "--templates", "0", "1")[1])
+    assert both == json.loads(run_cli(capsys, str(path), "--tasks", "zero_shot")[1])
+    rc, _, err = run_cli(capsys, str(path), "--templates", "2")
+    assert rc == 2 and err.strip() == "error: zs.npz has 2 templates (0 to 1): no template 2"
