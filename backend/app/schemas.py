@@ -71,6 +71,9 @@ class RasterRequest(BaseModel):
                           tiling=self.tiling())
 
 
+HEATMAP_HELP = ("GeoTIFF on the backend's machine to write the similarity to (float32, cell = tile stride, each "
+                "cell the mean of the tiles covering it)")
+
 Phrases = Annotated[list[str], checked_by(clean_phrases)]
 
 
@@ -79,12 +82,16 @@ class SearchRequest(RasterRequest):
     k: int = bounds.K.field(10, description="number of distinct hits")
     output: str | None = Field(None, description="GeoPackage to write the layers to")
     include_surface: bool = Field(True, description="return the per-tile similarity surface")
+    heatmap: str | None = Field(None, description=HEATMAP_HELP)
 
 
 class ClassifyRequest(RasterRequest):
     classes: Annotated[list[str], checked_by(parse_class_list)] = bounds.CLASSES.field(
         description="two or more class names, each listed once")
     output: str | None = None
+    class_raster: str | None = Field(None, description="GeoTIFF on the backend's machine to write the class of "
+                                                       "each tile-stride cell to (uint8, colour table, names in "
+                                                       "the CLASSES tag)")
 
 
 def _checked_object(obj: str) -> str:
@@ -105,6 +112,7 @@ class SimilarRequest(RasterRequest):
     k: int = bounds.K.field(10, description="number of distinct hits")
     output: str | None = None
     include_surface: bool = True
+    heatmap: str | None = Field(None, description=HEATMAP_HELP)
 
     def point(self) -> tuple[float, float] | None:
         return example_point(self.x, self.y)
@@ -134,6 +142,7 @@ class QueryAnswer(BaseModel):
     n_tiles: int
     crs_wkt: str | None = Field(..., description="the raster's CRS (null: pixel coordinates)")
     output: str | None = Field(..., description="GeoPackage written, if one was asked for")
+    raster: str | None = Field(None, description="heatmap or class GeoTIFF written, if one was asked for")
     summary: dict
     layers: dict[str, dict] = Field(..., description="layer name -> GeoJSON FeatureCollection")
 
