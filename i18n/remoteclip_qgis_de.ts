@@ -406,6 +406,10 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Modell (leer: das beste, dessen Gewichte vorhanden sind)</translation>
     </message>
     <message>
+      <source>Precision (empty: the plugin's setting; int8: the fast CPU path, cached apart from exact)</source>
+      <translation>Genauigkeit (leer: die Einstellung des Plugins; int8: der schnelle CPU-Pfad, getrennt von exakt zwischengespeichert)</translation>
+    </message>
+    <message>
       <source>The raster is embedded once per model and tiling (a background job with progress; cancelling stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or a distance in the layer's units; 0 for both uses the model's input size.</source>
       <translation>Der Raster wird je Modell und Kachelung einmal eingebettet (ein Hintergrundauftrag mit Fortschritt; Abbrechen beendet ihn) und vom Backend zwischengespeichert; spätere Abfragen darauf sind schnell. Kachelgröße: Pixel oder eine Distanz in den Einheiten des Layers; 0 für beide verwendet die Eingabegröße des Modells.</translation>
     </message>
@@ -432,10 +436,6 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     <message>
       <source>Model weights file (empty: the registry's)</source>
       <translation>Datei mit Modellgewichten (leer: die aus dem Modellverzeichnis)</translation>
-    </message>
-    <message>
-      <source>Precision (empty: the plugin's setting; int8: the fast CPU path, cached apart from exact)</source>
-      <translation>Genauigkeit (leer: die Einstellung des Plugins; int8: der schnelle CPU-Pfad, getrennt von exakt zwischengespeichert)</translation>
     </message>
     <message>
       <source>Area to render, for layers without a file (web, tile, virtual; empty: the layer's extent)</source>
@@ -592,6 +592,14 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     <message>
       <source>Cannot convert {0} to a GeoTIFF to send it: {1}</source>
       <translation>{0} kann nicht zum Senden in ein GeoTIFF umgewandelt werden: {1}</translation>
+    </message>
+    <message>
+      <source>heatmap</source>
+      <translation>Heatmap</translation>
+    </message>
+    <message>
+      <source>class map</source>
+      <translation>Klassenkarte</translation>
     </message>
     <message>
       <source>hits</source>

@@ -406,6 +406,10 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Modèle (vide : le meilleur dont les poids sont présents)</translation>
     </message>
     <message>
+      <source>Precision (empty: the plugin's setting; int8: the fast CPU path, cached apart from exact)</source>
+      <translation>Précision (vide : le réglage de l'extension ; int8 : le chemin rapide CPU, mis en cache à part de exact)</translation>
+    </message>
+    <message>
       <source>The raster is embedded once per model and tiling (a background job with progress; cancelling stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or a distance in the layer's units; 0 for both uses the model's input size.</source>
       <translation>Le raster est encodé une fois par modèle et par découpage (une tâche de fond avec progression ; l'annulation l'arrête) et mis en cache par le backend ; les requêtes suivantes sont rapides. Taille des tuiles : en pixels, ou une distance dans les unités de la couche ; 0 pour les deux utilise la taille d'entrée du modèle.</translation>
     </message>
@@ -432,10 +436,6 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     <message>
       <source>Model weights file (empty: the registry's)</source>
       <translation>Fichier de poids du modèle (vide : celui du registre)</translation>
-    </message>
-    <message>
-      <source>Precision (empty: the plugin's setting; int8: the fast CPU path, cached apart from exact)</source>
-      <translation>Précision (vide : le réglage de l'extension ; int8 : le chemin rapide CPU, mis en cache à part de exact)</translation>
     </message>
     <message>
       <source>Area to render, for layers without a file (web, tile, virtual; empty: the layer's extent)</source>
@@ -592,6 +592,14 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     <message>
       <source>Cannot convert {0} to a GeoTIFF to send it: {1}</source>
       <translation>Impossible de convertir {0} en GeoTIFF pour l'envoyer : {1}</translation>
+    </message>
+    <message>
+      <source>heatmap</source>
+      <translation>carte de chaleur</translation>
+    </message>
+    <message>
+      <source>class map</source>
+      <translation>carte des classes</translation>
     </message>
     <message>
       <source>hits</source>
