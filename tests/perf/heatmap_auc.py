@@ -1,6 +1,6 @@
 """Does overlap sharpen the heatmap? Area under the ROC curve of text-search heatmaps against Dubai masks.
 
-    python tests/perf/heatmap_auc.py [--tile-size 128] [--classes water,building] [--device cpu]
+    python tests/perf/heatmap_auc.py [--tile-size 128] [--overlap 0.5] [--classes water,building] [--device cpu]
 
 The 18 Dubai image/mask pairs (``../shared/data/dubai_segmentation/``: JPEGs without georeferencing, masks in
 verified colours from its ``classes.csv``) are written to GeoTIFFs (1 m pixels, a made-up UTM origin) in a
@@ -9,9 +9,9 @@ and searched for each class's prompt. Every labelled pixel (the mask's "unlabele
 score three ways:
 
 - ``polygons_overlap0``: today's map, one polygon per tile at overlap 0, each pixel its tile's score;
-- ``polygons_overlap0.5``: one polygon per tile core at overlap 0.5 (cores split overlaps halfway: the
+- ``polygons_overlap<X>``: one polygon per tile core at ``--overlap`` X (cores split overlaps halfway: the
   polygons hide each other);
-- ``raster_overlap0.5``: the heatmap GeoTIFF's grid at overlap 0.5 (cell = stride, the mean of the tiles
+- ``raster_overlap<X>``: the heatmap GeoTIFF's grid at overlap X (cell = stride, the mean of the tiles
   covering it; ``backend.query.surface_raster``).
 
 Prints one JSON object: per class and way, the AUC pooled over the pixels of all 18 images and the mean of
@@ -104,6 +104,7 @@ def auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tile-size", type=int, default=128, help="tile side in pixels (default: the model's input)")
+    ap.add_argument("--overlap", type=float, default=0.5, help="overlap of the sharpened map (default: 0.5)")
     ap.add_argument("--classes", default="water,building", help="class names from classes.csv")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
@@ -117,7 +118,7 @@ def main() -> int:
         wanted = [c.strip() for c in args.classes.split(",")]
         unlabeled = colours["unlabeled"][1]
         workspace = orchestration.Workspace(args.device)
-        ways = ("polygons_overlap0", "polygons_overlap0.5", "raster_overlap0.5")
+        ways = ("polygons_overlap0", f"polygons_overlap{args.overlap:g}", f"raster_overlap{args.overlap:g}")
         pooled = {c: {way: [] for way in ways} for c in wanted}
         labels: dict[str, list[np.ndarray]] = {c: [] for c in wanted}
         per_image = {c: {way: [] for way in ways} for c in wanted}
@@ -128,7 +129,7 @@ def main() -> int:
             h, w, _ = image.shape
             keep = ~(mask == unlabeled).all(axis=2)
             stores = {}
-            for overlap in (0.0, 0.5):
+            for overlap in (0.0, args.overlap):
                 spec = orchestration.RasterSpec(raster=str(path), model=MODEL,
                                                 tiling=TilingParams(tile_px=args.tile_size, overlap=overlap))
                 stores[overlap] = (spec, orchestration.embed(workspace, orchestration.admit_embedding(workspace, spec)))
@@ -142,13 +143,14 @@ def main() -> int:
                     scores = answer.result.scores
                     maps[f"polygons_overlap{overlap:g}"] = polygon_pixels(answer.store, scores, h, w)
                     if overlap:
-                        maps["raster_overlap0.5"] = raster_pixels(answer.store, scores, h, w)
+                        maps[f"raster_overlap{overlap:g}"] = raster_pixels(answer.store, scores, h, w)
                 labels[c].append(truth)
                 for way in ways:
                     values = maps[way][keep]
                     pooled[c][way].append(values)
                     per_image[c][way].append(auc(truth, values))
-        result = {"model": MODEL, "tile_px": args.tile_size, "images": len(labels[wanted[0]]), "tiles": tiles,
+        result = {"model": MODEL, "tile_px": args.tile_size, "overlap": args.overlap,
+                  "images": len(labels[wanted[0]]), "tiles": tiles,
                   "seconds": round(time.perf_counter() - started, 1), "auc": {}}
         for c in wanted:
             truth = np.concatenate(labels[c])

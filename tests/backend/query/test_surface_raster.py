@@ -101,6 +101,12 @@ def test_skipped_and_unscored_tiles_leave_nodata() -> None:
     np.testing.assert_array_equal(array, np.float32([[0.1, 0.2, -9999], [0.3, -9999, -9999]]))
 
 
+def test_class_cells_without_a_kept_tile_are_nodata() -> None:
+    store = make_store(60, 40, tile=20, overlap=0.0, keep=np.array([0, 4]))
+    array, _ = surface_raster.class_array(store, np.array([[0.2, 0.8], [0.7, 0.3]]))
+    np.testing.assert_array_equal(array, [[1, 255, 255], [255, 0, 255]])
+
+
 def test_heatmap_file_is_tiled_compressed_with_overviews(tmp_path) -> None:
     store = make_store(3000, 2000, tile=20, overlap=0.5)  # 300 x 200 cells
     scores = np.linspace(-0.2, 0.4, store.n_tiles, dtype=np.float32)
