@@ -614,6 +614,14 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>{0} kann nicht zum Senden in ein GeoTIFF umgewandelt werden: {1}</translation>
     </message>
     <message>
+      <source>heatmap</source>
+      <translation>Heatmap</translation>
+    </message>
+    <message>
+      <source>class map</source>
+      <translation>Klassenkarte</translation>
+    </message>
+    <message>
       <source>hits</source>
       <translation>Treffer</translation>
     </message>

@@ -614,6 +614,14 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Impossible de convertir {0} en GeoTIFF pour l'envoyer : {1}</translation>
     </message>
     <message>
+      <source>heatmap</source>
+      <translation>carte de chaleur</translation>
+    </message>
+    <message>
+      <source>class map</source>
+      <translation>carte des classes</translation>
+    </message>
+    <message>
       <source>hits</source>
       <translation>résultats</translation>
     </message>

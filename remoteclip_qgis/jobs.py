@@ -21,7 +21,7 @@ from qgis.core import Qgis, QgsMessageLog, QgsTask
 
 from .backend_client import BackendClient, BackendEnvMissing, BackendError
 from .i18n import tr
-from .params import EmbedParams
+from .params import RASTER_OUTPUTS, EmbedParams
 
 LOG_TAG = "RemoteCLIP"
 POLL_S = 0.25
@@ -133,6 +133,15 @@ def run_to_gpkg(client: BackendClient, params: EmbedParams, remote: bool, progre
     write_geojson_gpkg(answer.get("layers") or {}, answer.get("crs_wkt"), local)
     answer["output"] = str(local)
     return answer
+
+
+def set_raster_output(params: EmbedParams) -> None:
+    """Ask a local backend for the query's heatmap or class raster beside its GeoPackage (same name, .tif),
+    unless one was named already."""
+    field_name = RASTER_OUTPUTS.get(params.endpoint, ("", ""))[0]
+    output = getattr(params, "output", None)
+    if field_name and output and not getattr(params, field_name):
+        setattr(params, field_name, str(Path(output).with_suffix(".tif")))
 
 
 def report(message: str, level, iface=None) -> None:
@@ -269,6 +278,10 @@ class RemoteClipTask(QgsTask):
             self.setProgress(1.0)
             self.params.raster = backend_raster(client, self.params.raster, self.render,
                                                 remote=not self.manager.is_local())
+            if self.manager.is_local():
+                # Only a local backend: a remote one would write the raster on its own machine, where QGIS
+                # cannot open it, so there the map keeps the tile polygons of the GeoJSON answer.
+                set_raster_output(self.params)
             return Done(run_to_gpkg(client, self.params, remote=not self.manager.is_local(),
                                     progress=self.setProgress, is_canceled=self.isCanceled, on_job=self._set_job,
                                     on_estimate=self._on_estimate, confirm=self._confirm))
@@ -313,7 +326,9 @@ class RemoteClipTask(QgsTask):
                 if self.add_layers and self.params.endpoint != "embed" and output:
                     from .result_layers import add_result
 
-                    outcome = replace(outcome, layers=add_result(output, self.params.endpoint, self.params.title()))
+                    layers = add_result(output, self.params.endpoint, self.params.title(),
+                                        raster=outcome.answer.get("raster"))
+                    outcome = replace(outcome, layers=layers)
             elif isinstance(outcome, Unconfirmed):
                 outcome = self._ask_and_follow_up(outcome)
             elif isinstance(outcome, Cancelled):

@@ -60,6 +60,7 @@ class SearchParams(EmbedParams):
     k: int = 10
     output: str | None = None
     include_surface: bool = False  # the surface is in the GeoPackage; no need to send it as JSON too
+    heatmap: str | None = None     # GeoTIFF of the similarity on the stride grid (a local backend writes it)
 
     endpoint = "search"
 
@@ -72,6 +73,7 @@ class ClassifyParams(EmbedParams):
     classes: list[str] = field(default_factory=list)
     output: str | None = None
     transductive: bool = False  # all tiles classified together (TransCLIP); off: each tile alone
+    class_raster: str | None = None  # GeoTIFF of the class of each stride cell (a local backend writes it)
 
     endpoint = "classify"
 
@@ -98,6 +100,7 @@ class SimilarParams(EmbedParams):
     k: int = 10
     output: str | None = None
     include_surface: bool = False
+    heatmap: str | None = None
 
     endpoint = "similar"
 
@@ -178,6 +181,14 @@ OUTPUT_LAYERS = {
     "classify": ("classes",),
     "count": ("counts",),
     "similar": ("similar", "similarity"),
+}
+
+
+# The request field naming each query's raster output, and the GeoPackage layer that raster replaces on the map.
+RASTER_OUTPUTS = {
+    "search": ("heatmap", "similarity"),
+    "classify": ("class_raster", "classes"),
+    "similar": ("heatmap", "similarity"),
 }
 
 

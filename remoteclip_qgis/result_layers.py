@@ -1,6 +1,11 @@
 """Load a query's GeoPackage into the project, grouped per query ("RemoteCLIP: <query>"), and style it:
 similarity as a graduated ramp with transparency, classes categorized with a legend, hits / similar
-tiles as outlined boxes labelled with their rank, counts graduated and labelled with the count."""
+tiles as outlined boxes labelled with their rank, counts graduated and labelled with the count.
+
+With a local backend a search or classification also comes as a GeoTIFF on the tile-stride grid (each cell
+the mean of the tiles covering it; see ``backend/query/surface_raster.py``): it replaces the tile polygons
+on the map, the similarity as a singleband pseudocolour layer in cosine-similarity units whose low end is
+see-through, the classes as a paletted layer named by the raster's ``CLASSES`` tag."""
 
 from __future__ import annotations
 
@@ -12,12 +17,18 @@ from pathlib import Path
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
     QgsClassificationQuantile,
+    QgsColorRampShader,
     QgsFillSymbol,
     QgsGradientColorRamp,
     QgsGraduatedSymbolRenderer,
+    QgsPalettedRasterRenderer,
     QgsPalLayerSettings,
     QgsProject,
+    QgsRasterBandStats,
+    QgsRasterLayer,
+    QgsRasterShader,
     QgsRendererCategory,
+    QgsSingleBandPseudoColorRenderer,
     QgsStyle,
     QgsTextBufferSettings,
     QgsTextFormat,
@@ -27,7 +38,7 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QColor
 
 from .i18n import tr
-from .params import OUTPUT_LAYERS
+from .params import OUTPUT_LAYERS, RASTER_OUTPUTS
 
 GROUP_PREFIX = "RemoteCLIP: "
 SURFACE_OPACITY = 0.6
@@ -129,6 +140,72 @@ def style_counts(layer: QgsVectorLayer) -> None:
     _labels(layer, "count", size=9.0)
 
 
+HEAT_STOPS = 6  # legend entries of a heatmap, evenly spaced in score from the raster's minimum to its maximum
+
+
+def style_heatmap(layer: QgsRasterLayer) -> None:
+    """Magma from the lowest to the highest cell score, the lowest see-through (alpha rising to 230 at the
+    top) so the raster under it shows where nothing matches; legend labels are scores (cosine similarity)."""
+    stats = layer.dataProvider().bandStatistics(1, QgsRasterBandStats.Min | QgsRasterBandStats.Max)
+    low, high = stats.minimumValue, stats.maximumValue
+    if not high > low:
+        high = low + 1e-6
+    ramp = _ramp("Magma", ("#000004", "#fcfdbf"))
+    items = []
+    for i in range(HEAT_STOPS):
+        t = i / (HEAT_STOPS - 1)
+        colour = QColor(ramp.color(t))
+        colour.setAlpha(round(230 * t))
+        value = low + t * (high - low)
+        items.append(QgsColorRampShader.ColorRampItem(value, colour, f"{value:.3f}"))
+    shader_function = QgsColorRampShader(low, high)
+    shader_function.setColorRampType(QgsColorRampShader.Interpolated)
+    shader_function.setColorRampItemList(items)
+    shader = QgsRasterShader()
+    shader.setRasterShaderFunction(shader_function)
+    renderer = QgsSingleBandPseudoColorRenderer(layer.dataProvider(), 1, shader)
+    renderer.setClassificationMin(low)
+    renderer.setClassificationMax(high)
+    layer.setRenderer(renderer)
+
+
+def raster_class_names(path: str | Path) -> list[str]:
+    """The class names the backend wrote into a class raster's ``CLASSES`` tag (a JSON list)."""
+    import json
+
+    from osgeo import gdal  # QGIS ships GDAL's Python bindings
+
+    ds = gdal.Open(str(path))
+    text = ds.GetMetadataItem("CLASSES") if ds is not None else None
+    return json.loads(text) if text else []
+
+
+def style_class_raster(layer: QgsRasterLayer) -> None:
+    """The raster's own colour table, one legend entry per class, labelled with the class name."""
+    names = raster_class_names(layer.source())
+    table = QgsPalettedRasterRenderer.colorTableToClassData(layer.dataProvider().colorTable(1))
+    classes = []
+    for entry in table:
+        if 0 <= int(entry.value) < len(names):  # GeoTIFF pads colour tables to 256 entries
+            classes.append(QgsPalettedRasterRenderer.Class(entry.value, entry.color, names[int(entry.value)]))
+    layer.setRenderer(QgsPalettedRasterRenderer(layer.dataProvider(), 1, classes))
+    layer.setOpacity(SURFACE_OPACITY)
+
+
+RASTER_STYLES = {"heatmap": style_heatmap, "class_raster": style_class_raster}
+
+
+def load_raster(path: str | Path, endpoint: str, title: str) -> QgsRasterLayer | None:
+    """The query's heatmap or class raster as a styled layer, or None when it is not there."""
+    field_name = RASTER_OUTPUTS[endpoint][0]
+    name = tr("heatmap") if field_name == "heatmap" else tr("class map")
+    layer = QgsRasterLayer(str(path), f"{title} – {name}" if title else name, "gdal")
+    if not layer.isValid():
+        return None
+    RASTER_STYLES[field_name](layer)
+    return layer
+
+
 STYLES = {"similarity": style_similarity, "hits": style_hits, "similar": style_hits,
           "classes": style_classes, "counts": style_counts}
 
@@ -173,9 +250,15 @@ def add_to_project(layers: list[QgsVectorLayer], title: str, project: QgsProject
     return group
 
 
-def add_result(gpkg: str | Path, endpoint: str, title: str, project: QgsProject | None = None) -> list:
-    """Load, style and add a query's GeoPackage; returns its layers (hits / similar first)."""
-    layers = load_layers(gpkg, OUTPUT_LAYERS.get(endpoint, ()), title)
+def add_result(gpkg: str | Path, endpoint: str, title: str, project: QgsProject | None = None,
+               raster: str | Path | None = None) -> list:
+    """Load, style and add a query's GeoPackage, and its heatmap / class ``raster`` in place of the tile
+    polygons it replaces; returns the layers (hits / similar first)."""
+    names = OUTPUT_LAYERS.get(endpoint, ())
+    raster_layer = load_raster(raster, endpoint, title) if raster and endpoint in RASTER_OUTPUTS else None
+    if raster_layer is not None:
+        names = tuple(n for n in names if n != RASTER_OUTPUTS[endpoint][1])
+    layers = load_layers(gpkg, names, title) + ([raster_layer] if raster_layer is not None else [])
     if layers:
         add_to_project(layers, title, project)
     return layers

@@ -104,6 +104,12 @@ def _raster_options(p: argparse.ArgumentParser) -> None:
                         "with a GPU)")
 
 
+def _heatmap_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--heatmap", default=None, metavar="TIF",
+                   help="also write the similarity as a float32 GeoTIFF whose cell is the tile stride, each cell "
+                        "the mean of the tiles covering it (overlap sharpens it)")
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (what was wrong, where to look) like every other error."""
 
@@ -126,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="+", help="what to look for; several phrases are averaged")
     p.add_argument("-k", type=int, default=10, help="number of distinct hits (default: %(default)s)")
     p.add_argument("-o", "--output", help="GeoPackage to write (layers: hits, similarity)")
+    _heatmap_option(p)
 
     p = sub.add_parser("classify", help="zero-shot classification of every tile")
     _raster_options(p)
@@ -133,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transductive", action="store_true",
                    help="classify all tiles together (TransCLIP; needs at least as many tiles as classes)")
     p.add_argument("-o", "--output", help="GeoPackage to write (layer: classes)")
+    p.add_argument("--class-raster", default=None, metavar="TIF",
+                   help="also write the class of each tile-stride cell (from the probabilities of the tiles "
+                        "covering it) as a paletted uint8 GeoTIFF")
 
     p = sub.add_parser("count", help="estimate how many of an object each tile holds (1-10)")
     _raster_options(p)
@@ -147,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tile", type=int, help="example tile id (from an earlier result) instead of a point")
     p.add_argument("-k", type=int, default=10, help="number of distinct hits (default: %(default)s)")
     p.add_argument("-o", "--output", help="GeoPackage to write (layers: similar, similarity)")
+    _heatmap_option(p)
 
     p = sub.add_parser("serve", help="run the loopback HTTP service for the QGIS plugin")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s, loopback only)")
@@ -219,6 +230,8 @@ class CliRun:
 def _write(answer: Answer) -> None:
     if answer.output is not None:
         print(f"wrote {answer.output} (layers: {', '.join(layer.name for layer in answer.layers)})", file=sys.stderr)
+    if answer.raster is not None:
+        print(f"wrote {answer.raster}", file=sys.stderr)
 
 
 def _centre(ring) -> tuple[float, float]:
@@ -268,7 +281,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     bounds.K.check(args.k)
     queries = clean_phrases(args.query)
     run = CliRun(args)
-    answer = orchestration.search(run.workspace, run.spec, queries, k=args.k, output=args.output)
+    answer = orchestration.search(run.workspace, run.spec, queries, k=args.k, output=args.output,
+                                  heatmap=args.heatmap)
     _print_hits(answer.store, answer.result)
     _write(answer)
     return 0
@@ -281,7 +295,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     classes = parse_class_list(args.classes)
     run = CliRun(args)
     answer = orchestration.classify(run.workspace, run.spec, classes, output=args.output,
-                                    transductive=args.transductive)
+                                    transductive=args.transductive, class_raster=args.class_raster)
     if "note" in answer.summary:
         print(f"note: {answer.summary['note']}", file=sys.stderr)
     print(f"{'class':<30} share of tiles")
@@ -317,7 +331,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
         raise UserError("give an example: --x X --y Y (in the raster's CRS) or --tile ID")
     run = CliRun(args)
     answer = orchestration.similar(run.workspace, run.spec, k=args.k, tile_id=args.tile, point=point,
-                                   output=args.output)
+                                   output=args.output, heatmap=args.heatmap)
     print(f"example tile: {answer.summary['example_tile']}")
     _print_hits(answer.store, answer.result)
     _write(answer)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from ..embedding.store import EmbeddingStore
 from ..errors import CannotCountError, InsufficientStorageError, NotEmbeddedError
 from ..models.registry import get_model_spec, require_model_name
 from ..query import counting, similar_tiles, text_search, zero_shot  # modules: a test injects a fault into one
+from ..query.surface_raster import check_raster_path, write_class_raster, write_heatmap
 from ..query.vector_layer import VectorLayer, check_output_path, write_gpkg
 from ..raster.reader import RasterInfo, TilingParams
 from ..raster.uploads import resolve_raster
@@ -80,6 +81,7 @@ class Answer:
     summary: dict
     output: Path | None
     result: Any
+    raster: Path | None = None  # the heatmap or class GeoTIFF written (if asked)
 
 
 def plan_for(info: RasterInfo, model: LoadedModel, params: TilingParams) -> EmbeddingPlan:
@@ -219,21 +221,37 @@ def _check_output(output: str | None) -> None:
         check_output_path(output)
 
 
+def _check_raster(path: str | None) -> None:
+    if path:  # refused before a store is looked up or embedded, like a bad GeoPackage path
+        check_raster_path(path)
+
+
+def _with_heatmap(answer: Answer, heatmap: str | None, label: str) -> Answer:
+    if not heatmap:
+        return answer
+    return replace(answer, raster=write_heatmap(heatmap, answer.store, answer.result.scores, label))
+
+
 def search(workspace: Workspace, spec: RasterSpec, queries: list[str], k: int = 10,
-           output: str | None = None) -> Answer:
-    """Tiles matching the phrases (their embeddings averaged): layers ``hits`` and ``similarity``."""
+           output: str | None = None, *, heatmap: str | None = None) -> Answer:
+    """Tiles matching the phrases (their embeddings averaged): layers ``hits`` and ``similarity``; with
+    ``heatmap``, the similarity as a GeoTIFF on the stride grid too."""
     _check_output(output)
+    _check_raster(heatmap)
     prepared, store = workspace.open(spec)
     model = prepared.model
     ranked, layers = text_search.text_search(store, model, queries, k=k, templates=model.spec.prompt_templates)
-    return _answer(model, store, layers, output, {"best_score": float(ranked.scores.max())}, ranked)
+    answer = _answer(model, store, layers, output, {"best_score": float(ranked.scores.max())}, ranked)
+    return _with_heatmap(answer, heatmap, " | ".join(queries))
 
 
-def classify(workspace: Workspace, spec: RasterSpec, classes: list[str], output: str | None = None,
-             transductive: bool = False) -> Answer:
-    """Zero-shot classes of every tile (``transductive``: all tiles together, TransCLIP): layer ``classes``.
-    The summary's ``note`` says why transduction fell back to plain zero-shot, when it did."""
+def classify(workspace: Workspace, spec: RasterSpec, classes: list[str], output: str | None = None, *,
+             transductive: bool = False, class_raster: str | None = None) -> Answer:
+    """Zero-shot classes of every tile (``transductive``: all tiles together, TransCLIP): layer ``classes``; with
+    ``class_raster``, the class of each stride cell (from the probabilities of the tiles covering it) as a paletted
+    GeoTIFF too. The summary's ``note`` says why transduction fell back to plain zero-shot, when it did."""
     _check_output(output)
+    _check_raster(class_raster)
     prepared, store = workspace.open(spec)
     model = prepared.model
     result, layers = zero_shot.zero_shot(store, model, classes, templates=model.spec.prompt_templates,
@@ -241,7 +259,11 @@ def classify(workspace: Workspace, spec: RasterSpec, classes: list[str], output:
     summary: dict[str, Any] = {"class_shares": result.class_shares()}
     if result.note:
         summary["note"] = result.note
-    return _answer(model, store, layers, output, summary, result)
+    answer = _answer(model, store, layers, output, summary, result)
+    if class_raster:
+        answer = replace(answer, raster=write_class_raster(class_raster, store, result.probabilities,
+                                                           result.classes))
+    return answer
 
 
 def check_counts(spec: RasterSpec, force: bool = False) -> None:
@@ -262,10 +284,13 @@ def count(workspace: Workspace, spec: RasterSpec, obj: str, output: str | None =
 
 
 def similar(workspace: Workspace, spec: RasterSpec, k: int = 10, tile_id: int | None = None,
-            point: tuple[float, float] | None = None, output: str | None = None) -> Answer:
+            point: tuple[float, float] | None = None, output: str | None = None, *,
+            heatmap: str | None = None) -> Answer:
     """Tiles like an example (a tile id, or the tile under a point in the raster's CRS): layers ``similar``
-    and ``similarity``."""
+    and ``similarity``; with ``heatmap``, the similarity as a GeoTIFF too."""
     _check_output(output)
+    _check_raster(heatmap)
     prepared, store = workspace.open(spec)
     example, ranked, layers = similar_tiles.similar_tiles(store, k=k, tile_id=tile_id, point=point)
-    return _answer(prepared.model, store, layers, output, {"example_tile": example}, ranked)
+    answer = _answer(prepared.model, store, layers, output, {"example_tile": example}, ranked)
+    return _with_heatmap(answer, heatmap, f"like tile {example}")

@@ -71,6 +71,9 @@ class RasterRequest(BaseModel):
                           tiling=self.tiling())
 
 
+HEATMAP_HELP = ("GeoTIFF on the backend's machine to write the similarity to (float32, cell = tile stride, each "
+                "cell the mean of the tiles covering it)")
+
 Phrases = Annotated[list[str], checked_by(clean_phrases)]
 
 
@@ -79,6 +82,7 @@ class SearchRequest(RasterRequest):
     k: int = bounds.K.field(10, description="number of distinct hits")
     output: str | None = Field(None, description="GeoPackage to write the layers to")
     include_surface: bool = Field(True, description="return the per-tile similarity surface")
+    heatmap: str | None = Field(None, description=HEATMAP_HELP)
 
 
 class ClassifyRequest(RasterRequest):
@@ -87,6 +91,9 @@ class ClassifyRequest(RasterRequest):
     output: str | None = None
     transductive: bool = Field(False, description="classify all tiles together (TransCLIP); with fewer tiles than "
                                                   "classes plain zero-shot is used and summary.note says so")
+    class_raster: str | None = Field(None, description="GeoTIFF on the backend's machine to write the class of "
+                                                       "each tile-stride cell to (uint8, colour table, names in "
+                                                       "the CLASSES tag)")
 
 
 def _checked_object(obj: str) -> str:
@@ -108,6 +115,7 @@ class SimilarRequest(RasterRequest):
     k: int = bounds.K.field(10, description="number of distinct hits")
     output: str | None = None
     include_surface: bool = True
+    heatmap: str | None = Field(None, description=HEATMAP_HELP)
 
     def point(self) -> tuple[float, float] | None:
         return example_point(self.x, self.y)
@@ -137,6 +145,7 @@ class QueryAnswer(BaseModel):
     n_tiles: int
     crs_wkt: str | None = Field(..., description="the raster's CRS (null: pixel coordinates)")
     output: str | None = Field(..., description="GeoPackage written, if one was asked for")
+    raster: str | None = Field(None, description="heatmap or class GeoTIFF written, if one was asked for")
     summary: dict
     layers: dict[str, dict] = Field(..., description="layer name -> GeoJSON FeatureCollection")
 

@@ -7,8 +7,8 @@ import pytest
 from qgis.core import (
     Qgis,
     QgsApplication,
-    QgsCategorizedSymbolRenderer,
     QgsGraduatedSymbolRenderer,
+    QgsPalettedRasterRenderer,
     QgsProject,
     QgsRasterLayer,
     QgsRectangle,
@@ -152,7 +152,7 @@ def test_classify_and_count_from_the_dock(plugin, qgis_iface, qgis_canvas, with_
         assert isinstance(task.outcome, Done), task.outcome
     (classes,) = tasks[0].outcome.layers
     (counts,) = tasks[1].outcome.layers
-    assert isinstance(classes.renderer(), QgsCategorizedSymbolRenderer)
+    assert isinstance(classes.renderer(), QgsPalettedRasterRenderer)  # the class raster, not tile polygons
     assert isinstance(counts.renderer(), QgsGraduatedSymbolRenderer)
     project = QgsProject.instance()
     assert project.mapLayer(classes.id()) is classes and project.mapLayer(counts.id()) is counts

@@ -45,7 +45,7 @@ def test_search_box_adds_hits_and_heatmap_and_zooms(qgis_iface, processing, back
         wait_for(lambda: not plugin.tasks)
         assert isinstance(task.outcome, Done), task.outcome
         names = [layer.source().split("layername=")[-1] for layer in task.outcome.layers]
-        assert names == ["hits", "similarity"]
+        assert names == ["hits", task.params.heatmap]  # the heatmap raster, not the similarity polygons
         group = QgsProject.instance().layerTreeRoot().findGroup("RemoteCLIP: lake")
         assert group is not None and len(group.findLayers()) == 2
         item = plugin.dock.results_tree.topLevelItem(0)  # listed in the dock's recent results too

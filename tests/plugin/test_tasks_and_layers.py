@@ -9,9 +9,11 @@ import pytest
 import rasterio
 from qgis.core import (
     QgsApplication,
-    QgsCategorizedSymbolRenderer,
     QgsGraduatedSymbolRenderer,
+    QgsPalettedRasterRenderer,
     QgsProject,
+    QgsRasterLayer,
+    QgsSingleBandPseudoColorRenderer,
     QgsSingleSymbolRenderer,
     QgsTask,
 )
@@ -51,15 +53,23 @@ def test_tasks_add_styled_layers_grouped_per_query(backend, clean_project):
 
     task = _run_task(RemoteClipTask(SearchParams(**_base(backend), queries=["lake"], k=4), manager=backend))
     assert isinstance(task.outcome, Done) and task.status() == QgsTask.Complete
-    hits, sim = task.outcome.layers
+    hits, heat = task.outcome.layers  # the heatmap raster replaces the tile polygons of "similarity"
     assert hits.featureCount() == 4
     assert isinstance(hits.renderer(), QgsSingleSymbolRenderer)
     fill = hits.renderer().symbol().symbolLayer(0)
     assert fill.brushStyle() == 0  # Qt.NoBrush: outlined boxes only
     assert hits.labelsEnabled() and hits.labeling().settings().fieldName == "rank"
-    assert isinstance(sim.renderer(), QgsGraduatedSymbolRenderer)
-    assert sim.renderer().classAttribute() == "score" and len(sim.renderer().ranges()) >= 2
-    assert sim.opacity() < 1.0
+    assert isinstance(heat, QgsRasterLayer) and heat.source() == task.params.heatmap
+    assert task.params.heatmap == str(task.params.output)[:-len(".gpkg")] + ".tif"
+    renderer = heat.renderer()
+    assert isinstance(renderer, QgsSingleBandPseudoColorRenderer)
+    items = renderer.shader().rasterShaderFunction().colorRampItemList()
+    stats = heat.dataProvider().bandStatistics(1)
+    assert items[0].value == pytest.approx(stats.minimumValue) and items[-1].value == pytest.approx(stats.maximumValue)
+    assert items[0].color.alpha() == 0 and items[-1].color.alpha() > 200  # the low end is see-through
+    assert items[-1].label == f"{stats.maximumValue:.3f}"  # the legend is in score units
+    legend = [label for label, _ in renderer.legendSymbologyItems()]
+    assert legend == [item.label for item in items]
     assert clean_project.layerTreeRoot().findGroup("RemoteCLIP: lake") is not None
     assert str(task.params.output).startswith(backend.settings.output_folder)
 
@@ -67,10 +77,13 @@ def test_tasks_add_styled_layers_grouped_per_query(backend, clean_project):
                                     manager=backend))
     (classes,) = task.outcome.layers
     renderer = classes.renderer()
-    assert isinstance(renderer, QgsCategorizedSymbolRenderer) and renderer.classAttribute() == "class"
-    values = {f["class"] for f in classes.getFeatures()}
-    assert {c.value() for c in renderer.categories()} == values
-    assert {c.label() for c in renderer.categories()} == values  # the legend names the classes
+    assert isinstance(classes, QgsRasterLayer) and isinstance(renderer, QgsPalettedRasterRenderer)
+    with rasterio.open(task.params.class_raster) as src:
+        present = set(np.unique(src.read(1, masked=True).compressed()).tolist())
+    names = ["farmland", "lake", "road"]
+    assert [c.label for c in renderer.classes()] == names  # the legend names the classes, in index order
+    assert [c.value for c in renderer.classes()] == [0, 1, 2] and present <= {0, 1, 2}
+    assert [label for label, _ in renderer.legendSymbologyItems()] == names
 
     task = _run_task(RemoteClipTask(CountParams(**_base(backend), object="storage tank"), manager=backend))
     (counts,) = task.outcome.layers
@@ -84,7 +97,7 @@ def test_tasks_add_styled_layers_grouped_per_query(backend, clean_project):
     assert isinstance(task.outcome, Done), task.outcome
     similar, surface = task.outcome.layers
     assert similar.featureCount() == 3 and similar.labelsEnabled()
-    assert isinstance(surface.renderer(), QgsGraduatedSymbolRenderer)
+    assert isinstance(surface.renderer(), QgsSingleBandPseudoColorRenderer)
     root = clean_project.layerTreeRoot()
     assert [g.name() for g in root.children()][:2] == [f"RemoteCLIP: {x:.1f}, {y:.1f}", "RemoteCLIP: storage tank"]
 
@@ -165,7 +178,8 @@ def test_remote_backend_results_come_back_as_geojson(backend, clean_project, tmp
     assert {"rank", "score", "tile_id"} <= set(hits.fields().names())
     assert hits.crs().authid() == "EPSG:26914" and hits.labelsEnabled()
     assert sim.featureCount() == task.outcome.answer["n_tiles"]
-    assert isinstance(sim.renderer(), QgsGraduatedSymbolRenderer)
+    assert isinstance(sim.renderer(), QgsGraduatedSymbolRenderer)  # polygons: QGIS cannot read the backend's files
+    assert task.params.heatmap is None and task.outcome.answer["raster"] is None
     assert remote.pid is None  # nothing was started
 
 

@@ -17,21 +17,22 @@ def _geojson(answer: orchestration.Answer, include: set[str]) -> QueryAnswer:
     return QueryAnswer(
         model=answer.model.spec.name, weights=str(answer.model.weights_path), store=store.key,
         n_tiles=store.n_tiles, crs_wkt=store.crs_wkt, output=str(answer.output) if answer.output else None,
-        summary=answer.summary,
+        raster=str(answer.raster) if answer.raster else None, summary=answer.summary,
         layers={layer.name: layer.geojson(store.crs_wkt) for layer in answer.layers if layer.name in include},
     )
 
 
 @router.post("/search")
 def search(req: SearchRequest, workspace: WorkspaceDep) -> QueryAnswer:
-    answer = orchestration.search(workspace, req.spec(), req.queries, req.k, req.output)
+    answer = orchestration.search(workspace, req.spec(), req.queries, req.k, req.output, heatmap=req.heatmap)
     return _geojson(answer, {"hits", "similarity"} if req.include_surface else {"hits"})
 
 
 @router.post("/classify")
 def classify(req: ClassifyRequest, workspace: WorkspaceDep) -> QueryAnswer:
-    return _geojson(orchestration.classify(workspace, req.spec(), req.classes, req.output,
-                                           transductive=req.transductive), {"classes"})
+    answer = orchestration.classify(workspace, req.spec(), req.classes, req.output,
+                                    transductive=req.transductive, class_raster=req.class_raster)
+    return _geojson(answer, {"classes"})
 
 
 @router.post("/count")
@@ -41,5 +42,6 @@ def count(req: CountRequest, workspace: WorkspaceDep) -> QueryAnswer:
 
 @router.post("/similar")
 def similar(req: SimilarRequest, workspace: WorkspaceDep) -> QueryAnswer:
-    answer = orchestration.similar(workspace, req.spec(), req.k, req.tile_id, req.point(), req.output)
+    answer = orchestration.similar(workspace, req.spec(), req.k, req.tile_id, req.point(), req.output,
+                                    heatmap=req.heatmap)
     return _geojson(answer, {"similar", "similarity"} if req.include_surface else {"similar"})

@@ -85,6 +85,10 @@ def test_every_job_writes_its_geopackage(cache_dir, sample_raster, tiny_args, tm
         (["search", "{raster}", "lake", "--bands", "7"], "band 7 does not exist"),
         (["search", "{raster}", "lake", "--tile-size", "3km"], "--tile-size"),
         (["similar", "{raster}", "--x", "1"], "give both x and y"),
+        (["search", "{raster}", "lake", "--heatmap", "{tmp}/nope/heat.tif"], "does not exist"),
+        (["search", "{raster}", "lake", "--heatmap", "{tmp}/heat.png"], "GeoTIFF"),
+        (["classify", "{raster}", "--classes", "a,b", "--class-raster", "{tmp}/nope/c.tif"], "does not exist"),
+        (["similar", "{raster}", "--tile", "0", "--heatmap", "{tmp}/nope/heat.tif"], "does not exist"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(cache_dir, sample_raster, tiny_args, tmp_path, capsys,
@@ -100,6 +104,36 @@ def test_bad_input_is_one_line_and_writes_nothing(cache_dir, sample_raster, tiny
     assert message in _one_line_error(capsys)
     assert set(tmp_path.rglob("*")) - before <= {cache_dir, *cache_dir.rglob("*")}
     assert not (tmp_path / "out.shp").exists()
+
+
+def test_a_missing_raster_folder_is_refused_before_embedding(cache_dir, sample_raster, tiny_args, tmp_path,
+                                                              capsys):
+    argv = ["search", str(sample_raster), "lake", *tiny_args, "--heatmap", str(tmp_path / "nope" / "heat.tif")]
+    assert main(argv) == 2
+    line = _one_line_error(capsys)
+    assert line == f"error: output folder {tmp_path / 'nope'} does not exist: create it or choose another raster path"
+    assert not (cache_dir / "stores").exists() and not (tmp_path / "nope").exists()
+
+
+def test_heatmap_and_class_raster_lie_on_the_tile_grid(cache_dir, sample_raster, tiny_args, tmp_path, capsys):
+    r = str(sample_raster)
+    args = tiny_args
+    assert main(["search", r, "lake", *args, "--overlap", "0.5", "-o", str(tmp_path / "hits.gpkg"),
+                 "--heatmap", str(tmp_path / "heat.tif")]) == 0
+    assert f"wrote {tmp_path / 'heat.tif'}" in capsys.readouterr().err
+    with rasterio.open(r) as src, rasterio.open(tmp_path / "heat.tif") as heat:
+        assert heat.crs == src.crs and heat.transform == src.transform @ rasterio.Affine.scale(32)
+        assert (heat.width, heat.height) == (-(-src.width // 32), -(-src.height // 32))
+        values = heat.read(1, masked=True)
+        assert values.count() == values.size and -1 <= values.min() <= values.max() <= 1
+    with fiona.open(tmp_path / "hits.gpkg", layer="similarity") as src:
+        tile_scores = [f["properties"]["score"] for f in src]
+    assert min(tile_scores) - 1e-6 <= values.min() and values.max() <= max(tile_scores) + 1e-6
+    assert main(["classify", r, "--classes", "farmland,lake,road", *args, "--overlap", "0.5",
+                 "--class-raster", str(tmp_path / "classes.tif")]) == 0
+    with rasterio.open(tmp_path / "classes.tif") as cls:
+        assert cls.dtypes == ("uint8",) and cls.tags()["CLASSES"] == '["farmland", "lake", "road"]'
+        assert set(np.unique(cls.read(1))) <= {0, 1, 2} and len(cls.colormap(1)) >= 3
 
 
 def test_unknown_model_and_corrupt_checkpoint(cache_dir, sample_raster, tmp_path, capsys):

@@ -94,19 +94,27 @@ def test_embed_then_query_every_job(server, tmp_path):
     hits = body["layers"]["hits"]["features"]
     assert [f["properties"]["rank"] for f in hits] == [1, 2, 3, 4, 5]
     assert len(body["layers"]["similarity"]["features"]) == body["n_tiles"] == job["result"]["n_tiles"]
-    assert (tmp_path / "hits.gpkg").exists() and body["output"].endswith("hits.gpkg")
+    assert (tmp_path / "hits.gpkg").exists() and body["output"].endswith("hits.gpkg") and body["raster"] is None
+    r = c.post("/search", json=_raster_body(server, raster, queries=["lake"], heatmap=str(tmp_path / "heat.tif")))
+    assert r.status_code == 200 and r.json()["raster"] == str(tmp_path / "heat.tif")
+    with rasterio.open(tmp_path / "heat.tif") as src:
+        assert src.dtypes == ("float32",) and src.overviews(1)
     assert latency < 30  # sanity bound only; latency is measured in the benchmarks
 
-    r = c.post("/classify", json=_raster_body(server, raster, classes=["farmland", "lake", "road"]))
-    assert r.status_code == 200
+    r = c.post("/classify", json=_raster_body(server, raster, classes=["farmland", "lake", "road"],
+                                              class_raster=str(tmp_path / "classes.tif")))
+    assert r.status_code == 200 and r.json()["raster"] == str(tmp_path / "classes.tif")
+    with rasterio.open(tmp_path / "classes.tif") as src:
+        assert src.dtypes == ("uint8",) and src.tags()["CLASSES"] == '["farmland", "lake", "road"]'
     probs = r.json()["layers"]["classes"]["features"][0]["properties"]
     assert probs["p_farmland"] + probs["p_lake"] + probs["p_road"] == pytest.approx(1.0, abs=1e-4)
     r = c.post("/count", json=_raster_body(server, raster, object="storage tank"))
     assert r.status_code == 200 and r.json()["summary"]["total_expected"] > 0
     with rasterio.open(raster) as src:
         x, y = src.xy(200, 200)
-    r = c.post("/similar", json=_raster_body(server, raster, x=x, y=y, k=3, include_surface=False))
-    assert r.status_code == 200
+    r = c.post("/similar", json=_raster_body(server, raster, x=x, y=y, k=3, include_surface=False,
+                                             heatmap=str(tmp_path / "like.tif")))
+    assert r.status_code == 200 and (tmp_path / "like.tif").exists()
     assert len(r.json()["layers"]["similar"]["features"]) == 3 and "similarity" not in r.json()["layers"]
 
 
@@ -184,6 +192,8 @@ def test_uploaded_raster_is_searched_like_a_file(server, tmp_path):
         ("/search", {"queries": [""]}, 400, "empty"),
         ("/search", {"queries": ["lake"], "k": 0}, 400, "k must be at least 1"),
         ("/classify", {"classes": ["a", "A"]}, 400, "listed twice"),
+        ("/search", {"queries": ["lake"], "heatmap": "/nonexistent/heat.tif"}, 400, "does not exist"),
+        ("/classify", {"classes": ["a", "b"], "class_raster": "/nonexistent/c.tif"}, 400, "does not exist"),
     ],
 )
 def test_bad_requests_get_one_line_errors(server, path, patch, status, needle):
