@@ -10,7 +10,7 @@ Two roles in one file:
 * run by QGIS (``--code``, ``$RC_SHOT_IN_QGIS`` set): load the sample, search through the toolbar; the
   plugin finds no backend environment and offers to create it: answer Yes in its dialog, as a user
   would, and wait while the plugin creates the venv in the profile (pinned requirements, PyTorch build
-  for this machine) and then runs the search. Wait for the hits and similarity layers, zoom, wait for
+  for this machine) and then runs the search. Wait for the hits and the similarity heatmap, zoom, wait for
   the canvas, save ``build/screenshot.png`` and ``build/screenshot.json``, remove the layers and quit
   (non-zero on any failure, an overall timer so it never hangs).
 
@@ -156,13 +156,15 @@ def run_in_qgis() -> None:
         finish(1, error)
 
     def result_layers() -> dict:
+        """The search's result layers: the hits (boxes in the GeoPackage) and the similarity heatmap (a GeoTIFF
+        beside it, shown in place of the tile polygons)."""
         found = {}
         for layer in QgsProject.instance().mapLayers().values():
-            if layer.type() != QgsMapLayerType.VectorLayer:
-                continue
-            for kind in ("hits", "similarity"):
-                if layer.source().endswith(f"layername={kind}"):
-                    found[kind] = layer
+            if layer.type() == QgsMapLayerType.VectorLayer and layer.source().endswith("layername=hits"):
+                found["hits"] = layer
+            elif (layer.type() == QgsMapLayerType.RasterLayer and layer is not state["raster"]
+                  and layer.source().endswith(".tif")):
+                found["heatmap"] = layer
         return found
 
     def shoot() -> None:
@@ -190,8 +192,11 @@ def run_in_qgis() -> None:
             node = QgsProject.instance().layerTreeRoot().findLayer(layer.id())
             if node is not None:
                 node.setItemVisibilityChecked(True)
-        info["layers"] = [{"name": lyr.name(), "kind": kind, "features": lyr.featureCount(),
-                           "source": lyr.source()} for kind, lyr in found.items()]
+        info["layers"] = [{"name": lyr.name(), "kind": kind, "source": lyr.source(),
+                           "features": lyr.featureCount() if kind == "hits" else None,
+                           "pixels": lyr.width() * lyr.height() if kind == "heatmap" else None,
+                           "renderer": lyr.renderer().type() if lyr.renderer() is not None else None}
+                          for kind, lyr in found.items()]
         info["layers"].insert(0, {"name": raster.name(), "kind": "raster", "features": None,
                                   "source": raster.source()})
         iface.messageBar().clearWidgets()   # "Task complete" would cover the top of the map
@@ -250,7 +255,7 @@ def run_in_qgis() -> None:
             log("search started again with the new backend environment")
         task = state["task"]
         found = result_layers()
-        if "hits" in found and "similarity" in found:
+        if "hits" in found and "heatmap" in found:
             poll_timer.stop()
             if task is not None:
                 result = task.outcome.answer if isinstance(task.outcome, Done) else {}

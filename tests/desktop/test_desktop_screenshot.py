@@ -43,9 +43,11 @@ def test_report_lists_result_layers(run):
     report = json.loads(REPORT.read_text())
     assert report["ok"] and report["error"] is None, report
     kinds = {layer["kind"]: layer for layer in report["layers"]}
-    assert {"raster", "hits", "similarity"} <= set(kinds), report["layers"]
+    assert {"raster", "hits", "heatmap"} <= set(kinds), report["layers"]
     assert kinds["hits"]["features"] > 0
-    assert kinds["similarity"]["features"] > 0
+    # the similarity is a raster of stride cells, styled as a pseudocolour ramp (not tile polygons)
+    assert kinds["heatmap"]["pixels"] > 0 and kinds["heatmap"]["source"].endswith(".tif")
+    assert kinds["heatmap"]["renderer"] == "singlebandpseudocolor", kinds["heatmap"]
     assert report["model"] == os.environ.get("REMOTECLIP_MODEL", "remoteclip-qgis-small")
     # the packaged plugin runs its bundled backend from its own folder in the fresh profile
     assert "/build/desktop/" in report["plugin_dir"]
