@@ -195,17 +195,10 @@ def send_raster(client: BackendClient, path: str | Path) -> str:
 
 def render_and_send(client: BackendClient, spec: RenderSpec, feedback=None) -> str:
     """Render ``spec`` to a temporary GeoTIFF, send it, delete it; returns the backend's raster name."""
-    folder = tempfile.mkdtemp(prefix="remoteclip-render-")
-    path = Path(folder) / "render.tif"
-    try:
+    with tempfile.TemporaryDirectory(prefix="remoteclip-render-") as folder:
+        path = Path(folder) / "render.tif"
         render_to_geotiff(spec, path, feedback)
         return send_raster(client, path)
-    finally:
-        path.unlink(missing_ok=True)
-        try:
-            os.rmdir(folder)
-        except OSError:
-            pass
 
 
 def is_geotiff(path: str | Path) -> bool:
@@ -222,20 +215,13 @@ def send_file(client: BackendClient, path: str | Path) -> str:
         return send_raster(client, path)
     from osgeo import gdal
 
-    folder = tempfile.mkdtemp(prefix="remoteclip-upload-")
-    copy = Path(folder) / "raster.tif"
-    try:
+    with tempfile.TemporaryDirectory(prefix="remoteclip-upload-") as folder:
+        copy = Path(folder) / "raster.tif"
         if gdal.Translate(str(copy), str(path), format="GTiff", creationOptions=["COMPRESS=DEFLATE",
                                                                                "TILED=YES"]) is None:
             raise RasterSourceError(tr("Cannot convert {0} to a GeoTIFF to send it: {1}").format(
                 path, gdal.GetLastErrorMsg()))
         return send_raster(client, copy)
-    finally:
-        copy.unlink(missing_ok=True)
-        try:
-            os.rmdir(folder)
-        except OSError:
-            pass
 
 
 def backend_raster(client: BackendClient, raster: str, render: RenderSpec | None, remote: bool) -> str:

@@ -28,6 +28,7 @@ from affine import Affine
 
 from ..embedding.store import EmbeddingStore
 from ..errors import UserError
+from .vector_layer import check_output_folder
 
 HEAT_NODATA = -9999.0
 CLASS_NODATA = 255
@@ -124,12 +125,7 @@ def check_raster_path(path: str | os.PathLike) -> Path:
     out = Path(path)
     if out.suffix.lower() not in (".tif", ".tiff"):
         raise UserError(f"raster output must be a GeoTIFF file ending in .tif, got '{out}'")
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise UserError(f"output folder {folder} does not exist: create it or choose another raster path")
-    if not os.access(folder, os.W_OK):
-        raise UserError(f"output folder {folder} is not writable")
-    return out
+    return check_output_folder(out, "raster path")
 
 
 def overview_factors(height: int, width: int) -> list[int]:

@@ -58,17 +58,23 @@ def field_name(text: str, taken: set[str]) -> str:
     return name
 
 
+def check_output_folder(out: Path, other: str) -> Path:
+    """Refuse an output whose folder does not exist or cannot be written (``other``: what to choose instead,
+    e.g. "-o path"); returns ``out``."""
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise UserError(f"output folder {folder} does not exist: create it or choose another {other}")
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"output folder {folder} is not writable")
+    return out
+
+
 def check_output_path(path: str | os.PathLike) -> Path:
     """Validate an output path before any work is done: a .gpkg in an existing, writable folder."""
     out = Path(path)
     if out.suffix.lower() != ".gpkg":
         raise UserError(f"output must be a GeoPackage file ending in .gpkg, got '{out}'")
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise UserError(f"output folder {folder} does not exist: create it or choose another -o path")
-    if not os.access(folder, os.W_OK):
-        raise UserError(f"output folder {folder} is not writable")
-    return out
+    return check_output_folder(out, "-o path")
 
 
 def write_gpkg(path: str | os.PathLike, layers: Sequence[VectorLayer], crs_wkt: str | None) -> Path:

@@ -80,7 +80,7 @@ def algorithm_params(layer, tiny_weights, **extra) -> dict:
     return params
 
 
-def wait_for(predicate, timeout: float = 120.0) -> None:
+def wait_for(predicate, timeout: float = 120.0, what: str = "timed out") -> None:
     """Process Qt events until ``predicate()`` holds (tasks finish on the main thread's event loop)."""
     import time
 
@@ -88,6 +88,31 @@ def wait_for(predicate, timeout: float = 120.0) -> None:
 
     deadline = time.time() + timeout
     while not predicate():
-        assert time.time() < deadline, "timed out"
+        assert time.time() < deadline, what
         QgsApplication.processEvents()
         time.sleep(0.05)
+
+
+def run_task(task, timeout: float = 180.0):
+    """Add ``task`` to QGIS's task manager and process events until its ``on_finished`` was called."""
+    from qgis.core import QgsApplication
+
+    done = []
+    task.on_finished = done.append
+    QgsApplication.taskManager().addTask(task)
+    wait_for(lambda: done, timeout, "task did not finish")
+    return task
+
+
+@pytest.fixture(scope="module")
+def provider(processing):
+    """The plugin's Processing provider, registered for one test module."""
+    from qgis.core import QgsApplication
+
+    from remoteclip_qgis.processing_provider import RemoteClipProvider
+
+    registry = QgsApplication.processingRegistry()
+    provider = RemoteClipProvider()
+    assert registry.addProvider(provider)
+    yield provider
+    registry.removeProvider(provider)

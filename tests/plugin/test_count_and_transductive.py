@@ -4,29 +4,16 @@ Transductive checkbox reaches the classify request (Processing's TRANSDUCTIVE: t
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from qgis.core import Qgis, QgsApplication, QgsProject, QgsRasterLayer
+from qgis.core import Qgis, QgsProject, QgsRasterLayer
 
 from remoteclip_qgis.jobs import Done, Failed
 from remoteclip_qgis.params import CountParams
 
-from .conftest import SAMPLE, TILE
+from .conftest import SAMPLE, TILE, run_task, wait_for
 
 REFUSAL = "tiny-nocount cannot count: its counts are no better than a constant guess (see its model card)"
 
-
-def _run_task(task, timeout=180.0):
-    done = []
-    task.on_finished = done.append
-    QgsApplication.taskManager().addTask(task)
-    deadline = time.time() + timeout
-    while not done:
-        assert time.time() < deadline, "task did not finish"
-        QgsApplication.processEvents()
-        time.sleep(0.05)
-    return task
 
 
 @pytest.fixture
@@ -69,11 +56,7 @@ def test_count_button_is_off_for_a_model_that_cannot_count(plugin, backend, qgis
     task = dock.classify()
     assert task is not None and task.params.transductive is True
     assert task.params.request()["transductive"] is True
-    wait = time.time() + 180
-    while plugin.tasks:
-        assert time.time() < wait
-        QgsApplication.processEvents()
-        time.sleep(0.05)
+    wait_for(lambda: not plugin.tasks, 180)
     assert isinstance(task.outcome, Done), task.outcome
 
 
@@ -83,7 +66,7 @@ def test_a_refused_count_shows_the_backends_line(backend, qgis_iface):
     qgis_iface.messageBar().clear_messages()
     params = CountParams(raster=str(SAMPLE), model="tiny-nocount", weights=backend.settings.weights, tile_size=TILE,
                          object="storage tank")
-    task = _run_task(RemoteClipTask(params, manager=backend, iface=qgis_iface))
+    task = run_task(RemoteClipTask(params, manager=backend, iface=qgis_iface))
     assert isinstance(task.outcome, Failed) and REFUSAL in task.outcome.reason
     messages = qgis_iface.messageBar().get_messages(Qgis.Critical)
     assert len(messages) == 1 and REFUSAL in messages[0] and "--force" in messages[0], messages

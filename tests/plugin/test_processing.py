@@ -10,17 +10,6 @@ from qgis.core import QgsApplication, QgsProcessingException, QgsVectorLayer
 from .conftest import SAMPLE, TILE, algorithm_params
 
 
-@pytest.fixture(scope="module")
-def provider(processing):
-    from remoteclip_qgis.processing_provider import RemoteClipProvider
-
-    registry = QgsApplication.processingRegistry()
-    provider = RemoteClipProvider()
-    assert registry.addProvider(provider)
-    yield provider
-    registry.removeProvider(provider)
-
-
 def _n_tiles(width=934, height=723, tile=TILE):
     return -(-width // tile) * -(-height // tile)
 

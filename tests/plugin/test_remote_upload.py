@@ -86,18 +86,6 @@ def remote_manager(blind_backend, tiny_weights, tmp_path):
     set_manager(previous)
 
 
-@pytest.fixture(scope="module")
-def provider(processing):
-    from qgis.core import QgsApplication
-
-    from remoteclip_qgis.processing_provider import RemoteClipProvider
-
-    registry = QgsApplication.processingRegistry()
-    provider = RemoteClipProvider()
-    assert registry.addProvider(provider)
-    yield provider
-    registry.removeProvider(provider)
-
 
 def test_the_backend_cannot_see_the_raster(blind_backend, tiny_weights):
     client, hidden, _ = blind_backend

@@ -21,19 +21,7 @@ from qgis.core import (
 from remoteclip_qgis.jobs import Cancelled, Done, Failed
 from remoteclip_qgis.params import ClassifyParams, CountParams, EmbedParams, SearchParams, SimilarParams
 
-from .conftest import SAMPLE, TILE
-
-
-def _run_task(task, timeout=180.0):
-    done = []
-    task.on_finished = done.append
-    QgsApplication.taskManager().addTask(task)
-    deadline = time.time() + timeout
-    while not done:
-        assert time.time() < deadline, "task did not finish"
-        QgsApplication.processEvents()
-        time.sleep(0.05)
-    return task
+from .conftest import SAMPLE, TILE, run_task
 
 
 @pytest.fixture
@@ -51,7 +39,7 @@ def _base(backend, raster=SAMPLE, **kw):
 def test_tasks_add_styled_layers_grouped_per_query(backend, clean_project):
     from remoteclip_qgis.jobs import RemoteClipTask
 
-    task = _run_task(RemoteClipTask(SearchParams(**_base(backend), queries=["lake"], k=4), manager=backend))
+    task = run_task(RemoteClipTask(SearchParams(**_base(backend), queries=["lake"], k=4), manager=backend))
     assert isinstance(task.outcome, Done) and task.status() == QgsTask.Complete
     hits, heat = task.outcome.layers  # the heatmap raster replaces the tile polygons of "similarity"
     assert hits.featureCount() == 4
@@ -73,7 +61,7 @@ def test_tasks_add_styled_layers_grouped_per_query(backend, clean_project):
     assert clean_project.layerTreeRoot().findGroup("RemoteCLIP: lake") is not None
     assert str(task.params.output).startswith(backend.settings.output_folder)
 
-    task = _run_task(RemoteClipTask(ClassifyParams(**_base(backend), classes=["farmland", "lake", "road"]),
+    task = run_task(RemoteClipTask(ClassifyParams(**_base(backend), classes=["farmland", "lake", "road"]),
                                     manager=backend))
     (classes,) = task.outcome.layers
     renderer = classes.renderer()
@@ -85,7 +73,7 @@ def test_tasks_add_styled_layers_grouped_per_query(backend, clean_project):
     assert [c.value for c in renderer.classes()] == [0, 1, 2] and present <= {0, 1, 2}
     assert [label for label, _ in renderer.legendSymbologyItems()] == names
 
-    task = _run_task(RemoteClipTask(CountParams(**_base(backend), object="storage tank"), manager=backend))
+    task = run_task(RemoteClipTask(CountParams(**_base(backend), object="storage tank"), manager=backend))
     (counts,) = task.outcome.layers
     assert isinstance(counts.renderer(), QgsGraduatedSymbolRenderer)
     assert counts.renderer().classAttribute() == "expected_count"
@@ -93,7 +81,7 @@ def test_tasks_add_styled_layers_grouped_per_query(backend, clean_project):
 
     with rasterio.open(SAMPLE) as src:
         x, y = (float(v) for v in src.xy(300, 300))
-    task = _run_task(RemoteClipTask(SimilarParams(**_base(backend), x=x, y=y, k=3), manager=backend))
+    task = run_task(RemoteClipTask(SimilarParams(**_base(backend), x=x, y=y, k=3), manager=backend))
     assert isinstance(task.outcome, Done), task.outcome
     similar, surface = task.outcome.layers
     assert similar.featureCount() == 3 and similar.labelsEnabled()
@@ -114,7 +102,7 @@ def test_backend_error_is_reported_in_one_line(backend, clean_project):
 
     QgsApplication.messageLog().messageReceived.connect(grab)
     try:
-        task = _run_task(RemoteClipTask(SearchParams(**_base(backend, raster="/nonexistent/x.tif"), queries=["a"]),
+        task = run_task(RemoteClipTask(SearchParams(**_base(backend, raster="/nonexistent/x.tif"), queries=["a"]),
                                         manager=backend))
     finally:
         QgsApplication.messageLog().messageReceived.disconnect(grab)
@@ -170,7 +158,7 @@ def test_remote_backend_results_come_back_as_geojson(backend, clean_project, tmp
     connection = backend.client().connection
     remote = BackendManager(PluginSettings(mode="remote", url=connection.url, token=connection.token,
                                            output_folder=str(tmp_path / "out")))
-    task = _run_task(RemoteClipTask(SearchParams(**_base(backend), queries=["pond"], k=3), manager=remote))
+    task = run_task(RemoteClipTask(SearchParams(**_base(backend), queries=["pond"], k=3), manager=remote))
     assert isinstance(task.outcome, Done), task.outcome
     hits, sim = task.outcome.layers
     assert str(task.params.output).startswith(str(tmp_path / "out")) and hits.source().startswith(task.params.output)
@@ -189,7 +177,7 @@ def test_processing_post_processor_styles_loaded_outputs(backend, clean_project,
     from remoteclip_qgis.jobs import RemoteClipTask
     from remoteclip_qgis.processing_algorithms import StylePostProcessor
 
-    task = _run_task(RemoteClipTask(CountParams(**_base(backend), object="car"), manager=backend, add_layers=False))
+    task = run_task(RemoteClipTask(CountParams(**_base(backend), object="car"), manager=backend, add_layers=False))
     assert isinstance(task.outcome, Done) and task.outcome.layers == []
     layer = QgsVectorLayer(f"{task.params.output}|layername=counts", "counts", "ogr")
     StylePostProcessor("counts").postProcessLayer(layer, None, None)
@@ -216,7 +204,7 @@ def test_a_dead_backend_is_noticed_said_and_restarted(backend, clean_project, qg
             assert time.time() < deadline
             time.sleep(0.05)
         qgis_iface.messageBar().clear_messages()
-        task = _run_task(RemoteClipTask(SearchParams(**_base(backend), queries=["lake"], k=2), manager=manager,
+        task = run_task(RemoteClipTask(SearchParams(**_base(backend), queries=["lake"], k=2), manager=manager,
                                         iface=qgis_iface))
         assert isinstance(task.outcome, Done) and len(task.outcome.layers) == 2
         assert manager.restarts == 1 and manager.pid != pid
