@@ -32,8 +32,12 @@
       <translation>Kachelung</translation>
     </message>
     <message>
-      <source>model's input size</source>
-      <translation>Eingabegröße des Modells</translation>
+      <source>model's default</source>
+      <translation>Vorgabe des Modells</translation>
+    </message>
+    <message>
+      <source>Tile side in raster pixels. Not set: the model's training ground size where the raster's pixel size is known (remoteclip-qgis-small: 146 m), else its input size</source>
+      <translation>Kachelseite in Rasterpixeln. Nicht gesetzt: die Bodengröße der Trainingsbilder des Modells, wo die Pixelgröße des Rasters bekannt ist (remoteclip-qgis-small: 146 m), sonst seine Eingabegröße</translation>
     </message>
     <message>
       <source>Tile size</source>
@@ -426,16 +430,16 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Genauigkeit (leer: die Einstellung des Plugins; int8: der schnelle CPU-Pfad, getrennt von exakt zwischengespeichert)</translation>
     </message>
     <message>
-      <source>The raster is embedded once per model and tiling (a background job with progress; cancelling stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or a distance in the layer's units; 0 for both uses the model's input size.</source>
-      <translation>Der Raster wird je Modell und Kachelung einmal eingebettet (ein Hintergrundauftrag mit Fortschritt; Abbrechen beendet ihn) und vom Backend zwischengespeichert; spätere Abfragen darauf sind schnell. Kachelgröße: Pixel oder eine Distanz in den Einheiten des Layers; 0 für beide verwendet die Eingabegröße des Modells.</translation>
+      <source>The raster is embedded once per model and tiling (a background job with progress; cancelling stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or a distance in the layer's units; 0 for both uses the model's default (its training ground size where the raster's pixel size is known, else its input size).</source>
+      <translation>Der Raster wird je Modell und Kachelung einmal eingebettet (ein Hintergrundauftrag mit Fortschritt; Abbrechen beendet ihn) und vom Backend zwischengespeichert; spätere Abfragen darauf sind schnell. Kachelgröße: Pixel oder eine Distanz in den Einheiten des Layers; 0 für beide verwendet die Vorgabe des Modells (die Bodengröße seiner Trainingsbilder, wo die Pixelgröße des Rasters bekannt ist, sonst seine Eingabegröße).</translation>
     </message>
     <message>
       <source>Raster layer</source>
       <translation>Rasterlayer</translation>
     </message>
     <message>
-      <source>Tile size in pixels (0: use the ground size, or the model's input size)</source>
-      <translation>Kachelgröße in Pixeln (0: Bodengröße oder Eingabegröße des Modells verwenden)</translation>
+      <source>Tile size in pixels (0: use the ground size, or the model's default)</source>
+      <translation>Kachelgröße in Pixeln (0: Bodengröße oder Vorgabe des Modells verwenden)</translation>
     </message>
     <message>
       <source>Tile size on the ground (0: use the pixel size)</source>
@@ -658,10 +662,6 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Gewichtsdatei</translation>
     </message>
     <message>
-      <source>model input size</source>
-      <translation>Eingabegröße des Modells</translation>
-    </message>
-    <message>
       <source>Tile size (pixels)</source>
       <translation>Kachelgröße (Pixel)</translation>
     </message>
@@ -704,6 +704,22 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     <message>
       <source>Connect to a running backend</source>
       <translation>Mit laufendem Backend verbinden</translation>
+    </message>
+    <message>
+      <source>model's input size</source>
+      <translation type="vanished">Eingabegröße des Modells</translation>
+    </message>
+    <message>
+      <source>The raster is embedded once per model and tiling (a background job with progress; cancelling stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or a distance in the layer's units; 0 for both uses the model's input size.</source>
+      <translation type="vanished">Der Raster wird je Modell und Kachelung einmal eingebettet (ein Hintergrundauftrag mit Fortschritt; Abbrechen beendet ihn) und vom Backend zwischengespeichert; spätere Abfragen darauf sind schnell. Kachelgröße: Pixel oder eine Distanz in den Einheiten des Layers; 0 für beide verwendet die Eingabegröße des Modells.</translation>
+    </message>
+    <message>
+      <source>Tile size in pixels (0: use the ground size, or the model's input size)</source>
+      <translation type="vanished">Kachelgröße in Pixeln (0: Bodengröße oder Eingabegröße des Modells verwenden)</translation>
+    </message>
+    <message>
+      <source>model input size</source>
+      <translation type="vanished">Eingabegröße des Modells</translation>
     </message>
     <message>
       <source>Choose 1 or 3 bands, not {0}</source>

@@ -32,8 +32,12 @@
       <translation>Découpage en tuiles</translation>
     </message>
     <message>
-      <source>model's input size</source>
-      <translation>taille d'entrée du modèle</translation>
+      <source>model's default</source>
+      <translation>valeur par défaut du modèle</translation>
+    </message>
+    <message>
+      <source>Tile side in raster pixels. Not set: the model's training ground size where the raster's pixel size is known (remoteclip-qgis-small: 146 m), else its input size</source>
+      <translation>Côté de tuile en pixels du raster. Non défini : la taille au sol des images d'entraînement du modèle lorsque la taille de pixel du raster est connue (remoteclip-qgis-small : 146 m), sinon sa taille d'entrée</translation>
     </message>
     <message>
       <source>Tile size</source>
@@ -426,16 +430,16 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Précision (vide : le réglage de l'extension ; int8 : le chemin rapide CPU, mis en cache à part de exact)</translation>
     </message>
     <message>
-      <source>The raster is embedded once per model and tiling (a background job with progress; cancelling stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or a distance in the layer's units; 0 for both uses the model's input size.</source>
-      <translation>Le raster est encodé une fois par modèle et par découpage (une tâche de fond avec progression ; l'annulation l'arrête) et mis en cache par le backend ; les requêtes suivantes sont rapides. Taille des tuiles : en pixels, ou une distance dans les unités de la couche ; 0 pour les deux utilise la taille d'entrée du modèle.</translation>
+      <source>The raster is embedded once per model and tiling (a background job with progress; cancelling stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or a distance in the layer's units; 0 for both uses the model's default (its training ground size where the raster's pixel size is known, else its input size).</source>
+      <translation>Le raster est encodé une fois par modèle et par tuilage (une tâche de fond avec progression ; l'annuler l'arrête) et mis en cache par le backend ; les requêtes suivantes sont rapides. Taille de tuile : pixels, ou une distance dans les unités de la couche ; 0 pour les deux utilise la valeur par défaut du modèle (la taille au sol de ses images d'entraînement lorsque la taille de pixel du raster est connue, sinon sa taille d'entrée).</translation>
     </message>
     <message>
       <source>Raster layer</source>
       <translation>Couche raster</translation>
     </message>
     <message>
-      <source>Tile size in pixels (0: use the ground size, or the model's input size)</source>
-      <translation>Taille des tuiles en pixels (0 : utiliser la taille au sol, ou la taille d'entrée du modèle)</translation>
+      <source>Tile size in pixels (0: use the ground size, or the model's default)</source>
+      <translation>Taille de tuile en pixels (0 : utiliser la taille au sol ou la valeur par défaut du modèle)</translation>
     </message>
     <message>
       <source>Tile size on the ground (0: use the pixel size)</source>
@@ -658,10 +662,6 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Fichier de poids</translation>
     </message>
     <message>
-      <source>model input size</source>
-      <translation>taille d'entrée du modèle</translation>
-    </message>
-    <message>
       <source>Tile size (pixels)</source>
       <translation>Taille des tuiles (pixels)</translation>
     </message>
@@ -704,6 +704,22 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     <message>
       <source>Connect to a running backend</source>
       <translation>Se connecter à un backend en cours d'exécution</translation>
+    </message>
+    <message>
+      <source>model's input size</source>
+      <translation type="vanished">taille d'entrée du modèle</translation>
+    </message>
+    <message>
+      <source>The raster is embedded once per model and tiling (a background job with progress; cancelling stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or a distance in the layer's units; 0 for both uses the model's input size.</source>
+      <translation type="vanished">Le raster est encodé une fois par modèle et par découpage (une tâche de fond avec progression ; l'annulation l'arrête) et mis en cache par le backend ; les requêtes suivantes sont rapides. Taille des tuiles : en pixels, ou une distance dans les unités de la couche ; 0 pour les deux utilise la taille d'entrée du modèle.</translation>
+    </message>
+    <message>
+      <source>Tile size in pixels (0: use the ground size, or the model's input size)</source>
+      <translation type="vanished">Taille des tuiles en pixels (0 : utiliser la taille au sol, ou la taille d'entrée du modèle)</translation>
+    </message>
+    <message>
+      <source>model input size</source>
+      <translation type="vanished">taille d'entrée du modèle</translation>
     </message>
     <message>
       <source>Choose 1 or 3 bands, not {0}</source>

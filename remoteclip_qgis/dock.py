@@ -118,7 +118,10 @@ class RemoteClipDock(QgsDockWidget):
         self.tile_spin.setRange(0, 4096)
         self.tile_spin.setSingleStep(32)
         self.tile_spin.setSuffix(" px")
-        self.tile_spin.setSpecialValueText(tr("model's input size"))
+        self.tile_spin.setSpecialValueText(tr("model's default"))
+        self.tile_spin.setToolTip(tr("Tile side in raster pixels. Not set: the model's training ground size where "
+                                     "the raster's pixel size is known (remoteclip-qgis-small: 146 m), else its "
+                                     "input size"))
         form.addRow(tr("Tile size"), self.tile_spin)
         self.ground_spin = QDoubleSpinBox()
         self.ground_spin.setRange(0.0, 100000.0)

@@ -100,7 +100,7 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
             model.setMetadata({"widget_wrapper": {"value_hints": [""] + names}})
         self.addParameter(model)
         self.addParameter(QgsProcessingParameterNumber(
-            self.TILE_PIXELS, tr("Tile size in pixels (0: use the ground size, or the model's input size)"),
+            self.TILE_PIXELS, tr("Tile size in pixels (0: use the ground size, or the model's default)"),
             QgsProcessingParameterNumber.Integer, defaultValue=0, optional=True, minValue=0))
         self.addParameter(QgsProcessingParameterDistance(
             self.TILE_SIZE, tr("Tile size on the ground (0: use the pixel size)"), defaultValue=0.0,
@@ -255,7 +255,8 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
         return self.help() + "\n\n" + tr(
             "The raster is embedded once per model and tiling (a background job with progress; cancelling "
             "stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or a "
-            "distance in the layer's units; 0 for both uses the model's input size.")
+            "distance in the layer's units; 0 for both uses the model's default (its training ground size where "
+            "the raster's pixel size is known, else its input size).")
 
     def help(self) -> str:
         return ""

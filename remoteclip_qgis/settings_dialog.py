@@ -52,7 +52,7 @@ class SettingsDialog(QDialog):
         self.tile_size = QSpinBox()
         self.tile_size.setRange(0, 4096)
         self.tile_size.setValue(settings.tile_size)
-        self.tile_size.setSpecialValueText(tr("model input size"))
+        self.tile_size.setSpecialValueText(tr("model's default"))
         form.addRow(tr("Tile size (pixels)"), self.tile_size)
         self.fast = QCheckBox(tr("Fast (int8)"))
         self.fast.setChecked(settings.precision == "int8")

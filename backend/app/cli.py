@@ -90,7 +90,9 @@ def _raster_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("tiling")
     g.add_argument("raster", help="GeoTIFF or any raster GDAL reads")
     g.add_argument("--tile-size", default=None,
-                   help="tile side in pixels ('224') or on the ground in metres ('300m'); default: model input size")
+                   help="tile side in pixels ('224') or on the ground in metres ('300m'); default: the model's "
+                   "training ground size (remoteclip-qgis-small: 146.2 m) where the raster's pixel size is known, "
+                   "else its input size")
     g.add_argument("--gsd", type=float, default=None,
                    help="metres per model-input pixel: each tile covers GSD x input size metres")
     g.add_argument("--overlap", type=float, default=0.0, help="fraction of a tile shared with its neighbour (0-0.9)")

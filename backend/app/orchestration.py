@@ -89,7 +89,7 @@ def plan_for(info: RasterInfo, model: LoadedModel, params: TilingParams) -> Embe
     the same bands, grid and store key as ``plan_embedding``, without opening the file again (tested to agree)."""
     from ..embedding.pipeline import plan_for_raster
 
-    return plan_for_raster(info, model.identity, model.spec.name, model.image_size, params)
+    return plan_for_raster(info, model.identity, model.spec.name, model.image_size, params, model.spec.tile_ground_m)
 
 
 def cached_model(name: str, **options: Any) -> LoadedModel:

@@ -43,8 +43,9 @@ class RasterRequest(BaseModel):
     raster: str = Field(..., description="path of a raster file on the backend's machine, or upload:<sha256>")
     model: str | None = Field(None, description="model name from GET /models (default: the best one present)")
     weights: str | None = Field(None, description="checkpoint file instead of the registry's")
-    tile_size: int | None = bounds.TILE_PX.field(None, description="tile side in raster pixels (default: model "
-                                                                   "input size)")
+    tile_size: int | None = bounds.TILE_PX.field(None, description="tile side in raster pixels (default: the "
+                                                  "model's training ground size where pixel sizes are known, else its "
+                                                  "input size)")
     ground_size_m: float | None = bounds.GROUND_M.field(None, description="tile side on the ground in metres")
     gsd: float | None = bounds.GSD.field(None, description="metres per model-input pixel")
     overlap: float = bounds.OVERLAP.field(0.0, description="fraction of a tile shared with its neighbour, 0 to 0.9")

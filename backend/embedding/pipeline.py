@@ -107,20 +107,22 @@ class EmbeddingPlan:
 
 
 def plan_for_raster(info: RasterInfo, model_identity: str, model_name: str, image_size: int,
-                    params: TilingParams) -> EmbeddingPlan:
-    """Choose bands and grid for a raster already opened and described, and compute the store key."""
+                    params: TilingParams, default_ground_m: float | None = None) -> EmbeddingPlan:
+    """Choose bands and grid for a raster already opened and described, and compute the store key.
+
+    ``default_ground_m``: the model's default tile side on the ground, metres (:func:`resolve_grid`)."""
     bands = select_bands(info, params.bands)
-    grid, read_px = resolve_grid(info, params, image_size)
+    grid, read_px = resolve_grid(info, params, image_size, default_ground_m)
     plan = EmbeddingPlan(info, bands, grid, read_px, params, model_name, key="")
     return replace(plan, key=store_key(info.identity, model_identity, plan.tiling))
 
 
 def plan_embedding(raster: str, model_identity: str, model_name: str, image_size: int,
-                   params: TilingParams) -> EmbeddingPlan:
+                   params: TilingParams, default_ground_m: float | None = None) -> EmbeddingPlan:
     """Open the raster and plan it (:func:`plan_for_raster`); reads no pixels."""
     with open_raster(raster) as src:
         info = describe(src)
-    return plan_for_raster(info, model_identity, model_name, image_size, params)
+    return plan_for_raster(info, model_identity, model_name, image_size, params, default_ground_m)
 
 
 class _ThreadDatasets:

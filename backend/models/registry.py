@@ -78,6 +78,9 @@ class ModelSpec:
     # False where counting prompts give counts no better than a constant guess (the model card says so):
     # ``count`` is then refused unless forced.
     counts: bool = True
+    # Default tile side on the ground (metres) for rasters with a known pixel size: the ground size of
+    # the model's training images (its card). None: tiles default to the model's input size in pixels.
+    tile_ground_m: float | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ class _Entry(BaseModel):
     prompt_templates: list[str] | None = None
     packaged_text_tower: bool = False
     counts: bool = True
+    tile_ground_m: float | None = Field(default=None, gt=0, allow_inf_nan=False)
 
     @field_validator("prompt_templates")
     @classmethod
@@ -171,6 +175,7 @@ def _spec_from_entry(entry: Any, origin: Path) -> ModelSpec:
         download_url=e.download_url,
         packaged_text_tower=e.packaged_text_tower,
         counts=e.counts,
+        tile_ground_m=e.tile_ground_m,
     )
 
 

@@ -221,11 +221,14 @@ def stretch_limits(src: rasterio.DatasetReader, bands: tuple[int, ...]) -> np.nd
     return np.array(limits, dtype=np.float64)
 
 
-def resolve_grid(info: RasterInfo, params: TilingParams, image_size: int) -> tuple[GridSpec, int]:
+def resolve_grid(info: RasterInfo, params: TilingParams, image_size: int,
+                 default_ground_m: float | None = None) -> tuple[GridSpec, int]:
     """The grid in raster pixels and the side (pixels) each tile is read at.
 
-    Tiles larger than the model input are read decimated to ``image_size`` (GDAL uses overviews);
-    smaller ones are read at full resolution and resized to the model input later.
+    With no size in ``params``, tiles are ``default_ground_m`` metres on the ground (the model's training
+    scale, from its registry entry) where the raster's pixel size is known, never under ``MIN_TILE_PX``
+    pixels; else ``image_size`` pixels. Tiles larger than the model input are read decimated to
+    ``image_size`` (GDAL uses overviews); smaller ones are read at full resolution and resized later.
     """
     if params.ground_m is not None or params.gsd is not None:
         if info.pixel_size_m is None:
@@ -240,6 +243,8 @@ def resolve_grid(info: RasterInfo, params: TilingParams, image_size: int) -> tup
                 f"a tile of {ground:g} m is only {tile_px} pixels at this raster's {pixel_m:.3g} m pixels: "
                 f"use a tile of at least {MIN_TILE_PX * pixel_m:.3g} m"
             )
+    elif params.tile_px is None and default_ground_m is not None and info.pixel_size_m is not None:
+        tile_px = max(MIN_TILE_PX, round(default_ground_m / ((info.pixel_size_m[0] + info.pixel_size_m[1]) / 2)))
     else:
         tile_px = params.tile_px or image_size
     spec = grid_spec(info.width, info.height, tile_px, params.overlap)

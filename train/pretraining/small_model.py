@@ -8,7 +8,7 @@
         -o resources/models/remoteclip-qgis-small.pt --drop-packaged-text --half
     python -m train.small_model evaluate --weights resources/models/remoteclip-qgis-small.pt -o eval.json
     python -m train.small_model card --evaluation eval.json --leave-ucm-out A.json \\
-        --baseline-leave-ucm-out B.json --weights resources/models/remoteclip-qgis-small.pt -o CARD.json
+        --baseline-leave-ucm-out B.json --weights resources/models/remoteclip-qgis-small.pt --data DIR -o CARD.json
 
 RemoteCLIP's data-scaling idea at small scale: scene sets give class captions, UCM-captions human
 sentences; box annotations (aircraft, Box-to-Caption) and masks (Dubai, Mask-to-Box) give captions
@@ -94,6 +94,47 @@ def dubai_samples(seed: int) -> list[Sample]:
     sources = mask_sources(folder / "dubai_tiles.tar", folder / "pairs.csv", stats)
     return [Sample(a.image, tuple(captions_for(a, B2CConfig(seed=seed))))
             for a in mask_annotations(sources, table, M2BConfig(), stats) if a.boxes]
+
+
+# Ground size (metres per image side) of each source's training images, as a range; None where the
+# source does not say (the card's table gives the reasoning). RSSCN7 is estimated from car and house
+# sizes (0.6-3 m per pixel at 256 px); UC Merced is 256 px at 0.3 m; aircraft crops are 384-1,024 px at 0.5 m.
+TRAINING_GROUND_M: dict[str, tuple[float, float] | None] = {
+    "rsscn7": (150.0, 800.0), "ucm": (76.8, 76.8), "ucm_captions": (76.8, 76.8), "aircraft": (192.0, 512.0),
+    "dubai": None,
+}
+
+
+def training_ground_size(pairs: dict[str, int]) -> dict:
+    """The model's default tile side on the ground (metres) from its training images' ground sizes.
+
+    ``pairs``: training rows per source. Each source counts with its pairs at the geometric middle of
+    its range (scales multiply, so the middle of 150-800 m is 346 m, not 475 m); sources of unknown
+    ground size are left out. Returns the table and ``tile_ground_m``, the pair-weighted geometric mean,
+    which the registry entry carries as ``tile_ground_m``.
+    """
+    import math
+
+    known = {s: n for s, n in pairs.items() if n > 0 and TRAINING_GROUND_M.get(s) is not None}
+    if not known:
+        raise UserError("no training source of known ground size: cannot choose a default tile ground size")
+    log_sum = sum(n * math.log(math.sqrt(TRAINING_GROUND_M[s][0] * TRAINING_GROUND_M[s][1])) for s, n in known.items())
+    table = {s: {"pairs": n, "ground_m": list(TRAINING_GROUND_M[s]) if TRAINING_GROUND_M.get(s) else None}
+             for s, n in pairs.items() if s in TRAINING_GROUND_M}
+    return {"sources": table, "tile_ground_m": round(math.exp(log_sum / sum(known.values())), 1)}
+
+
+def source_pairs(data_dir: Path) -> dict[str, int]:
+    """Rows per source in the CSVs ``train.small_model data`` wrote to ``data_dir``."""
+    pairs = {}
+    for source in SOURCES:
+        part = data_dir / f"{source}.csv"
+        if part.is_file():
+            with open(part, encoding="utf-8") as fh:
+                pairs[source] = max(0, sum(1 for _ in fh) - 1)
+    if not pairs:
+        raise UserError(f"no training CSVs ({', '.join(SOURCES)}.csv) in {data_dir}: run train.small_model data first")
+    return pairs
 
 
 def merge_csvs(parts: list[Path], out: Path) -> int:
@@ -358,9 +399,10 @@ def check_subset_figures(weights: str | Path | None = None, model_name: str = MO
 
 
 def card_json(evaluation: Path, leave_out: Path, baseline_leave_out: Path, weights: Path,
-              leave_rsscn7_out: Path | None = None) -> dict:
+              leave_rsscn7_out: Path | None = None, data_dir: Path | None = None) -> dict:
     """The model card's figures in one JSON: held-out numbers, leave-UCM-out zero-shot beside the
-    ResNet-18 baseline's, the counting verdict and the quick-check subset figures of ``weights``."""
+    ResNet-18 baseline's, the counting verdict, the quick-check subset figures of ``weights`` and, with
+    ``data_dir`` (the training CSVs), the training images' ground sizes and the default tile ground size."""
     def read(path: Path) -> dict:
         try:
             return json.loads(path.read_text())
@@ -387,6 +429,8 @@ def card_json(evaluation: Path, leave_out: Path, baseline_leave_out: Path, weigh
                      "margin_needed": COUNTING_MARGIN, "counts": within >= constant + COUNTING_MARGIN},
         "check_subset": {"limit_per_class": CHECK_LIMIT_PER_CLASS, **check_subset_figures(weights)},
     }
+    if data_dir is not None:
+        card["training_ground"] = training_ground_size(source_pairs(data_dir))
     if leave_rsscn7_out is not None:
         try:
             card["leave_rsscn7_out_zero_shot_top1"] = {
@@ -457,6 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--baseline-leave-ucm-out", required=True, help="the same for the ResNet-18 recipe")
     c.add_argument("--leave-rsscn7-out", default=None, help="evaluate --sets rsscn7 --zero-shot-only JSON, optional")
     c.add_argument("--weights", required=True, help="the shipped weights (for the quick-check figures)")
+    c.add_argument("--data", default=None, help="the folder train.small_model data wrote (training ground sizes)")
     c.add_argument("-o", "--output", required=True, help="e.g. resources/models/remoteclip-qgis-small.card.json")
     args = p.parse_args(argv)
 
@@ -468,7 +513,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "card":
             card = card_json(Path(args.evaluation), Path(args.leave_ucm_out), Path(args.baseline_leave_ucm_out),
-                             Path(args.weights), Path(args.leave_rsscn7_out) if args.leave_rsscn7_out else None)
+                             Path(args.weights), Path(args.leave_rsscn7_out) if args.leave_rsscn7_out else None,
+                             Path(args.data) if args.data else None)
             with atomic_output(Path(args.output)) as tmp:
                 tmp.write_text(json.dumps(card, indent=1) + "\n")
             print(json.dumps({k: card[k] for k in ("leave_ucm_out_zero_shot_top1", "counting", "check_subset")}))

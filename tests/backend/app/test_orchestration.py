@@ -59,6 +59,19 @@ def test_plan_for_agrees_with_plan_embedding(sample_raster, tiny_model):
                                                                 tiny_model.spec.name, tiny_model.image_size, params)
 
 
+def test_plan_tiles_by_the_models_training_ground_size(sample_raster, tiny_model):
+    """With no tile size asked, a model whose registry entry has ``tile_ground_m`` gets tiles of that many
+    metres (146.2 m for the small model: 29 px at the sample's 5 m pixels); one without gets its input size."""
+    from dataclasses import replace
+
+    with rasterio.open(sample_raster) as src:
+        info = describe(src)
+    small_like = replace(tiny_model, spec=replace(tiny_model.spec, tile_ground_m=146.2))
+    assert plan_for(info, small_like, TilingParams()).grid.tile_px == 29
+    assert plan_for(info, tiny_model, TilingParams()).grid.tile_px == tiny_model.image_size
+    assert plan_for(info, small_like, TilingParams(tile_px=64)).grid.tile_px == 64
+
+
 def test_cli_search_on_an_embedded_raster_opens_it_and_its_store_once(cache_dir, sample_raster, tiny_weights,
                                                                       tiny_model, opens, capsys):
     plan = plan_embedding(str(sample_raster), tiny_model.identity, "tiny-local", tiny_model.image_size,

@@ -264,7 +264,7 @@ def test_hf_cache_dir_follows_environment(tmp_path, monkeypatch):
 _OLD_FIELDS = {
     "name", "arch", "description", "source", "hf_repo", "hf_filename", "pretrained", "default_path",
     "key_prefix", "licence", "homepage", "paper", "download_url", "prompt_templates", "packaged_text_tower",
-    "counts",
+    "counts", "tile_ground_m",
 }
 
 
@@ -281,7 +281,7 @@ def _old_spec_from_entry(entry, origin):
         key_prefix=entry.get("key_prefix") or None, licence=entry.get("licence") or "unknown",
         homepage=entry.get("homepage"), prompt_templates=tuple(templates), paper=entry.get("paper"),
         download_url=entry.get("download_url"), packaged_text_tower=bool(entry.get("packaged_text_tower", False)),
-        counts=bool(entry.get("counts", True)),
+        counts=bool(entry.get("counts", True)), tile_ground_m=entry.get("tile_ground_m"),
     )
 
 
@@ -304,6 +304,8 @@ def test_schema_gives_the_same_specs_as_the_hand_written_checks():
     ({"name": "x", "arch": "RN50", "source": "local", "key_prefix": 3}, "key_prefix"),
     ({"name": "x", "arch": "RN50", "source": "local", "packaged_text_tower": "yes"}, "packaged_text_tower"),
     ({"name": "x", "arch": "RN50", "source": "local", "counts": "no"}, "counts"),
+    ({"name": "x", "arch": "RN50", "source": "local", "tile_ground_m": 0}, "tile_ground_m"),
+    ({"name": "x", "arch": "RN50", "source": "local", "tile_ground_m": "150 m"}, "tile_ground_m"),
     ({"name": "x", "arch": "RN50", "source": "local", "prompt_templates": ["no slot"]}, "prompt_templates"),
     ({"name": "x", "arch": "RN50", "source": "open_clip"}, "pretrained"),
     ({"arch": "RN50", "source": "local"}, "name"),
@@ -316,3 +318,12 @@ def test_a_bad_entry_is_one_line_naming_file_and_field(tmp_path, monkeypatch, en
         list_models()
     msg = str(err.value)
     assert "\n" not in msg and msg.startswith(f"model registry {path}: ") and field in msg
+
+
+def test_small_model_tiles_default_to_its_cards_training_ground_size():
+    """The registry's default tile ground size is the one the model card computed from its training images."""
+    card = json.loads((Path(__file__).resolve().parents[3] / "resources" / "models"
+                       / "remoteclip-qgis-small.card.json").read_text())["training_ground"]
+    assert get_model_spec("remoteclip-qgis-small").tile_ground_m == card["tile_ground_m"]
+    assert 76.8 <= card["tile_ground_m"] <= 800.0  # inside the range of the training images' ground sizes
+    assert get_model_spec("remoteclip-vit-b-32").tile_ground_m is None  # RemoteCLIP: model input pixels

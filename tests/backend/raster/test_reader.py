@@ -192,6 +192,23 @@ def test_resolve_grid_naip_metres() -> None:
     assert (spec.n_cols, spec.n_rows) == (5, 4)
 
 
+def test_resolve_grid_defaults_to_the_models_ground_size(tmp_path: Path) -> None:
+    """No size asked: tiles of the model's training ground size where pixels have a known size, else pixels."""
+    info = info_of(rf.rgb_uint8(tmp_path, 100, 60))  # 10 m pixels
+    spec, read_px = resolve_grid(info, TilingParams(overlap=0.5), 224, default_ground_m=146.2)
+    assert (spec.tile_px, spec.stride_px, read_px) == (15, 8, 15)  # 146.2 m / 10 m, rounded
+    spec, _ = resolve_grid(info, TilingParams(tile_px=32), 224, default_ground_m=146.2)
+    assert spec.tile_px == 32  # an asked size wins
+    spec, _ = resolve_grid(info, TilingParams(ground_m=300.0), 224, default_ground_m=146.2)
+    assert spec.tile_px == 30
+    spec, _ = resolve_grid(info, TilingParams(), 224, default_ground_m=20.0)  # 2 px: the smallest tile instead
+    assert spec.tile_px == MIN_TILE_PX
+    spec, _ = resolve_grid(info_of(NAIP), TilingParams(), 224, default_ground_m=146.2)
+    assert spec.tile_px == 29  # 5 m NAIP pixels
+    spec, read_px = resolve_grid(info_of(rf.no_crs(tmp_path)), TilingParams(), 224, default_ground_m=146.2)
+    assert (spec.tile_px, read_px) == (224, 224)  # no CRS: the model input size in pixels
+
+
 def test_resolve_grid_tile_too_small_in_metres(tmp_path: Path) -> None:
     info = info_of(rf.rgb_uint8(tmp_path))
     with pytest.raises(UserError) as exc:

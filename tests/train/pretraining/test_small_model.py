@@ -201,3 +201,22 @@ def test_shipped_weights_reproduce_the_card_json(tmp_path, monkeypatch):
     for key, value in figures.items():
         assert abs(value - card[key]) <= 1.0, (key, value, card[key])
     assert figures["ucm_zero_shot_top1"] > 80.0  # measured 91.4 on these 105 images (chance 4.8)
+
+
+def test_training_ground_size_weights_each_source_by_its_pairs(tmp_path):
+    """The default tile ground size is the pair-weighted geometric mean of the known sources' middles."""
+    import math
+
+    from train.pretraining.small_model import source_pairs, training_ground_size
+
+    for name, rows in (("ucm", 3), ("rsscn7", 1), ("dubai", 5)):
+        (tmp_path / f"{name}.csv").write_text("filepath\ttitle\n" + "a.jpg\tx\n" * rows)
+    pairs = source_pairs(tmp_path)
+    assert pairs == {"rsscn7": 1, "ucm": 3, "dubai": 5}
+    ground = training_ground_size(pairs)
+    expected = math.exp((3 * math.log(76.8) + math.log(math.sqrt(150.0 * 800.0))) / 4)  # Dubai: size unknown
+    assert ground["tile_ground_m"] == round(expected, 1) and ground["sources"]["dubai"]["ground_m"] is None
+    with pytest.raises(UserError, match="known ground size"):
+        training_ground_size({"dubai": 5})
+    with pytest.raises(UserError, match="run train.small_model data first"):
+        source_pairs(tmp_path / "empty")
