@@ -161,6 +161,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="GeoPackage to write (layers: similar, similarity)")
     _heatmap_option(p)
 
+    p = sub.add_parser("change", help="what changed between two dates of one place, tile by tile")
+    _raster_options(p)  # its RASTER is BEFORE: AFTER is tiled on BEFORE's grid
+    p.add_argument("after", metavar="AFTER", help="the later raster of the same place (warped onto BEFORE's grid "
+                                                  "when its CRS or grid differ)")
+    p.add_argument("--query", nargs="+", default=None,
+                   help="rank tiles by how much closer AFTER moved to this phrase (e.g. 'new buildings') "
+                        "instead of by change")
+    p.add_argument("-k", type=int, default=10, help="number of distinct changed tiles (default: %(default)s)")
+    p.add_argument("-o", "--output", help="GeoPackage to write (layers: changed, change)")
+    p.add_argument("--heatmap", default=None, metavar="TIF",
+                   help="also write the change (1 - cosine), or the gain toward --query, as a float32 GeoTIFF "
+                        "whose cell is the tile stride")
+
     p = sub.add_parser("serve", help="run the loopback HTTP service for the QGIS plugin")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s, loopback only)")
     p.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
@@ -340,6 +353,27 @@ def cmd_similar(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_change(args: argparse.Namespace) -> int:
+    from ..query.prompts import clean_phrases
+    from . import bounds, orchestration
+
+    bounds.K.check(args.k)
+    queries = clean_phrases(args.query) if args.query else None
+    run = CliRun(args)
+    answer = orchestration.change(run.workspace, run.spec, args.after, k=args.k, output=args.output,
+                                  queries=queries, heatmap=args.heatmap)
+    result, store = answer.result, answer.store
+    print(f"tiles compared: {answer.summary['tiles_compared']}; mean change: {answer.summary['mean_change']:.4f}"
+          + (f"; ranked by gain toward '{result.query}'" if result.query else ""))
+    print(f"{'rank':>4}  {'change':>7}  {'gain':>7}  {'tile':>6}  centre (x, y)")
+    for r, i in enumerate(result.hits, start=1):
+        x, y = _centre(store.footprints[i])
+        gain = f"{result.gain[i]:7.4f}" if result.gain is not None else f"{'':>7}"
+        print(f"{r:>4}  {result.change[i]:7.4f}  {gain}  {i:>6}  {x:.2f}, {y:.2f}")
+    _write(answer)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
@@ -354,7 +388,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"models": cmd_models, "embed": cmd_embed, "search": cmd_search, "classify": cmd_classify,
-            "count": cmd_count, "similar": cmd_similar, "serve": cmd_serve, "demo": cmd_demo}
+            "count": cmd_count, "similar": cmd_similar, "change": cmd_change, "serve": cmd_serve, "demo": cmd_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Every job once, for both doors: estimate, embed, search, classify, count and similar.
+"""Every job once, for both doors: estimate, embed, search, classify, count, similar and change.
 
 The CLI (:mod:`backend.app.cli`) and the HTTP routes (:mod:`backend.app.routes`) validate their input (argparse
 and :mod:`backend.app.bounds`; pydantic) and call these functions with a :class:`RasterSpec`. Here a request's
@@ -16,14 +16,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..embedding.cost_model import Estimate, check_disk_budget, record_job
 from ..embedding.cost_model import estimate as estimate_cost
 from ..embedding.store import EmbeddingStore
 from ..errors import CannotCountError, InsufficientStorageError, NotEmbeddedError
 from ..models.registry import get_model_spec, require_model_name
+from ..query import change as change_detection
 from ..query import counting, similar_tiles, text_search, zero_shot  # modules: a test injects a fault into one
 from ..query.surface_raster import check_raster_path, write_class_raster, write_heatmap
 from ..query.vector_layer import VectorLayer, check_output_path, write_gpkg
+from ..raster.alignment import aligned_path, check_same_bands, overlap_bounds
 from ..raster.reader import RasterInfo, TilingParams
 from ..raster.uploads import resolve_raster
 from .caches import DEFAULT_OPEN_STORES, OpenStores, RasterInfos
@@ -294,3 +298,38 @@ def similar(workspace: Workspace, spec: RasterSpec, k: int = 10, tile_id: int | 
     example, ranked, layers = similar_tiles.similar_tiles(store, k=k, tile_id=tile_id, point=point)
     answer = _answer(prepared.model, store, layers, output, {"example_tile": example}, ranked)
     return _with_heatmap(answer, heatmap, f"like tile {example}")
+
+
+def change(workspace: Workspace, spec: RasterSpec, after: str, k: int = 10, output: str | None = None, *,
+           queries: list[str] | None = None, heatmap: str | None = None) -> Answer:
+    """Change from ``spec``'s raster (BEFORE) to ``after``, tile by tile on BEFORE's grid over the area both
+    cover: layers ``changed`` (the ``k`` most changed distinct tiles, or with ``queries`` those that moved most
+    toward the phrases) and ``change``; with ``heatmap``, the ranking score as a GeoTIFF too.
+
+    AFTER is read on BEFORE's grid (itself, or a warped VRT in the cache) and embedded like any raster, so each
+    date is embedded once. Both rasters are described (and refused: no overlap, different bands) before a model
+    loads. Without AFTER's store the service's 409 names the raster to embed (the VRT, when one was made).
+    """
+    _check_output(output)
+    _check_raster(heatmap)
+    before_info = workspace.rasters.describe(resolve_raster(spec.raster))
+    after_info = workspace.rasters.describe(resolve_raster(after))
+    check_same_bands(before_info, after_info, spec.tiling.bands)
+    overlap_bounds(before_info, after_info)
+    aligned = aligned_path(before_info, after_info)
+    prepared, before_store = workspace.open(spec)
+    _, after_store = workspace.open(replace(spec, raster=aligned))
+    model = prepared.model
+    result, layers = change_detection.change_search(before_store, after_store, model, k, queries,
+                                                    templates=model.spec.prompt_templates)
+    compared = result.change[np.isfinite(result.change)]
+    summary = {"tiles_compared": int(compared.size), "mean_change": float(compared.mean()),
+               "after_raster": aligned, "after_store": after_store.key}
+    if result.query:
+        summary["query"] = result.query
+    answer = _answer(model, before_store, layers, output, summary, result)
+    if not heatmap:
+        return answer
+    units = "gain in cosine similarity toward the query" if result.query else "1 - cosine similarity"
+    return replace(answer, raster=write_heatmap(heatmap, before_store, result.scores,
+                                                result.query or "change", units=units))

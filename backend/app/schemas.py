@@ -102,6 +102,20 @@ def _checked_object(obj: str) -> str:
     return " ".join(obj.split())
 
 
+class ChangeRequest(RasterRequest):
+    """``raster`` is BEFORE; ``after`` is tiled on its grid (warped there when its CRS or grid differ)."""
+
+    after: str = Field(..., description="the later raster of the same place: a path on the backend's machine, or "
+                                        "upload:<sha256>")
+    queries: Phrases | None = Field(None, description="rank tiles by how much closer AFTER moved to these phrases "
+                                                      "(averaged) instead of by change")
+    k: int = bounds.K.field(10, description="number of distinct changed tiles")
+    output: str | None = Field(None, description="GeoPackage to write the layers to")
+    include_surface: bool = Field(True, description="return the per-tile change surface")
+    heatmap: str | None = Field(None, description="GeoTIFF on the backend's machine to write the change (or the "
+                                                  "gain toward the queries) to, cell = tile stride")
+
+
 class CountRequest(RasterRequest):
     object: Annotated[str, checked_by(_checked_object)] = Field(..., description="the object to count, e.g. "
                                                                                  "'storage tank'")
@@ -135,10 +149,12 @@ class ErrorBody(BaseModel):
     """Every refusal: one line saying what was wrong and what to do."""
 
     error: str
+    raster: str | None = Field(None, description="409 only: the raster to POST /embed (a change request has two)")
 
 
 class QueryAnswer(BaseModel):
-    """The answer of /search, /classify, /count and /similar: result layers as GeoJSON in the raster's CRS."""
+    """The answer of /search, /classify, /count, /similar and /change: result layers as GeoJSON in the raster's
+    CRS."""
 
     model: str
     weights: str

@@ -22,6 +22,7 @@ from ..errors import (
     CannotCountError,
     ConflictError,
     InsufficientStorageError,
+    NotEmbeddedError,
     NotFoundError,
     TooLargeError,
     UserError,
@@ -86,7 +87,10 @@ def validation_answer(exc: RequestValidationError) -> tuple[int, str]:
 
 
 async def user_error(_: Request, exc: UserError) -> JSONResponse:
-    return JSONResponse({"error": str(exc)}, status_code=http_status(exc))
+    body = {"error": str(exc)}
+    if isinstance(exc, NotEmbeddedError):  # which raster to POST /embed (a change request has two)
+        body["raster"] = exc.raster
+    return JSONResponse(body, status_code=http_status(exc))
 
 
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

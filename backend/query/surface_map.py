@@ -15,7 +15,7 @@ MAP_PX = 1000
 
 
 def render_surface_png(store: EmbeddingStore, scores: np.ndarray, hits: np.ndarray, title: str,
-                       out: str | Path) -> Path:
+                       out: str | Path, units: str = "cosine similarity") -> Path:
     """Draw the raster (its chosen bands, decimated), the per-tile scores as a translucent heatmap
     over tile cores, and the hit boxes with their ranks. Axes are raster pixels."""
     import warnings
@@ -54,7 +54,7 @@ def render_surface_png(store: EmbeddingStore, scores: np.ndarray, hits: np.ndarr
     ax.set_xlabel("column (pixels)")
     ax.set_ylabel("row (pixels)")
     ax.set_title(title)
-    fig.colorbar(im, ax=ax, fraction=0.03, pad=0.02, label="cosine similarity")
+    fig.colorbar(im, ax=ax, fraction=0.03, pad=0.02, label=units)
     fig.tight_layout()
     out = Path(out)
     fig.savefig(out)

@@ -165,13 +165,15 @@ def _write_tif(path: str | os.PathLike, array: np.ndarray, transform: Affine, cr
     return out
 
 
-def write_heatmap(path: str | os.PathLike, store: EmbeddingStore, scores: np.ndarray, label: str) -> Path:
-    """Write the similarity heatmap of per-tile ``scores`` (cosine) as a float32 GeoTIFF."""
+def write_heatmap(path: str | os.PathLike, store: EmbeddingStore, scores: np.ndarray, label: str,
+                  units: str = "cosine similarity") -> Path:
+    """Write the heatmap of per-tile ``scores`` (cosine similarity, or what ``units`` says) as a float32 GeoTIFF;
+    non-finite scores (tiles not scored) do not count."""
     array, transform = heatmap_array(store, scores)
 
     def finish(dst) -> None:
-        dst.set_band_description(1, "cosine similarity")
-        dst.update_tags(QUERY=label, UNITS="cosine similarity", STRIDE_PX=str(cell_grid(store).stride_px))
+        dst.set_band_description(1, units)
+        dst.update_tags(QUERY=label, UNITS=units, STRIDE_PX=str(cell_grid(store).stride_px))
 
     # Average overviews: a zoomed-out cell is the mean similarity of the cells under it.
     return _write_tif(path, array, transform, store.crs_wkt, HEAT_NODATA, "average", finish)

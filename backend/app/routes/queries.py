@@ -1,12 +1,12 @@
-"""``POST /search``, ``/classify``, ``/count`` and ``/similar``: synchronous answers over an embedded raster
-(409 until it is embedded with the same model and tiling)."""
+"""``POST /search``, ``/classify``, ``/count``, ``/similar`` and ``/change``: synchronous answers over embedded
+rasters (409 until a raster is embedded with the same model and tiling; the body's ``raster`` names which)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from .. import orchestration
-from ..schemas import ClassifyRequest, CountRequest, QueryAnswer, SearchRequest, SimilarRequest
+from ..schemas import ChangeRequest, ClassifyRequest, CountRequest, QueryAnswer, SearchRequest, SimilarRequest
 from .deps import WorkspaceDep
 
 router = APIRouter()
@@ -45,3 +45,10 @@ def similar(req: SimilarRequest, workspace: WorkspaceDep) -> QueryAnswer:
     answer = orchestration.similar(workspace, req.spec(), req.k, req.tile_id, req.point(), req.output,
                                     heatmap=req.heatmap)
     return _geojson(answer, {"similar", "similarity"} if req.include_surface else {"similar"})
+
+
+@router.post("/change")
+def change(req: ChangeRequest, workspace: WorkspaceDep) -> QueryAnswer:
+    answer = orchestration.change(workspace, req.spec(), req.after, req.k, req.output, queries=req.queries,
+                                  heatmap=req.heatmap)
+    return _geojson(answer, {"changed", "change"} if req.include_surface else {"changed"})

@@ -94,3 +94,8 @@ def test_queries_on_an_embedded_raster_conform_and_never_fail(live_server: LiveS
           f"{len(failures)} failures")
     assert sent >= 15 and statuses.get(200, 0) >= 5, statuses  # the search code itself was reached
     assert not failures, "\n".join(sorted(set(failures)))
+    # /change with both dates the embedded raster: the generated k, queries and surface flags reach the change code
+    sent, failures, statuses = fuzz(live_server, GenerationMode.POSITIVE, labels={"POST /change"},
+                                    pin={**pin, "after": pin["raster"], "heatmap": None})
+    assert sent >= 3 and statuses.get(200, 0) >= 1, statuses
+    assert not failures, "\n".join(sorted(set(failures)))
