@@ -174,6 +174,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write the change (1 - cosine), or the gain toward --query, as a float32 GeoTIFF "
                         "whose cell is the tile stride")
 
+    p = sub.add_parser("fewshot", help="classes (or a ranking) learned from a few marked tiles")
+    _raster_options(p)
+    p.add_argument("--examples", required=True, metavar="FILE",
+                   help="vector file of marked points or polygons (GeoPackage, GeoJSON, Shapefile), any CRS")
+    p.add_argument("--label-field", default="label", help="the examples' label field (default: %(default)s); "
+                   "label 'negative' marks counter-examples of a ranking")
+    p.add_argument("--layer", default=None, help="layer of the examples file (default: its first)")
+    p.add_argument("--mode", choices=("auto", "classify", "rank"), default="auto",
+                   help="classify (two or more labels), rank by example (one label), or auto (default)")
+    p.add_argument("--no-text-prior", action="store_true",
+                   help="do not use the labels' text (by default a label that is a phrase adds its text embedding)")
+    p.add_argument("-k", type=int, default=10, help="hits of a ranking (default: %(default)s)")
+    p.add_argument("-o", "--output", help="GeoPackage to write (layers: fewshot_classes, or fewshot_hits and "
+                                          "fewshot_scores)")
+    p.add_argument("--class-raster", default=None, metavar="TIF",
+                   help="also write the classes (or the ranking score) as a GeoTIFF on the tile-stride grid")
+
     p = sub.add_parser("serve", help="run the loopback HTTP service for the QGIS plugin")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s, loopback only)")
     p.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
@@ -374,6 +391,27 @@ def cmd_change(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fewshot(args: argparse.Namespace) -> int:
+    from . import bounds, orchestration
+
+    bounds.K.check(args.k)
+    run = CliRun(args)
+    answer = orchestration.fewshot(run.workspace, run.spec, examples_file=args.examples, label_field=args.label_field,
+                                   layer=args.layer, mode=args.mode, k=args.k, output=args.output,
+                                   text_prior=not args.no_text_prior, class_raster=args.class_raster)
+    summary, result = answer.summary, answer.result
+    marked = ", ".join(f"{label}: {n}" for label, n in summary["examples"].items())
+    print(f"{summary['mode']} by {summary['method']}; marked tiles: {marked}")
+    if result.mode == "classify":
+        print(f"{'class':<30} share of tiles")
+        for name, share in summary["class_shares"].items():
+            print(f"{name:<30} {share:6.1%}")
+    else:
+        _print_hits(answer.store, result)
+    _write(answer)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
@@ -388,7 +426,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"models": cmd_models, "embed": cmd_embed, "search": cmd_search, "classify": cmd_classify,
-            "count": cmd_count, "similar": cmd_similar, "change": cmd_change, "serve": cmd_serve, "demo": cmd_demo}
+            "count": cmd_count, "similar": cmd_similar, "change": cmd_change,
+            "fewshot": cmd_fewshot, "serve": cmd_serve, "demo": cmd_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

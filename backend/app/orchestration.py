@@ -1,4 +1,4 @@
-"""Every job once, for both doors: estimate, embed, search, classify, count, similar and change.
+"""Every job once, for both doors: estimate, embed, search, classify, count, similar, change and fewshot.
 
 The CLI (:mod:`backend.app.cli`) and the HTTP routes (:mod:`backend.app.routes`) validate their input (argparse
 and :mod:`backend.app.bounds`; pydantic) and call these functions with a :class:`RasterSpec`. Here a request's
@@ -21,10 +21,12 @@ import numpy as np
 from ..embedding.cost_model import Estimate, check_disk_budget, record_job
 from ..embedding.cost_model import estimate as estimate_cost
 from ..embedding.store import EmbeddingStore
-from ..errors import CannotCountError, InsufficientStorageError, NotEmbeddedError
+from ..errors import CannotCountError, InsufficientStorageError, NotEmbeddedError, UserError
 from ..models.registry import get_model_spec, require_model_name
 from ..query import change as change_detection
 from ..query import counting, similar_tiles, text_search, zero_shot  # modules: a test injects a fault into one
+from ..query import few_shot as few_shot_learning
+from ..query.marked_examples import examples_from_features, read_examples
 from ..query.surface_raster import check_raster_path, write_class_raster, write_heatmap
 from ..query.vector_layer import VectorLayer, check_output_path, write_gpkg
 from ..raster.alignment import aligned_path, check_same_bands, overlap_bounds
@@ -333,3 +335,50 @@ def change(workspace: Workspace, spec: RasterSpec, after: str, k: int = 10, outp
     units = "gain in cosine similarity toward the query" if result.query else "1 - cosine similarity"
     return replace(answer, raster=write_heatmap(heatmap, before_store, result.scores,
                                                 result.query or "change", units=units))
+
+
+def fewshot(workspace: Workspace, spec: RasterSpec, *, examples_file: str | None = None,
+            features: dict | None = None, label_field: str = "label", layer: str | None = None, mode: str = "auto",
+            k: int = 10, output: str | None = None, text_prior: bool = True,
+            class_raster: str | None = None) -> Answer:
+    """More like these: classes (layer ``fewshot_classes``) or, with one label, a ranking by example (layers
+    ``fewshot_hits`` and ``fewshot_scores``) learned from marked examples over the raster's embeddings.
+
+    The examples come from ``examples_file`` (a vector file) or ``features`` (a GeoJSON FeatureCollection, with an
+    optional ``crs_wkt`` member; default: the raster's CRS). They are read and checked (a missing field, no
+    features) before a model loads; labels that are phrases get their text embedding as a prior (``text_prior``).
+    ``class_raster`` writes the classes on the stride grid as for ``classify``.
+    """
+    _check_output(output)
+    _check_raster(class_raster)
+    if (examples_file is None) == (features is None):
+        raise UserError("give the examples: a vector file or GeoJSON features, not both")
+    info = workspace.rasters.describe(resolve_raster(spec.raster))
+    if examples_file is not None:
+        examples = read_examples(examples_file, label_field, info.crs_wkt, layer)
+    else:
+        examples = examples_from_features(features.get("features") or [], label_field, features.get("crs_wkt"),
+                                          info.crs_wkt)
+    prepared, store = workspace.open(spec)
+    model = prepared.model
+    labels = sorted({e.label for e in examples if e.label != few_shot_learning.NEGATIVE_LABEL})
+    phrases = [label for label in labels if text_prior and few_shot_learning.is_phrase(label)]
+    text = {}
+    if phrases:
+        from ..query.prompts import class_embeddings
+
+        text = dict(zip(phrases, class_embeddings(model, phrases, model.spec.prompt_templates)))
+    result = few_shot_learning.few_shot(store, examples, text, mode=mode, k=k)
+    layers = few_shot_learning.few_shot_layers(store, result)
+    summary: dict[str, Any] = {"mode": result.mode, "labels": result.labels, "method": result.method,
+                               "examples": {label: len(rows) for label, rows in result.example_rows.items()}}
+    if result.mode == "classify":
+        shares = np.bincount(result.classes, minlength=len(result.labels)) / max(1, store.n_tiles)
+        summary["class_shares"] = {label: float(v) for label, v in zip(result.labels, shares)}
+    answer = _answer(model, store, layers, output, summary, result)
+    if class_raster and result.mode == "classify":
+        answer = replace(answer, raster=write_class_raster(class_raster, store, result.probabilities, result.labels))
+    elif class_raster:
+        answer = replace(answer, raster=write_heatmap(class_raster, store, result.scores, result.labels[0],
+                                                      units="cosine to the positives minus cosine to the negatives"))
+    return answer

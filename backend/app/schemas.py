@@ -116,6 +116,36 @@ class ChangeRequest(RasterRequest):
                                                   "gain toward the queries) to, cell = tile stride")
 
 
+def _one_example_source(examples_file: str | None, examples: dict | None) -> None:
+    if (examples_file is None) == (examples is None):
+        raise UserError("give the examples: examples_file or examples (GeoJSON), not both")
+
+
+class FewShotRequest(RasterRequest):
+    """Marked examples (a vector file on the backend's machine, or GeoJSON features) over ``raster``."""
+
+    examples_file: str | None = Field(None, description="vector file of labelled points or polygons")
+    examples: dict | None = Field(None, description="a GeoJSON FeatureCollection of labelled points or polygons; "
+                                                    "its optional crs_wkt member names their CRS (default: the "
+                                                    "raster's)")
+    label_field: str = Field("label", min_length=1, description="the label property ('negative' marks "
+                                                               "counter-examples of a ranking)")
+    layer: str | None = Field(None, description="layer of examples_file (default: its first)")
+    mode: Literal["auto", "classify", "rank"] = Field("auto", description="classify (two or more labels), rank "
+                                                                         "by example (one label), or auto")
+    k: int = bounds.K.field(10, description="hits of a ranking")
+    text_prior: bool = Field(True, description="a label that is a phrase adds its text embedding as an example")
+    output: str | None = None
+    include_surface: bool = Field(True, description="return the per-tile scores of a ranking")
+    class_raster: str | None = Field(None, description="GeoTIFF on the backend's machine for the classes (or the "
+                                                       "ranking score) on the tile-stride grid")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FewShotRequest:
+        user_checked(lambda: _one_example_source(self.examples_file, self.examples))
+        return self
+
+
 class CountRequest(RasterRequest):
     object: Annotated[str, checked_by(_checked_object)] = Field(..., description="the object to count, e.g. "
                                                                                  "'storage tank'")

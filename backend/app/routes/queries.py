@@ -1,12 +1,20 @@
-"""``POST /search``, ``/classify``, ``/count``, ``/similar`` and ``/change``: synchronous answers over embedded
-rasters (409 until a raster is embedded with the same model and tiling; the body's ``raster`` names which)."""
+"""``POST /search``, ``/classify``, ``/count``, ``/similar``, ``/change`` and ``/fewshot``: synchronous answers over
+embedded rasters (409 until a raster is embedded with the same model and tiling; the body's ``raster`` names which)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from .. import orchestration
-from ..schemas import ChangeRequest, ClassifyRequest, CountRequest, QueryAnswer, SearchRequest, SimilarRequest
+from ..schemas import (
+    ChangeRequest,
+    ClassifyRequest,
+    CountRequest,
+    FewShotRequest,
+    QueryAnswer,
+    SearchRequest,
+    SimilarRequest,
+)
 from .deps import WorkspaceDep
 
 router = APIRouter()
@@ -52,3 +60,12 @@ def change(req: ChangeRequest, workspace: WorkspaceDep) -> QueryAnswer:
     answer = orchestration.change(workspace, req.spec(), req.after, req.k, req.output, queries=req.queries,
                                   heatmap=req.heatmap)
     return _geojson(answer, {"changed", "change"} if req.include_surface else {"changed"})
+
+
+@router.post("/fewshot")
+def fewshot(req: FewShotRequest, workspace: WorkspaceDep) -> QueryAnswer:
+    answer = orchestration.fewshot(workspace, req.spec(), examples_file=req.examples_file, features=req.examples,
+                                   label_field=req.label_field, layer=req.layer, mode=req.mode, k=req.k,
+                                   output=req.output, text_prior=req.text_prior, class_raster=req.class_raster)
+    names = {"fewshot_classes", "fewshot_hits"} | ({"fewshot_scores"} if req.include_surface else set())
+    return _geojson(answer, names)
