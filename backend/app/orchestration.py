@@ -357,8 +357,11 @@ def fewshot(workspace: Workspace, spec: RasterSpec, *, examples_file: str | None
     if examples_file is not None:
         examples = read_examples(examples_file, label_field, info.crs_wkt, layer)
     else:
-        examples = examples_from_features(features.get("features") or [], label_field, features.get("crs_wkt"),
-                                          info.crs_wkt)
+        listed, crs = features.get("features") or [], features.get("crs_wkt")
+        if not isinstance(listed, list) or not (crs is None or isinstance(crs, str)):
+            raise UserError("examples must be a GeoJSON FeatureCollection: a 'features' list and an optional "
+                            "'crs_wkt' string")
+        examples = examples_from_features(listed, label_field, crs, info.crs_wkt)
     prepared, store = workspace.open(spec)
     model = prepared.model
     labels = sorted({e.label for e in examples if e.label != few_shot_learning.NEGATIVE_LABEL})
