@@ -167,7 +167,7 @@ def test_classify_and_count_from_the_dock(plugin, qgis_iface, qgis_canvas, with_
     status = dock.status_label.text()
     assert "stopped" not in status and with_backend.client().connection.url in status  # updated by the jobs
     items = {tree.topLevelItem(i).text(0): tree.topLevelItem(i) for i in range(2)}  # in finishing order
-    count_item, class_item = items["storage tank"], items[", ".join(params[0].classes)]
+    count_item, class_item = items["storage tank"], items[title]
     assert count_item.text(1) == "counts" and count_item.data(0, Qt.UserRole) == [counts.id()]
     assert class_item.data(0, Qt.UserRole) == [classes.id()]
 

@@ -384,3 +384,15 @@ def test_an_unsaved_project_says_where_its_results_go(backend, clean_project, qg
     finally:
         backend.settings.output_folder = chosen
         clean_project.setFileName("")
+
+
+def test_result_titles_are_short_and_rounded(qgis_app):
+    """Group names: coordinates rounded to whole metres (projected) or 5 decimals (degrees); four classes listed,
+    more only counted."""
+    assert SimilarParams(raster="r.tif", x=487512.3456, y=5207001.49).title() == \
+        "similar to the tile at 487512, 5207001"
+    assert SimilarParams(raster="r.tif", x=-93.1234567, y=47.5).title() == "similar to the tile at -93.12346, 47.5"
+    assert SimilarParams(raster="r.tif", tile_id=12).title() == "similar to tile 12"
+    assert ClassifyParams(raster="r.tif", classes=["water", "forest", "road", "field"]).title() == \
+        "classes: water, forest, road, field"
+    assert ClassifyParams(raster="r.tif", classes=[f"c{i}" for i in range(7)]).title() == "classes: 7 classes"
