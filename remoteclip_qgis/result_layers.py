@@ -336,12 +336,18 @@ def load_layers(gpkg: str | Path, names: tuple[str, ...], title: str,
 def add_to_project(layers: list[QgsVectorLayer], title: str, project: QgsProject | None = None):
     """Add ``layers`` (first on top) to a new group "RemoteCLIP: <title>" at the top of the layer tree, the group
     and its layers expanded (desktop QGIS otherwise shows a new group folded, its legend hidden)."""
+    from qgis.core import QgsLayerTreeGroup
+
     project = project or QgsProject.instance()
-    root = project.layerTreeRoot()
-    group = root.insertGroup(0, GROUP_PREFIX + (title or tr("result")))
+    group = QgsLayerTreeGroup(GROUP_PREFIX + (title or tr("result")))
     for layer in layers:
         project.addMapLayer(layer, False)
         group.addLayer(layer).setExpanded(True)
+    project.layerTreeRoot().insertChildNode(0, group)
+    # QGIS 3.22's QgsLayerTreeView expands an inserted row from its node's flag before its filter proxy has the
+    # row, so the newest group showed folded while its node said expanded (measured with a QgsLayerTreeView and
+    # in desktop QGIS). Setting the flag again once the row is in reaches the view.
+    group.setExpanded(False)
     group.setExpanded(True)
     return group
 

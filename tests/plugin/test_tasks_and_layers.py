@@ -70,7 +70,19 @@ def _base(backend, raster=SAMPLE, **kw):
 
 
 def test_tasks_add_styled_layers_grouped_per_query(backend, clean_project):
+    from qgis.core import QgsLayerTreeModel
+    from qgis.gui import QgsLayerTreeView
+
     from remoteclip_qgis.jobs import RemoteClipTask
+
+    # the layer tree as desktop QGIS shows it: a view's expanded rows are what the user sees, not the nodes' flag
+    view = QgsLayerTreeView()
+    model = QgsLayerTreeModel(clean_project.layerTreeRoot())
+    view.setModel(model)
+    view.show()
+
+    def shown_expanded(node) -> bool:
+        return view.isExpanded(view.node2index(node))
 
     task = run_task(RemoteClipTask(SearchParams(**_base(backend), queries=["lake"], k=4), manager=backend))
     assert isinstance(task.outcome, Done) and task.status() == QgsTask.Complete
@@ -123,8 +135,8 @@ def test_tasks_add_styled_layers_grouped_per_query(backend, clean_project):
     assert [c.color.name() for c in renderer.classes()] == ["#d9ef8b", "#2b83ba", "#808080"]
     assert [c.color.name() for c in renderer.classes()] == [class_colour(n) for n in names]
     group = clean_project.layerTreeRoot().findGroup("RemoteCLIP: classes: farmland, lake, road")
-    assert group is not None and group.isExpanded()  # expanded, so the legend shows
-    assert all(node.isExpanded() for node in group.findLayers())
+    assert group is not None and group.isExpanded() and shown_expanded(group)  # expanded: the legend shows
+    assert all(node.isExpanded() and shown_expanded(node) for node in group.findLayers())
 
     task = run_task(RemoteClipTask(CountParams(**_base(backend), object="storage tank"), manager=backend))
     (counts,) = task.outcome.layers
@@ -151,7 +163,9 @@ def test_tasks_add_styled_layers_grouped_per_query(backend, clean_project):
     # the point in the raster's CRS, rounded to whole metres, and that CRS
     assert [g.name() for g in root.children()][:2] == [
         f"RemoteCLIP: similar to the tile at {x:.0f}, {y:.0f} (EPSG:26914)", "RemoteCLIP: storage tank"]
-    assert all(g.isExpanded() for g in root.children())
+    assert all(g.isExpanded() and shown_expanded(g) for g in root.children())
+    view.setModel(None)
+    del model
 
 
 def test_backend_error_is_reported_in_one_line(backend, clean_project):
