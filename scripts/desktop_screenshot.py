@@ -228,7 +228,15 @@ def run_in_qgis() -> None:
         info["layers"].insert(0, {"name": raster.name(), "kind": "raster", "features": None,
                                   "source": raster.source()})
         state["search_layers"] = list(found.values())
+        info["search_group_shown_expanded"] = shown_expanded(found["hits"])
         show_and_shoot(png, start_classify)
+
+    def shown_expanded(layer) -> bool:
+        """Whether desktop QGIS's layer panel shows the group of ``layer`` unfolded (the view's row, not the
+        node's flag)."""
+        view = iface.layerTreeView()
+        group = QgsProject.instance().layerTreeRoot().findLayer(layer.id()).parent()
+        return bool(view.isExpanded(view.node2index(group)))
 
     def start_classify() -> None:
         """The dock, as a user would: type the classes into its list and press Classify."""
@@ -281,7 +289,7 @@ def run_in_qgis() -> None:
         info["classes"] = {
             "asked": CLASSES, "name": layer.name(), "source": layer.source(), "renderer": layer.renderer().type(),
             "opacity": layer.opacity(), "group": group.name(), "group_expanded": group.isExpanded(),
-            "layer_expanded": root.findLayer(layer.id()).isExpanded(),
+            "layer_expanded": root.findLayer(layer.id()).isExpanded(), "group_shown_expanded": shown_expanded(layer),
             "legend": [[c.label, c.color.name(), c.value] for c in layer.renderer().classes()],
             "recent_results": [dock.results_tree.topLevelItem(i).text(0)
                                for i in range(dock.results_tree.topLevelItemCount())],

@@ -149,6 +149,8 @@ def test_dock_classification_in_name_colours(run):
     assert classes["legend"][1][1] == "#2b83ba"
     assert classes["group"] == "RemoteCLIP: classes: " + ", ".join(CLASSES)
     assert classes["group_expanded"] and classes["layer_expanded"]
+    # as the layer panel shows them: both result groups unfolded, their legends in view
+    assert classes["group_shown_expanded"] and report["search_group_shown_expanded"]
     assert classes["recent_results"] == ["classes: " + ", ".join(CLASSES), report["query"]]  # the dock's list
 
 
