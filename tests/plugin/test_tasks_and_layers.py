@@ -410,3 +410,24 @@ def test_result_titles_are_short_and_rounded(qgis_app):
     assert ClassifyParams(raster="r.tif", classes=["water", "forest", "road", "field"]).title() == \
         "classes: water, forest, road, field"
     assert ClassifyParams(raster="r.tif", classes=[f"c{i}" for i in range(7)]).title() == "classes: 7 classes"
+
+
+def test_settings_dialog_names_where_an_unsaved_project_s_results_go(qgis_app, tmp_path, monkeypatch):
+    from qgis.PyQt.QtWidgets import QFormLayout
+
+    from remoteclip_qgis.settings import PluginSettings, fallback_output_folder, short_path
+    from remoteclip_qgis.settings_dialog import SettingsDialog
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    dialog = SettingsDialog(PluginSettings(), [])
+    try:
+        form = dialog.findChild(QFormLayout)
+        label = form.labelForField(dialog.output).text()
+        where = short_path(fallback_output_folder())
+        assert where == str(tmp_path / "xdg" / "remoteclip-qgis" / "results")  # not under home here: kept whole
+        assert "the project's folder" in label and where in label and "unsaved" in label
+        assert where in dialog.output.lineEdit().placeholderText()
+    finally:
+        dialog.deleteLater()
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert short_path(fallback_output_folder()) == "~/.cache/remoteclip-qgis/results"
