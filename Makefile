@@ -65,7 +65,7 @@ package: translations
 	mkdir -p build/package/remoteclip_qgis/resources build/package/remoteclip_qgis/i18n
 	cp remoteclip_qgis/*.py build/package/remoteclip_qgis/
 	cp metadata.txt LICENSE build/package/remoteclip_qgis/
-	cp resources/icon.svg build/package/remoteclip_qgis/resources/
+	cp resources/icon.svg resources/class_colours.json build/package/remoteclip_qgis/resources/
 	cp -r resources/models build/package/remoteclip_qgis/resources/ 2>/dev/null || true
 	cp $(QM) build/package/remoteclip_qgis/i18n/
 	cp -r backend requirements.txt build/package/remoteclip_qgis/

@@ -298,8 +298,24 @@ Es läuft im Hintergrund und kann im Task-Manager abgebrochen werden; spätere S
       <translation>Bänder: ein Band oder drei angeben (Nummern ab 1), z. B. 3,2,1</translation>
     </message>
     <message>
+      <source>classes: {0}</source>
+      <translation>Klassen: {0}</translation>
+    </message>
+    <message>
+      <source>similar to the tile at {0}, {1}</source>
+      <translation>ähnlich der Kachel bei {0}, {1}</translation>
+    </message>
+    <message>
       <source>Bands must be band numbers, e.g. 3,2,1</source>
       <translation>Bänder müssen Bandnummern sein, z. B. 3,2,1</translation>
+    </message>
+    <message>
+      <source>classes: {0} classes</source>
+      <translation>Klassen: {0} Klassen</translation>
+    </message>
+    <message>
+      <source>similar to tile {0}</source>
+      <translation>ähnlich Kachel {0}</translation>
     </message>
     <message>
       <source>Precision must be one of: {0}</source>
@@ -634,8 +650,28 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Ähnlichkeit</translation>
     </message>
     <message>
+      <source>cosine {0} to {1}</source>
+      <translation>Kosinus {0} bis {1}</translation>
+    </message>
+    <message>
+      <source>top {0}–{1} % ({2})</source>
+      <translation>beste {0}–{1} % ({2})</translation>
+    </message>
+    <message>
+      <source>top {0} % ({1})</source>
+      <translation>beste {0} % ({1})</translation>
+    </message>
+    <message>
+      <source>the rest, {0} % ({1})</source>
+      <translation>der Rest, {0} % ({1})</translation>
+    </message>
+    <message>
       <source>result</source>
       <translation>Ergebnis</translation>
+    </message>
+    <message>
+      <source>Results are saved in {0}: the project is not saved (or its folder cannot be written). Save the project to keep them beside it, or choose an output folder in the RemoteCLIP settings.</source>
+      <translation>Ergebnisse werden in {0} gespeichert: Das Projekt ist nicht gespeichert (oder sein Ordner ist nicht beschreibbar). Speichern Sie das Projekt, um sie daneben abzulegen, oder wählen Sie einen Ausgabeordner in den RemoteCLIP-Einstellungen.</translation>
     </message>
     <message>
       <source>RemoteCLIP settings</source>
@@ -670,10 +706,6 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Einbettungen</translation>
     </message>
     <message>
-      <source>Output folder (empty: the project's folder)</source>
-      <translation>Ausgabeordner (leer: Ordner des Projekts)</translation>
-    </message>
-    <message>
       <source>never ask</source>
       <translation>nie fragen</translation>
     </message>
@@ -704,6 +736,18 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     <message>
       <source>Connect to a running backend</source>
       <translation>Mit laufendem Backend verbinden</translation>
+    </message>
+    <message>
+      <source>the project's folder; unsaved: {0}</source>
+      <translation>Ordner des Projekts; ungespeichert: {0}</translation>
+    </message>
+    <message>
+      <source>Output folder (empty: the project's folder, or {0} while the project is unsaved)</source>
+      <translation>Ausgabeordner (leer: Ordner des Projekts, oder {0}, solange das Projekt nicht gespeichert ist)</translation>
+    </message>
+    <message>
+      <source>Output folder (empty: the project's folder)</source>
+      <translation type="vanished">Ausgabeordner (leer: Ordner des Projekts)</translation>
     </message>
     <message>
       <source>model's input size</source>

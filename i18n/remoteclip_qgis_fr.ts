@@ -298,8 +298,24 @@ Elle tourne en arrière-plan et peut être annulée depuis le gestionnaire de t�
       <translation>Bandes : indiquez une bande ou trois (numéros à partir de 1), p. ex. 3,2,1</translation>
     </message>
     <message>
+      <source>classes: {0}</source>
+      <translation>classes : {0}</translation>
+    </message>
+    <message>
+      <source>similar to the tile at {0}, {1}</source>
+      <translation>semblable à la tuile en {0}, {1}</translation>
+    </message>
+    <message>
       <source>Bands must be band numbers, e.g. 3,2,1</source>
       <translation>Les bandes doivent être des numéros de bande, p. ex. 3,2,1</translation>
+    </message>
+    <message>
+      <source>classes: {0} classes</source>
+      <translation>classes : {0} classes</translation>
+    </message>
+    <message>
+      <source>similar to tile {0}</source>
+      <translation>semblable à la tuile {0}</translation>
     </message>
     <message>
       <source>Precision must be one of: {0}</source>
@@ -634,8 +650,28 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>similarité</translation>
     </message>
     <message>
+      <source>cosine {0} to {1}</source>
+      <translation>cosinus {0} à {1}</translation>
+    </message>
+    <message>
+      <source>top {0}–{1} % ({2})</source>
+      <translation>meilleurs {0}–{1} % ({2})</translation>
+    </message>
+    <message>
+      <source>top {0} % ({1})</source>
+      <translation>meilleurs {0} % ({1})</translation>
+    </message>
+    <message>
+      <source>the rest, {0} % ({1})</source>
+      <translation>le reste, {0} % ({1})</translation>
+    </message>
+    <message>
       <source>result</source>
       <translation>résultat</translation>
+    </message>
+    <message>
+      <source>Results are saved in {0}: the project is not saved (or its folder cannot be written). Save the project to keep them beside it, or choose an output folder in the RemoteCLIP settings.</source>
+      <translation>Les résultats sont enregistrés dans {0} : le projet n'est pas enregistré (ou son dossier n'est pas accessible en écriture). Enregistrez le projet pour les garder à côté, ou choisissez un dossier de sortie dans les paramètres RemoteCLIP.</translation>
     </message>
     <message>
       <source>RemoteCLIP settings</source>
@@ -670,10 +706,6 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Plongements</translation>
     </message>
     <message>
-      <source>Output folder (empty: the project's folder)</source>
-      <translation>Dossier de sortie (vide : le dossier du projet)</translation>
-    </message>
-    <message>
       <source>never ask</source>
       <translation>ne jamais demander</translation>
     </message>
@@ -704,6 +736,18 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     <message>
       <source>Connect to a running backend</source>
       <translation>Se connecter à un backend en cours d'exécution</translation>
+    </message>
+    <message>
+      <source>the project's folder; unsaved: {0}</source>
+      <translation>le dossier du projet ; non enregistré : {0}</translation>
+    </message>
+    <message>
+      <source>Output folder (empty: the project's folder, or {0} while the project is unsaved)</source>
+      <translation>Dossier de sortie (vide : le dossier du projet, ou {0} tant que le projet n'est pas enregistré)</translation>
+    </message>
+    <message>
+      <source>Output folder (empty: the project's folder)</source>
+      <translation type="vanished">Dossier de sortie (vide : le dossier du projet)</translation>
     </message>
     <message>
       <source>model's input size</source>

@@ -327,8 +327,13 @@ class RemoteClipTask(QgsTask):
                     from .result_layers import add_result
 
                     layers = add_result(output, self.params.endpoint, self.params.title(),
-                                        raster=outcome.answer.get("raster"))
+                                        raster=outcome.answer.get("raster"), params=self.params)
                     outcome = replace(outcome, layers=layers)
+                from .settings import fallback_note
+
+                note = fallback_note(output) if output else None  # an unsaved project: say where results went
+                if note:
+                    report(note, Qgis.Info, self.iface)
             elif isinstance(outcome, Unconfirmed):
                 outcome = self._ask_and_follow_up(outcome)
             elif isinstance(outcome, Cancelled):

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from .i18n import tr
 
+LISTED_CLASSES = 4  # a classification's title lists up to this many classes, else says how many
 PRECISIONS = ("exact", "int8")  # int8: the backend's CPU fast path; its stores are separate from exact ones
 
 
@@ -78,7 +79,11 @@ class ClassifyParams(EmbedParams):
     endpoint = "classify"
 
     def title(self) -> str:
-        return ", ".join(self.classes)
+        """"classes: farmland, lake, road"; past :data:`LISTED_CLASSES` classes only their number ("classes: 7
+        classes"): a group name repeating a long class list is cut off in the layer tree anyway."""
+        if len(self.classes) > LISTED_CLASSES:
+            return tr("classes: {0} classes").format(len(self.classes))
+        return tr("classes: {0}").format(", ".join(self.classes))
 
 
 @dataclass
@@ -105,9 +110,18 @@ class SimilarParams(EmbedParams):
     endpoint = "similar"
 
     def title(self) -> str:
+        """"similar to the tile at 487500, 5207000" (the group adds the CRS: result_layers.crs_title)."""
         if self.tile_id is not None:
-            return f"tile {self.tile_id}"
-        return f"{self.x:.1f}, {self.y:.1f}" if self.x is not None and self.y is not None else ""
+            return tr("similar to tile {0}").format(self.tile_id)
+        if self.x is None or self.y is None:
+            return ""
+        return tr("similar to the tile at {0}, {1}").format(coordinate_text(self.x), coordinate_text(self.y))
+
+
+def coordinate_text(value: float) -> str:
+    """A map coordinate rounded for a name: whole units from 1000 on (metres or feet of a projected CRS: a
+    tile is tens of them wide), else 5 decimals (degrees: 5 decimals are about 1 m)."""
+    return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.5f}".rstrip("0").rstrip(".")
 
 
 # Each job's parameters, by endpoint; POST /estimate takes the body of POST /embed.

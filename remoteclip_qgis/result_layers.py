@@ -1,22 +1,26 @@
-"""Load a query's GeoPackage into the project, grouped per query ("RemoteCLIP: <query>"), and style it:
-similarity as a graduated ramp with transparency, classes categorized with a legend, hits / similar
-tiles as outlined boxes labelled with their rank, counts graduated and labelled with the count.
+"""Load a query's GeoPackage into the project, grouped per query ("RemoteCLIP: <query>", expanded so the legend
+shows), and style it: similarity in rank classes (top 1 %, 1-5 %, ... of the tiles, each labelled with its range of
+cosine similarity), classes categorized by name-keyed colours (``class_colours.py``: water blue, forest green) with
+every asked class in the legend, hits / similar tiles as outlined boxes labelled with their rank, counts
+categorized by the count they are labelled with (a whole number of objects, 1 to 10, one colour per count).
 
 With a local backend a search or classification also comes as a GeoTIFF on the tile-stride grid (each cell
 the mean of the tiles covering it; see ``backend/query/surface_raster.py``): it replaces the tile polygons
-on the map, the similarity as a singleband pseudocolour layer in cosine-similarity units whose low end is
-see-through, the classes as a paletted layer named by the raster's ``CLASSES`` tag."""
+on the map, the similarity as a singleband pseudocolour layer in the same rank classes (of the cells), whose
+lower half is see-through, the classes as a paletted layer named by the raster's ``CLASSES`` tag and coloured by
+its colour table (the backend writes the same name-keyed colours)."""
 
 from __future__ import annotations
 
+import math
 import re
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
-    QgsClassificationQuantile,
     QgsColorRampShader,
     QgsFillSymbol,
     QgsGradientColorRamp,
@@ -24,7 +28,6 @@ from qgis.core import (
     QgsPalettedRasterRenderer,
     QgsPalLayerSettings,
     QgsProject,
-    QgsRasterBandStats,
     QgsRasterLayer,
     QgsRasterShader,
     QgsRendererCategory,
@@ -37,14 +40,19 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor
 
+from .class_colours import class_colour
 from .i18n import tr
 from .params import OUTPUT_LAYERS, RASTER_OUTPUTS
 
 GROUP_PREFIX = "RemoteCLIP: "
 SURFACE_OPACITY = 0.6
-# ColorBrewer "Set1" + "Dark2": distinct classes, colour-blind friendlier than random colours.
-CLASS_COLOURS = ["#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#ffff33", "#a65628", "#f781bf",
-                 "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]
+# Similarity classes by rank: the top 1 %, 1-5 %, 5-10 %, 10-25 % and 25-50 % of the values, then the rest. A
+# cosine similarity means little by itself (its range differs per model and query; quantiles of raw cosines gave
+# legends like "-0.1849 - -0.1269"), its rank in the raster is what a user looks for.
+TOP_SHARES = (0.01, 0.05, 0.10, 0.25, 0.50)
+# Magma position and alpha (0-255) per class, best first: the lower half is see-through, so the image shows.
+RANK_STYLE = ((1.0, 235), (0.82, 210), (0.64, 180), (0.46, 140), (0.28, 90), (0.0, 0))
+COUNT_MAX = 10  # the backend counts 1 to 10 objects per tile (backend/query/counting.py); colours span that
 
 
 def slug(text: str, limit: int = 40) -> str:
@@ -72,16 +80,6 @@ def _ramp(name: str, fallback: tuple[str, str]):
     return ramp if ramp is not None else QgsGradientColorRamp(QColor(fallback[0]), QColor(fallback[1]))
 
 
-def _graduated(layer: QgsVectorLayer, field: str, ramp_name: str, classes: int = 7) -> QgsGraduatedSymbolRenderer:
-    renderer = QgsGraduatedSymbolRenderer(field)
-    renderer.setSourceSymbol(QgsFillSymbol.createSimple({"outline_style": "no"}))
-    renderer.setSourceColorRamp(_ramp(ramp_name, ("#000004", "#fcfdbf")))
-    renderer.setClassificationMethod(QgsClassificationQuantile())
-    renderer.updateClasses(layer, classes)
-    renderer.updateColorRamp(_ramp(ramp_name, ("#000004", "#fcfdbf")))
-    return renderer
-
-
 def _labels(layer: QgsVectorLayer, field: str, size: float = 10.0, colour: str = "#000000",
             buffer: str = "#ffffff") -> None:
     settings = QgsPalLayerSettings()
@@ -101,10 +99,71 @@ def _labels(layer: QgsVectorLayer, field: str, size: float = 10.0, colour: str =
     layer.setLabelsEnabled(True)
 
 
+def rank_classes(values: Sequence[float]) -> list[tuple[float, float, float, float]]:
+    """Rank classes of ``values`` (any order, finite): ``(share_from, share_to, low, high)`` best first, the
+    shares the fraction of the values ranked above the class's first and last member (0.0 to 0.01 for the top
+    1 %), ``low`` and ``high`` its smallest and largest value. Shares are the real ones (a class of a few
+    tiles, or of tied values, can be wider than asked); classes left empty by ties are merged away."""
+    ordered = sorted(values, reverse=True)
+    n = len(ordered)
+    classes: list[tuple[float, float, float, float]] = []
+    start = 0
+    for share in (*TOP_SHARES, 1.0):
+        end = max(start, math.ceil(share * n - 1e-9))  # this class: ordered[start:end], then every tie of its last
+        if end <= start:
+            continue
+        low = ordered[end - 1]
+        while end < n and ordered[end] == low:
+            end += 1
+        classes.append((start / n, end / n, low, ordered[start]))
+        start = end
+        if start >= n:
+            break
+    return classes
+
+
+def _percent(share: float) -> str:
+    value = 100.0 * share
+    return f"{value:.0f}" if value >= 1.0 or value == 0.0 else f"{value:.1f}"
+
+
+def rank_label(share_from: float, share_to: float, low: float, high: float) -> str:
+    """The legend label of a rank class: its share and its range in cosine similarity (3 decimals)."""
+    scores = tr("cosine {0} to {1}").format(f"{low:.3f}", f"{high:.3f}")
+    if share_from == 0.0:
+        return tr("top {0} % ({1})").format(_percent(share_to), scores)
+    if share_to >= 1.0:
+        return tr("the rest, {0} % ({1})").format(_percent(1.0 - share_from), scores)
+    return tr("top {0}–{1} % ({2})").format(_percent(share_from), _percent(share_to), scores)
+
+
+def _rank_colour(share_from: float) -> QColor:
+    """The colour of the rank class whose best member is ranked below ``share_from`` of the values: the style of
+    the nominal class it starts in (:data:`TOP_SHARES`), so from the lower half on it is see-through."""
+    bucket = sum(share_from >= share for share in TOP_SHARES)
+    position, alpha = RANK_STYLE[bucket]
+    colour = QColor(_ramp("Magma", ("#000004", "#fcfdbf")).color(position))
+    colour.setAlpha(alpha)
+    return colour
+
+
 def style_similarity(layer: QgsVectorLayer) -> None:
-    """Tile cores coloured by ``score`` (Magma, quantiles), see-through so the raster shows."""
-    layer.setRenderer(_graduated(layer, "score", "Magma"))
-    layer.setOpacity(SURFACE_OPACITY)
+    """Tile cores in rank classes of ``score`` (:func:`rank_classes`), labelled with their cosine range."""
+    from qgis.core import QgsRendererRange
+
+    idx = layer.fields().indexOf("score")
+    values = [float(f[idx]) for f in layer.getFeatures() if f[idx] is not None and math.isfinite(float(f[idx]))]
+    classes = rank_classes(values)
+    ranges = []
+    for i, (share_from, share_to, low, high) in enumerate(reversed(classes)):  # QGIS lists ranges low to high
+        symbol = QgsFillSymbol.createSimple({"outline_style": "no"})
+        symbol.setColor(_rank_colour(share_from))
+        upper = high if i == len(classes) - 1 else math.nextafter(classes[len(classes) - 2 - i][2], -math.inf)
+        ranges.append(QgsRendererRange(low, upper, symbol, rank_label(share_from, share_to, low, high)))
+    renderer = QgsGraduatedSymbolRenderer("score", ranges)
+    renderer.setSourceSymbol(QgsFillSymbol.createSimple({"outline_style": "no"}))
+    layer.setRenderer(renderer)
+    layer.setOpacity(SURFACE_OPACITY / 0.9)  # each class carries its own alpha; the layer as a whole less so
 
 
 def style_hits(layer: QgsVectorLayer, colour: str = "#00e5ff") -> None:
@@ -117,49 +176,78 @@ def style_hits(layer: QgsVectorLayer, colour: str = "#00e5ff") -> None:
     _labels(layer, "rank", size=11.0, colour=colour, buffer="#000000")
 
 
-def style_classes(layer: QgsVectorLayer) -> None:
-    """One colour per class, a legend entry each (in the order the backend wrote them)."""
-    idx = layer.fields().indexOf("class")
-    values = []
+def layer_class_names(layer: QgsVectorLayer) -> list[str]:
+    """Every class a classes layer was asked for, in the backend's order: the names of the classes present (by
+    ``class_id``), and for the others the name behind their ``p_<class>`` field (lower case, ``_`` as spaces)."""
+    names = [f.name()[2:].replace("_", " ") for f in layer.fields() if f.name().startswith("p_")]
+    id_idx, class_idx = layer.fields().indexOf("class_id"), layer.fields().indexOf("class")
     for feature in layer.getFeatures():
-        value = feature[idx]
-        if value not in values:
-            values.append(value)
+        if id_idx >= 0 and class_idx >= 0 and feature[id_idx] is not None:
+            i = int(feature[id_idx])
+            if 0 <= i < len(names):
+                names[i] = str(feature[class_idx])
+            elif i == len(names):
+                names.append(str(feature[class_idx]))
+        elif class_idx >= 0 and str(feature[class_idx]) not in names:
+            names.append(str(feature[class_idx]))
+    return names
+
+
+def style_classes(layer: QgsVectorLayer, classes: Sequence[str] | None = None) -> None:
+    """One name-keyed colour per class (:func:`~.class_colours.class_colour`, the class raster's colours too),
+    a legend entry for every asked class (``classes``, else :func:`layer_class_names`), present or not, in the
+    order they were asked."""
+    names = list(classes) if classes else layer_class_names(layer)
     categories = []
-    for i, value in enumerate(sorted(values, key=str)):
-        symbol = QgsFillSymbol.createSimple({"color": CLASS_COLOURS[i % len(CLASS_COLOURS)], "outline_style": "no"})
-        categories.append(QgsRendererCategory(value, symbol, str(value)))
+    for name in names:
+        symbol = QgsFillSymbol.createSimple({"color": class_colour(name), "outline_style": "no"})
+        categories.append(QgsRendererCategory(name, symbol, str(name)))
     layer.setRenderer(QgsCategorizedSymbolRenderer("class", categories))
     layer.setOpacity(SURFACE_OPACITY)
 
 
+def count_colour(count: int) -> QColor:
+    """Viridis at the count's place in 1 .. COUNT_MAX: the same count has the same colour in every layer."""
+    position = (min(max(int(count), 1), COUNT_MAX) - 1) / (COUNT_MAX - 1)
+    return QColor(_ramp("Viridis", ("#440154", "#fde725")).color(position))
+
+
 def style_counts(layer: QgsVectorLayer) -> None:
-    """Graduated by the expected count, labelled with the most likely count."""
-    layer.setRenderer(_graduated(layer, "expected_count", "Viridis", classes=5))
+    """Categorized by ``count``, the most likely count each tile is labelled with: one colour per whole number
+    of objects (the counts present, ascending; the expected count stays in the attributes)."""
+    idx = layer.fields().indexOf("count")
+    present = sorted({int(f[idx]) for f in layer.getFeatures() if f[idx] is not None})
+    categories = []
+    for count in present:
+        symbol = QgsFillSymbol.createSimple({"outline_style": "no"})
+        symbol.setColor(count_colour(count))
+        categories.append(QgsRendererCategory(count, symbol, str(count)))
+    layer.setRenderer(QgsCategorizedSymbolRenderer("count", categories))
     layer.setOpacity(SURFACE_OPACITY)
     _labels(layer, "count", size=9.0)
 
 
-HEAT_STOPS = 6  # legend entries of a heatmap, evenly spaced in score from the raster's minimum to its maximum
-
-
 def style_heatmap(layer: QgsRasterLayer) -> None:
-    """Magma from the lowest to the highest cell score, the lowest see-through (alpha rising to 230 at the
-    top) so the raster under it shows where nothing matches; legend labels are scores (cosine similarity)."""
-    stats = layer.dataProvider().bandStatistics(1, QgsRasterBandStats.Min | QgsRasterBandStats.Max)
-    low, high = stats.minimumValue, stats.maximumValue
-    if not high > low:
-        high = low + 1e-6
-    ramp = _ramp("Magma", ("#000004", "#fcfdbf"))
+    """The cells in rank classes (:func:`rank_classes` of the cell values: top 1 % of the scored area, ...),
+    Magma from the best class down, the lower half see-through so the raster under it shows; each legend entry
+    says its share and its range in cosine similarity."""
+    from osgeo import gdal  # QGIS ships GDAL's Python bindings
+
+    ds = gdal.Open(layer.source())
+    band = ds.GetRasterBand(1)
+    array = band.ReadAsArray()  # the stride grid: one cell per tile stride, small next to the raster
+    nodata = band.GetNoDataValue()
+    values = array[(array != nodata) & (array == array)] if nodata is not None else array[array == array]
+    classes = rank_classes(values.astype(float).tolist())
     items = []
-    for i in range(HEAT_STOPS):
-        t = i / (HEAT_STOPS - 1)
-        colour = QColor(ramp.color(t))
-        colour.setAlpha(round(230 * t))
-        value = low + t * (high - low)
-        items.append(QgsColorRampShader.ColorRampItem(value, colour, f"{value:.3f}"))
+    for i, (share_from, share_to, low, high) in enumerate(reversed(classes)):  # ascending upper bounds
+        upper = high if i == len(classes) - 1 else math.nextafter(classes[len(classes) - 2 - i][2], -math.inf)
+        items.append(QgsColorRampShader.ColorRampItem(upper, _rank_colour(share_from),
+                                                      rank_label(share_from, share_to, low, high)))
+    low = classes[-1][2] if classes else 0.0
+    high = classes[0][3] if classes else 1.0
     shader_function = QgsColorRampShader(low, high)
-    shader_function.setColorRampType(QgsColorRampShader.Interpolated)
+    shader_function.setColorRampType(QgsColorRampShader.Discrete)
     shader_function.setColorRampItemList(items)
     shader = QgsRasterShader()
     shader.setRasterShaderFunction(shader_function)
@@ -210,10 +298,15 @@ STYLES = {"similarity": style_similarity, "hits": style_hits, "similar": style_h
           "classes": style_classes, "counts": style_counts}
 
 
-def style_layer(layer: QgsVectorLayer, kind: str) -> None:
+def style_layer(layer: QgsVectorLayer, kind: str, classes: Sequence[str] | None = None) -> None:
+    """Style a result layer of ``kind`` (its GeoPackage layer name); ``classes``: the asked classes of a classes
+    layer (else read from its fields)."""
     styler = STYLES.get(kind)
     if styler is not None and layer.featureCount() > 0:
-        styler(layer)
+        if kind == "classes":
+            style_classes(layer, classes)
+        else:
+            styler(layer)
         layer.triggerRepaint()
 
 
@@ -226,7 +319,8 @@ def layer_title(name: str) -> str:
     return titles.get(name, name)
 
 
-def load_layers(gpkg: str | Path, names: tuple[str, ...], title: str) -> list[QgsVectorLayer]:
+def load_layers(gpkg: str | Path, names: tuple[str, ...], title: str,
+                classes: Sequence[str] | None = None) -> list[QgsVectorLayer]:
     """The named layers of ``gpkg`` as styled vector layers (not yet in a project)."""
     layers = []
     for name in names:
@@ -234,33 +328,53 @@ def load_layers(gpkg: str | Path, names: tuple[str, ...], title: str) -> list[Qg
         layer = QgsVectorLayer(f"{gpkg}|layername={name}", label, "ogr")
         if not layer.isValid():
             continue
-        style_layer(layer, name)
+        style_layer(layer, name, classes)
         layers.append(layer)
     return layers
 
 
 def add_to_project(layers: list[QgsVectorLayer], title: str, project: QgsProject | None = None):
-    """Add ``layers`` (first on top) to a new group "RemoteCLIP: <title>" at the top of the layer tree."""
+    """Add ``layers`` (first on top) to a new group "RemoteCLIP: <title>" at the top of the layer tree, the group
+    and its layers expanded (desktop QGIS otherwise shows a new group folded, its legend hidden)."""
+    from qgis.core import QgsLayerTreeGroup
+
     project = project or QgsProject.instance()
-    root = project.layerTreeRoot()
-    group = root.insertGroup(0, GROUP_PREFIX + (title or tr("result")))
+    group = QgsLayerTreeGroup(GROUP_PREFIX + (title or tr("result")))
     for layer in layers:
         project.addMapLayer(layer, False)
-        group.addLayer(layer)
+        group.addLayer(layer).setExpanded(True)
+    project.layerTreeRoot().insertChildNode(0, group)
+    # QGIS 3.22's QgsLayerTreeView expands an inserted row from its node's flag before its filter proxy has the
+    # row, so the newest group showed folded while its node said expanded (measured with a QgsLayerTreeView and
+    # in desktop QGIS). Setting the flag again once the row is in reaches the view.
+    group.setExpanded(False)
+    group.setExpanded(True)
     return group
 
 
+def crs_title(title: str, layers: list) -> str:
+    """``title`` with the authority id of the layers' CRS appended ("... (EPSG:26914)"): coordinates in a title
+    say which CRS they are in."""
+    crs = next((lyr.crs() for lyr in layers if lyr.crs().isValid()), None)
+    authid = crs.authid() if crs is not None else ""
+    return f"{title} ({authid})" if title and authid else title
+
+
 def add_result(gpkg: str | Path, endpoint: str, title: str, project: QgsProject | None = None,
-               raster: str | Path | None = None) -> list:
+               raster: str | Path | None = None, params=None) -> list:
     """Load, style and add a query's GeoPackage, and its heatmap / class ``raster`` in place of the tile
-    polygons it replaces; returns the layers (hits / similar first)."""
+    polygons it replaces; returns the layers (hits / similar first). ``params``, the job's parameters when known:
+    a classification's asked classes all go in its legend, and a similar-tiles group at a point names the CRS
+    of the point's coordinates."""
+    classes = getattr(params, "classes", None)
     names = OUTPUT_LAYERS.get(endpoint, ())
     raster_layer = load_raster(raster, endpoint, title) if raster and endpoint in RASTER_OUTPUTS else None
     if raster_layer is not None:
         names = tuple(n for n in names if n != RASTER_OUTPUTS[endpoint][1])
-    layers = load_layers(gpkg, names, title) + ([raster_layer] if raster_layer is not None else [])
+    layers = load_layers(gpkg, names, title, classes) + ([raster_layer] if raster_layer is not None else [])
     if layers:
-        add_to_project(layers, title, project)
+        at_point = endpoint == "similar" and getattr(params, "x", None) is not None
+        add_to_project(layers, crs_title(title, layers) if at_point else title, project)
     return layers
 
 

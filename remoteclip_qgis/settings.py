@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from .backend_env import ENV_FOLDER, env_python
+from .i18n import tr
 from .params import PRECISIONS
 
 PLUGIN_DIR = Path(__file__).resolve().parent
@@ -105,8 +106,23 @@ class PluginSettings:
             qs.setValue(f"{group}/{f.name}", getattr(self, f.name))
 
 
+def fallback_output_folder() -> Path:
+    """Where results go when no folder is set and the project has none to write to (unsaved, or read-only):
+    ``$XDG_CACHE_HOME/remoteclip-qgis/results``, default ``~/.cache/remoteclip-qgis/results``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "remoteclip-qgis" / "results"
+
+
+def short_path(path: Path) -> str:
+    """``path`` with the home folder as ``~`` (for labels)."""
+    home = str(Path.home())
+    text = str(path)
+    return "~" + text[len(home):] if home and home != "/" and text.startswith(home + os.sep) else text
+
+
 def output_folder(settings: PluginSettings) -> Path:
-    """Where result GeoPackages go: the chosen folder, else the saved project's folder, else a cache folder."""
+    """Where result GeoPackages go: the chosen folder, else the saved project's folder (``remoteclip/`` in it),
+    else :func:`fallback_output_folder` (see :func:`fallback_note`)."""
     if settings.output_folder:
         path = Path(settings.output_folder)
     else:
@@ -120,8 +136,23 @@ def output_folder(settings: PluginSettings) -> Path:
         except ImportError:  # pragma: no cover - outside QGIS
             pass
         if path is None:
-            base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-            path = Path(base) / "remoteclip-qgis" / "results"
+            path = fallback_output_folder()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
+
+_NOTED: set[str] = set()  # fallback folders already named in the message bar this session
+
+
+def fallback_note(output: str | Path, once: bool = True) -> str | None:
+    """The line that says where results went when they went to :func:`fallback_output_folder` (the settings
+    name no folder and the project has none), or None for results anywhere else. ``once``: None after the
+    first time for the same folder in this QGIS session (the message bar says it once, not on every query)."""
+    folder = Path(output).parent
+    if folder != fallback_output_folder():
+        return None
+    if once and str(folder) in _NOTED:
+        return None
+    _NOTED.add(str(folder))
+    return tr("Results are saved in {0}: the project is not saved (or its folder cannot be written). Save the "
+              "project to keep them beside it, or choose an output folder in the RemoteCLIP settings.").format(folder)

@@ -14,7 +14,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from .i18n import tr
-from .settings import MODES, PluginSettings, default_interpreter
+from .settings import MODES, PluginSettings, default_interpreter, fallback_output_folder, short_path
 
 TORCH_CHOICES = ("auto", "cpu", "cuda", "pypi")
 
@@ -62,7 +62,10 @@ class SettingsDialog(QDialog):
         self.output = QgsFileWidget()
         self.output.setStorageMode(QgsFileWidget.GetDirectory)
         self.output.setFilePath(settings.output_folder)
-        form.addRow(tr("Output folder (empty: the project's folder)"), self.output)
+        fallback = short_path(fallback_output_folder())
+        self.output.lineEdit().setPlaceholderText(tr("the project's folder; unsaved: {0}").format(fallback))
+        form.addRow(tr("Output folder (empty: the project's folder, or {0} while the project is unsaved)").format(
+            fallback), self.output)
         self.confirm = QSpinBox()
         self.confirm.setRange(0, 7 * 24 * 3600)
         self.confirm.setSuffix(" s")

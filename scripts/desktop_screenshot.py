@@ -7,12 +7,15 @@ Two roles in one file:
   ``remoteclip_qgis.zip`` into it, enable the plugin with no backend Python set (``$RC_SHOT_PYTHON`` names
   one, to skip creating the environment while developing), copy the sample to a temp folder and start
   ``xvfb-run qgis --code <this file>``; exits with QGIS's status.
-* run by QGIS (``--code``, ``$RC_SHOT_IN_QGIS`` set): load the sample, search through the toolbar; the
+* run by QGIS (``--code``, ``$RC_SHOT_IN_QGIS`` set): load the sample, save the bare map
+  (``build/screenshot-bare.png``: what the class colours are blended over), search through the toolbar; the
   plugin finds no backend environment and offers to create it: answer Yes in its dialog, as a user
   would, and wait while the plugin creates the venv in the profile (pinned requirements, PyTorch build
   for this machine) and then runs the search. Wait for the hits and the similarity heatmap, zoom, wait for
-  the canvas, save ``build/screenshot.png`` and ``build/screenshot.json``, remove the layers and quit
-  (non-zero on any failure, an overall timer so it never hangs).
+  the canvas, save ``build/screenshot.png``. Then classify through the dock (the classes typed into its list,
+  its *Classify* button), wait for the class raster, hide the search's layers and save
+  ``build/screenshot-classes.png`` with the dock and the class legend in view; write ``build/screenshot.json``,
+  remove the layers and quit (non-zero on any failure, an overall timer so it never hangs).
 
 QGIS ``exec``s ``--code`` files without ``__file__``: the QGIS side reads everything from the environment.
 """
@@ -32,6 +35,7 @@ from pathlib import Path
 
 PLUGIN = "remoteclip_qgis"
 QUERY = os.environ.get("RC_SHOT_QUERY", "lake")
+CLASSES = ["farmland", "lake", "grassland", "road"]  # the README's classify example
 SCREEN = "1600x1000x24"
 IN_QGIS_TIMEOUT_S = 900       # backend environment (about 6 GB of wheels) + search + render inside QGIS
 OUTER_TIMEOUT_S = 1000        # the whole QGIS process (start-up and exit included)
@@ -44,7 +48,7 @@ def launch() -> int:
     root = Path(__file__).resolve().parents[1]
     build = root / "build"
     png, report = build / "screenshot.png", build / "screenshot.json"
-    for path in (png, report):
+    for path in (png, report, build / "screenshot-bare.png", build / "screenshot-classes.png"):
         path.unlink(missing_ok=True)
     zip_path = root / f"{PLUGIN}.zip"
     if not zip_path.exists():
@@ -117,10 +121,12 @@ def run_in_qgis() -> None:
     from qgis.utils import iface, plugins
 
     png, report = Path(os.environ["RC_SHOT_PNG"]), Path(os.environ["RC_SHOT_JSON"])
+    bare_png, classes_png = png.with_name("screenshot-bare.png"), png.with_name("screenshot-classes.png")
     timeout_s = float(os.environ.get("RC_SHOT_TIMEOUT", IN_QGIS_TIMEOUT_S))
-    info: dict = {"query": QUERY, "ok": False, "error": None, "layers": [], "env": {"offered": None}}
+    info: dict = {"query": QUERY, "ok": False, "error": None, "layers": [], "env": {"offered": None},
+                  "shots": {}, "classes": None}
     state: dict = {"done": False, "t0": time.monotonic(), "task": None, "polls": 0, "rendered": False,
-                   "env_task": None, "env_t0": None}
+                   "env_task": None, "env_t0": None, "classify_task": None, "class_polls": 0}
     timers: list = []
 
     def log(msg: str) -> None:
@@ -167,23 +173,45 @@ def run_in_qgis() -> None:
                 found["heatmap"] = layer
         return found
 
-    def shoot() -> None:
+    def shoot(path: Path, then) -> None:
+        """Save the main window as ``path`` once the canvas stopped drawing, note where the canvas and the dock
+        are in it, then call ``then()``."""
         canvas = iface.mapCanvas()
         if canvas.isDrawing():
-            QTimer.singleShot(250, shoot)
+            QTimer.singleShot(250, lambda: shoot(path, then))
+            return
+        if canvas.extent() != state["shown_extent"]:  # QGIS zoomed to the first layer meanwhile: zoom back
+            show_and_shoot(path, then)
             return
         QgsApplication.processEvents()
         image = iface.mainWindow().grab()
-        png.parent.mkdir(parents=True, exist_ok=True)
-        if not image.save(str(png), "PNG"):
-            fail(f"cannot save {png}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not image.save(str(path), "PNG"):
+            fail(f"cannot save {path}")
             return
         top_left = canvas.mapTo(iface.mainWindow(), QPoint(0, 0))
-        info["window"] = [image.width(), image.height()]
-        info["canvas"] = [top_left.x(), top_left.y(), canvas.width(), canvas.height()]
-        info["extent"] = canvas.extent().toString(2)
-        log(f"saved {png} ({image.width()}x{image.height()})")
-        finish(0)
+        extent = canvas.extent()
+        shot = {"window": [image.width(), image.height()],
+                "canvas": [top_left.x(), top_left.y(), canvas.width(), canvas.height()],
+                "extent": [extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()]}
+        dock = plugins.get(PLUGIN).dock
+        if dock is not None and dock.isVisible():
+            corner = dock.mapTo(iface.mainWindow(), QPoint(0, 0))
+            shot["dock"] = [corner.x(), corner.y(), dock.width(), dock.height()]
+        info["shots"][path.name] = shot
+        if path == png:  # the first report's keys, kept
+            info["window"], info["canvas"], info["extent"] = shot["window"], shot["canvas"], extent.toString(2)
+        log(f"saved {path} ({image.width()}x{image.height()})")
+        then()
+
+    def show_and_shoot(path: Path, then) -> None:
+        """The map at the raster's extent (the same in every shot), messages cleared, then :func:`shoot`."""
+        iface.messageBar().clearWidgets()   # "Task complete" would cover the top of the map
+        canvas = iface.mapCanvas()
+        canvas.setExtent(state["extent"])
+        state["shown_extent"] = QgsRectangle(canvas.extent())
+        canvas.refreshAllLayers()
+        QTimer.singleShot(3000, lambda: shoot(path, then))   # first wait a little, then until the canvas is done
 
     def render() -> None:
         found = result_layers()
@@ -199,14 +227,75 @@ def run_in_qgis() -> None:
                           for kind, lyr in found.items()]
         info["layers"].insert(0, {"name": raster.name(), "kind": "raster", "features": None,
                                   "source": raster.source()})
-        iface.messageBar().clearWidgets()   # "Task complete" would cover the top of the map
-        canvas = iface.mapCanvas()
-        extent = QgsRectangle(raster.extent())
-        extent.scale(1.05)
-        canvas.setExtent(extent)
-        canvas.refreshAllLayers()
-        canvas.mapCanvasRefreshed.connect(lambda: state.update(rendered=True))
-        QTimer.singleShot(3000, shoot)   # first wait a little, then until the canvas stops drawing
+        state["search_layers"] = list(found.values())
+        info["search_group_shown_expanded"] = shown_expanded(found["hits"])
+        show_and_shoot(png, start_classify)
+
+    def shown_expanded(layer) -> bool:
+        """Whether desktop QGIS's layer panel shows the group of ``layer`` unfolded (the view's row, not the
+        node's flag)."""
+        view = iface.layerTreeView()
+        group = QgsProject.instance().layerTreeRoot().findLayer(layer.id()).parent()
+        return bool(view.isExpanded(view.node2index(group)))
+
+    def start_classify() -> None:
+        """The dock, as a user would: type the classes into its list and press Classify."""
+        try:
+            dock = plugins.get(PLUGIN).dock
+            dock.show()
+            dock.raise_()
+            dock.classes_edit.setPlainText("\n".join(CLASSES))
+            before = list(dock.tasks)
+            dock.classify_button.click()
+            new = [t for t in dock.tasks if t not in before]
+            if not new:
+                fail("pressing Classify in the dock started no task")
+                return
+            state["classify_task"] = new[0]
+            log(f"classify task started: {new[0].description()}")
+            class_timer.start(500)
+        except Exception:  # noqa: BLE001
+            fail(traceback.format_exc().strip().splitlines()[-1])
+
+    def class_poll() -> None:
+        from remoteclip_qgis.jobs import Failed
+
+        if state["done"]:
+            return
+        state["class_polls"] += 1
+        task = state["classify_task"]
+        if isinstance(getattr(task, "outcome", None), Failed):
+            fail(f"classify task failed: {task.outcome.reason}")
+            return
+        layers = [lyr for lyr in QgsProject.instance().mapLayers().values()
+                  if lyr.type() == QgsMapLayerType.RasterLayer and lyr.renderer() is not None
+                  and lyr.renderer().type() == "paletted"]
+        if not layers:
+            if state["class_polls"] % 20 == 0:
+                try:
+                    log(f"waiting for the class raster; task progress {task.progress()}")
+                except RuntimeError:  # deleted by the task manager
+                    log("waiting for the class raster")
+            return
+        class_timer.stop()
+        layer = layers[0]
+        root = QgsProject.instance().layerTreeRoot()
+        for other in state.get("search_layers", []):  # the class map alone over the image
+            node = root.findLayer(other.id())
+            if node is not None:
+                node.setItemVisibilityChecked(False)
+        group = root.findLayer(layer.id()).parent()
+        dock = plugins.get(PLUGIN).dock
+        info["classes"] = {
+            "asked": CLASSES, "name": layer.name(), "source": layer.source(), "renderer": layer.renderer().type(),
+            "opacity": layer.opacity(), "group": group.name(), "group_expanded": group.isExpanded(),
+            "layer_expanded": root.findLayer(layer.id()).isExpanded(), "group_shown_expanded": shown_expanded(layer),
+            "legend": [[c.label, c.color.name(), c.value] for c in layer.renderer().classes()],
+            "recent_results": [dock.results_tree.topLevelItem(i).text(0)
+                               for i in range(dock.results_tree.topLevelItemCount())],
+        }
+        log(f"class raster in the project: {layer.name()}")
+        QTimer.singleShot(500, lambda: show_and_shoot(classes_png, lambda: finish(0)))
 
     def answer_dialogs() -> None:
         """The plugin's question (create the backend environment?): read it and press Yes, as a user would."""
@@ -254,6 +343,10 @@ def run_in_qgis() -> None:
             state["task"] = next(iter(plugin.tasks))  # the search, run again once the environment is ready
             log("search started again with the new backend environment")
         task = state["task"]
+        if task is not None and getattr(task, "follow_up", None) is not None:
+            # the estimate was past the setting and the plugin asked first (answered Yes): its confirmed copy runs
+            state["task"] = task = task.follow_up
+            log("search continues in the confirmed task")
         found = result_layers()
         if "hits" in found and "heatmap" in found:
             poll_timer.stop()
@@ -300,7 +393,18 @@ def run_in_qgis() -> None:
             QgsProject.instance().addMapLayer(raster)
             iface.setActiveLayer(raster)
             state["raster"] = raster
-            iface.mapCanvas().setExtent(raster.extent())
+            extent = QgsRectangle(raster.extent())
+            extent.scale(1.05)
+            state["extent"] = extent
+            if plugin.dock is not None:  # in view from the first shot on, so every shot has the same canvas
+                plugin.dock.show()
+            show_and_shoot(bare_png, start_search)
+        except Exception:  # noqa: BLE001
+            fail(traceback.format_exc().strip().splitlines()[-1])
+
+    def start_search() -> None:
+        try:
+            plugin = plugins.get(PLUGIN)
             # The plugin's toolbar: type the phrase into its search box and press Enter.
             edit = plugin.search_edit
             edit.setText(QUERY)
@@ -319,6 +423,9 @@ def run_in_qgis() -> None:
     poll_timer = QTimer()
     poll_timer.timeout.connect(poll)
     timers.append(poll_timer)
+    class_timer = QTimer()
+    class_timer.timeout.connect(class_poll)
+    timers.append(class_timer)
     dialog_timer = QTimer()   # fires inside the dialog's own event loop too
     dialog_timer.timeout.connect(answer_dialogs)
     dialog_timer.start(500)
@@ -329,7 +436,7 @@ def run_in_qgis() -> None:
     deadline.start(int(timeout_s * 1000))
     timers.append(deadline)
     # QGIS execs us: keep the timers alive
-    globals()["_rc_shot_keep"] = (poll_timer, dialog_timer, deadline, info, state)
+    globals()["_rc_shot_keep"] = (poll_timer, class_timer, dialog_timer, deadline, info, state)
     # No window manager under Xvfb: showMaximized() would leave the default size; fill the screen instead.
     width, height = (int(v) for v in SCREEN.split("x")[:2])
     iface.mainWindow().showNormal()

@@ -28,14 +28,19 @@ from affine import Affine
 
 from ..embedding.store import EmbeddingStore
 from ..errors import UserError
+from .class_colours import class_colour
 from .vector_layer import check_output_folder
 
 HEAT_NODATA = -9999.0
 CLASS_NODATA = 255
 BLOCK_PX = 256  # GeoTIFF tile side (GDAL's default block for tiled files)
-# Class colours (RGB), cycled: the 10 of matplotlib's "tab10", distinct on a basemap and for most colour-blind.
-PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-           (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+
+
+def class_rgba(name: str) -> tuple[int, int, int, int]:
+    """The colour-table entry of class ``name``: its name-keyed colour (:mod:`.class_colours`, the same as the
+    plugin's class polygons: water blue, forest green, whatever else was asked), opaque."""
+    colour = class_colour(name)
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16), 255
 
 
 @dataclass(frozen=True)
@@ -181,14 +186,14 @@ def write_heatmap(path: str | os.PathLike, store: EmbeddingStore, scores: np.nda
 
 def write_class_raster(path: str | os.PathLike, store: EmbeddingStore, probabilities: np.ndarray,
                        classes: Sequence[str]) -> Path:
-    """Write the class map as a GeoTIFF: uint8 class indices, a colour table, the class names in the ``CLASSES``
-    tag (a JSON list) and as band tags ``CLASS_<i>``. (GDAL category names would go to a ``.aux.xml`` sidecar
-    for GeoTIFF, which one rename cannot make atomic.)"""
+    """Write the class map as a GeoTIFF: uint8 class indices, a colour table (name-keyed colours), the class
+    names in the ``CLASSES`` tag (a JSON list) and as band tags ``CLASS_<i>``. (GDAL category names would go to
+    a ``.aux.xml`` sidecar for GeoTIFF, which one rename cannot make atomic.)"""
     array, transform = class_array(store, probabilities)
     names = list(classes)
 
     def finish(dst) -> None:
-        dst.write_colormap(1, {i: PALETTE[i % len(PALETTE)] + (255,) for i in range(len(names))})
+        dst.write_colormap(1, {i: class_rgba(name) for i, name in enumerate(names)})
         dst.set_band_description(1, "class")
         dst.update_tags(CLASSES=json.dumps(names), STRIDE_PX=str(cell_grid(store).stride_px))
         dst.update_tags(1, **{f"CLASS_{i}": name for i, name in enumerate(names)})

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..embedding.store import EmbeddingStore
-from .hit_selection import select_distinct
+from .hit_selection import ranking_scores, select_distinct
 from .prompts import DEFAULT_TEMPLATES, clean_phrases, phrase_embedding
 from .vector_index import ann_min_tiles, exact_scores, half_first_pass, half_min_tiles, half_mirror, store_ann
 from .vector_layer import VectorLayer
@@ -36,6 +36,9 @@ def rank_tiles(store: EmbeddingStore, query: np.ndarray, k: int, max_overlap: fl
     float16 scores (within 2e-3) on the similarity surface. From :func:`~.vector_index.ann_min_tiles`
     (2,000,000): the approximate index; only its candidates are scored (exactly), the other tiles' scores
     are -inf and they are left out of the similarity surface.
+
+    Hits are chosen by :func:`~.hit_selection.ranking_scores` (padded edge tiles discounted by their padded
+    share); ``scores`` stay the raw cosine similarities, which the layers show.
     """
     n = store.n_tiles
     want = min(n, max(1024, ANN_CANDIDATES_PER_HIT * k))
@@ -43,17 +46,19 @@ def rank_tiles(store: EmbeddingStore, query: np.ndarray, k: int, max_overlap: fl
         ids, candidate_scores = store_ann(store).search(store.embeddings, query, want)
         scores = np.full(n, -np.inf, dtype=np.float32)
         scores[ids] = candidate_scores
-        return RankedTiles(scores, select_distinct(scores, store.windows, k, max_overlap, exclude))
+        return RankedTiles(scores, select_distinct(ranking_scores(scores, store.valid), store.windows, k,
+                                                   max_overlap, exclude))
     if n >= half_min_tiles():
         scores, candidates = half_first_pass(store.embeddings, half_mirror(store.path, store.embeddings), query, want)
         exact_only = np.full(n, -np.inf, dtype=np.float32)
         exact_only[candidates] = scores[candidates]
-        hits = select_distinct(exact_only, store.windows, k, max_overlap, exclude)
+        hits = select_distinct(ranking_scores(exact_only, store.valid), store.windows, k, max_overlap, exclude)
         if len(hits) == min(k, n) or len(candidates) == n:
             return RankedTiles(scores, hits)
         # Overlaps and exclusions used up every candidate before k hits: score every tile exactly.
     scores = exact_scores(store.embeddings, query)
-    return RankedTiles(scores, select_distinct(scores, store.windows, k, max_overlap, exclude))
+    return RankedTiles(scores, select_distinct(ranking_scores(scores, store.valid), store.windows, k, max_overlap,
+                                               exclude))
 
 
 def hit_layers(store: EmbeddingStore, ranked: RankedTiles, label: str, hits_name: str = "hits") -> list[VectorLayer]:

@@ -122,7 +122,8 @@ def test_click_on_the_map_finds_similar_tiles(qgis_iface, processing, backend):
         similar, surface = task.outcome.layers
         assert similar.featureCount() == 10 and similar.labelsEnabled()
         assert plugin.dock.results_tree.topLevelItem(0).text(1) == "similar tiles"
-        assert QgsProject.instance().layerTreeRoot().findGroup(f"RemoteCLIP: {c.x():.1f}, {c.y():.1f}") is not None
+        group = f"RemoteCLIP: similar to the tile at {c.x():.0f}, {c.y():.0f} (EPSG:26914)"  # metres: whole ones
+        assert QgsProject.instance().layerTreeRoot().findGroup(group) is not None
         plugin.similar_action.trigger()
         assert canvas.mapTool() is not plugin.map_tool
     finally:

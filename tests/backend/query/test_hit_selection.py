@@ -120,3 +120,83 @@ def test_select_distinct_checks_k(k) -> None:
     windows = grid()
     with pytest.raises(UserError):
         select_distinct(np.zeros(len(windows)), windows, k)
+
+
+# ---------------------------------------------------------------- padded edge tiles (ranking_scores)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ranking_scores_keep_full_tiles_and_put_padded_ones_below_equal_full_ones(seed: int) -> None:
+    from backend.query.hit_selection import ranking_scores
+
+    rng = np.random.default_rng(seed)
+    scores = rng.normal(0.2, 0.1, size=200).astype(np.float32)
+    valid = np.where(rng.random(200) < 0.3, rng.uniform(0.05, 0.95, 200), 1.0)
+    adjusted = ranking_scores(scores, valid)
+    full = valid == 1.0
+    np.testing.assert_allclose(adjusted[full], scores[full], rtol=0, atol=1e-6)
+    assert np.all(adjusted[~full] < scores[~full] + 1e-12)  # never raised, above the mean or below it
+    # the same score on a padded tile and a full one: the full one ranks first, at any score
+    for s in (scores.min(), np.median(scores), scores.max(), 0.9, -0.5):
+        pair = ranking_scores(np.concatenate([scores, [s, s]]), np.concatenate([valid, [1.0, 0.3]]))
+        assert pair[-2] > pair[-1], s
+    # with the same valid fraction the order of raw scores is kept
+    same = ranking_scores(scores, np.full(200, 0.4))
+    assert np.array_equal(np.argsort(-scores, kind="stable"), np.argsort(-same, kind="stable"))
+
+
+def test_ranking_scores_leave_unscored_and_all_full_alone() -> None:
+    from backend.query.hit_selection import ranking_scores
+
+    scores = np.array([0.3, -np.inf, 0.1, 0.5], dtype=np.float32)
+    assert ranking_scores(scores, None) is scores
+    assert ranking_scores(scores, np.ones(4)) is scores
+    adjusted = ranking_scores(scores, np.array([1.0, 0.2, 0.5, 0.2]))
+    assert adjusted[1] == -np.inf and adjusted[0] == pytest.approx(0.3)
+    assert adjusted[3] == pytest.approx(0.3 + 0.2 * (0.5 - 0.3))  # mean 0.3 of the finite scores
+
+
+def test_edge_strips_of_a_real_raster_no_longer_crowd_the_hits(tmp_path) -> None:
+    """oils.tif (856 x 409 px) in 125 px tiles: the bottom row is a 34 px strip (valid 0.27). With the shipped
+    small model, raw scores put two strips at ranks 6 and 7 of 10 for "road"; discounted, the first eight hits
+    are full tiles and a strip ranks only below full tiles of a higher raw score."""
+    import subprocess
+    import sys
+
+    import fiona
+
+    from tests.backend.conftest import ROOT, SHARED_RASTERS, backend_env
+
+    out = tmp_path / "road.gpkg"
+    proc = subprocess.run([sys.executable, "-m", "backend", "search", str(SHARED_RASTERS / "oils.tif"), "road",
+                           "-k", "10", "--tile-size", "125", "--model", "remoteclip-qgis-small", "--device", "cpu",
+                           "-o", str(out)], cwd=ROOT, env=backend_env(tmp_path / "cache"), capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+    def heights(layer: str) -> dict[int, tuple[float, float]]:
+        with fiona.open(out, layer=layer) as src:
+            rows = {}
+            for f in src:
+                ys = [y for _, y in f["geometry"]["coordinates"][0]]
+                rows[f["properties"]["tile_id"]] = (f["properties"]["score"], max(ys) - min(ys))
+            return rows
+
+    tiles = heights("hits")
+    with fiona.open(out, layer="hits") as src:
+        ranked = [f["properties"]["tile_id"] for f in sorted(src, key=lambda f: f["properties"]["rank"])]
+    with fiona.open(out, layer="similarity") as src:
+        raw = {f["properties"]["tile_id"]: f["properties"]["score"] for f in src}
+    full_height = max(h for _, h in tiles.values())
+    strip = {t for t, (_, h) in tiles.items() if h < 0.5 * full_height}  # the 34 px bottom row (68 m of 250 m)
+    raw_top = sorted(raw, key=lambda t: -raw[t])[:10]
+    # the case exists: by raw score some hits would be strips, two of them in the first eight
+    bottom_row = {t for t in raw if t >= 21}  # tiles 21-27: the bottom row of the 7 x 4 grid
+    assert len(set(raw_top[:8]) & bottom_row) >= 2, raw_top
+    assert not set(ranked[:8]) & bottom_row, ranked
+    assert strip <= bottom_row
+    for t in strip:  # a strip still in the hits ranks below its raw place, after every full tile that beat it
+        position = ranked.index(t)
+        assert position > raw_top.index(t)
+        better_full = {u for u in raw if u not in bottom_row and raw[u] >= raw[t]}
+        assert better_full <= set(ranked[:position]), (t, ranked)

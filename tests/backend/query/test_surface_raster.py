@@ -132,11 +132,18 @@ def test_class_raster_has_palette_and_names(tmp_path) -> None:
         assert src.dtypes == ("uint8",) and src.nodata == 255
         array = src.read(1)
         assert array[0, 0] == 0 and array[1, 1] == 2  # cell (1,1): 0.9/4 < (0.5*3 + 0.05)/4 for road
-        assert src.colormap(1)[0][:3] == surface_raster.PALETTE[0]
+        colours = src.colormap(1)
+        # name-keyed colours from resources/class_colours.json: water blue, building red, road grey
+        assert [colours[i] for i in range(3)] == [(0x1F, 0x78, 0xB4, 255), (0xD7, 0x30, 0x1F, 255),
+                                                  (0x80, 0x80, 0x80, 255)]
         assert json.loads(src.tags()["CLASSES"]) == ["water", "building", "road"]
         assert src.tags(1)["CLASS_1"] == "building"
         assert src.overviews(1) == [2]
     assert [p.name for p in tmp_path.iterdir()] == ["classes.tif"]
+    # the same name keeps its colour whatever else is asked, in whatever order
+    out = surface_raster.write_class_raster(tmp_path / "other.tif", store, probs[:, ::-1], ["road", "forest", "water"])
+    with rasterio.open(out) as src:
+        assert src.colormap(1)[0][:3] == (0x80, 0x80, 0x80) and src.colormap(1)[2][:3] == (0x1F, 0x78, 0xB4)
 
 
 @pytest.mark.parametrize("name", ["missing/heat.tif", "heat.png"])
