@@ -159,6 +159,8 @@ class ModelInfo(BaseModel):
     present: bool
     where: str
     counts: bool = Field(True, description="false: counting is refused unless forced (the model cannot count)")
+    tile_ground_m: float | None = Field(None, description="the default tile side on the ground, metres (the model's "
+                                                          "training scale), where the raster's pixel size is known")
 
 
 class Health(BaseModel):
@@ -189,5 +191,8 @@ class EstimateAnswer(BaseModel):
     rate_source: str
     device: str
     summary: str = Field(..., description="the estimate as one line for people")
+    tile_px: int = Field(..., description="tile side in raster pixels, as planned (ground sizes converted)")
+    read_px: int = Field(..., description="side in pixels each tile is read at (at most the model's input)")
+    store: str = Field(..., description="the store key: equal keys, the same cached embeddings")
     disk_problem: str | None = Field(None, description="why POST /embed would be refused for disk (HTTP 507), "
                                                        "or null when the store fits")

@@ -247,6 +247,30 @@ def _embed_share(plan: EmbeddingPlan, model, windows: np.ndarray, batches: list[
     return kept[:n_kept], valid[:n_kept], embeddings[:n_kept]
 
 
+PROBE_BATCHES = 2  # timed batches of a probe (after one untimed warm-up batch)
+PROBE_WARMUP_TILES = 4
+
+
+def probe_rate(plan: EmbeddingPlan, model, batch_size: int | None = None, workers: int | None = None) -> float:
+    """Tiles per second of this plan's own tiles through the pipeline embed_raster runs (reader threads,
+    preprocessing, the model): a warm-up batch, then ``PROBE_BATCHES`` batches of tiles spread evenly over
+    the grid (nodata tiles are read and skipped, as in the job), timed. Writes nothing."""
+    batch_size = default_batch_size(model.device) if batch_size is None else max(1, int(batch_size))
+    workers = default_read_workers(model.device) if workers is None else max(1, int(workers))
+    windows, _ = tile_windows(plan.grid)
+    total = len(windows)
+    n = min(total, PROBE_BATCHES * batch_size)
+    positions = np.unique(np.linspace(0, total - 1, n).round().astype(np.int64))
+    batches = [positions[i:i + batch_size] for i in range(0, len(positions), batch_size)]
+    with open_raster(plan.info.path) as src:
+        limits = stretch_limits(src, plan.bands.bands)
+    warmup = [positions[:PROBE_WARMUP_TILES]]
+    _embed_share(plan, model, windows, warmup, limits, workers, None, None)  # first calls allocate, pick kernels
+    started = time.perf_counter()
+    _embed_share(plan, model, windows, batches, limits, workers, None, None)
+    return len(positions) / max(time.perf_counter() - started, 1e-6)
+
+
 def embed_raster(
     plan: EmbeddingPlan,
     model,

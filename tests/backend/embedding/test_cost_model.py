@@ -54,6 +54,24 @@ def test_a_finished_job_replaces_the_calibration(tmp_path, tiny_model):
     assert read_rates(tmp_path)[key]["tiles_per_s"] == 50.0
 
 
+def test_rates_are_kept_per_read_size_and_a_probe_replaces_the_calibration(tmp_path, tiny_model):
+    record_job(tiny_model, 500, 10.0, root=tmp_path, read_px=64)  # 50 tiles/s reading 64 px tiles
+    probes = []
+
+    def probe() -> float:
+        probes.append(1)
+        return 20.0
+
+    small = estimate(100, tiny_model, root=tmp_path, read_px=64, probe=probe)
+    assert (small.rate_source, small.rate_tiles_per_s, probes) == ("measured", 50.0, [])
+    large = estimate(100, tiny_model, root=tmp_path, read_px=1024, probe=probe)  # another read size: not 50/s
+    assert (large.rate_source, large.rate_tiles_per_s, large.seconds, probes) == ("probed", 20.0, 5.0, [1])
+    again = estimate(100, tiny_model, root=tmp_path, read_px=1024, probe=probe)  # the probe is kept
+    assert (again.rate_source, again.rate_tiles_per_s, probes) == ("probed", 20.0, [1])
+    record_job(tiny_model, 400, 4.0, root=tmp_path, read_px=1024)  # a finished job replaces the probe
+    assert estimate(100, tiny_model, root=tmp_path, read_px=1024, probe=probe).rate_source == "measured"
+
+
 def test_estimate_reads_as_one_line():
     est = Estimate(tiles=12345, seconds=250.0, disk_bytes=25_300_000, rate_tiles_per_s=49.4,
                    rate_source="measured", device="cpu")
