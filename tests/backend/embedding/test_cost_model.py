@@ -78,3 +78,35 @@ def test_estimate_reads_as_one_line():
     assert est.line() == "12,345 tiles, about 4 min, 25.3 MB of disk"
     assert format_duration(0.2) == "1 s" and format_duration(7200) == "2.0 h"
     assert format_bytes(999) == "999 B" and format_bytes(1_500_000_000) == "1.5 GB"
+
+
+OILS = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "rasters" / "oils.tif"
+
+
+@pytest.mark.skipif(not OILS.exists(), reason="needs ../shared/data/rasters/oils.tif")
+def test_the_estimate_is_within_half_again_of_a_real_embedding(cache_dir, tmp_path):
+    """The shipped small model on a real raster: the probed estimate, then the real job, timed end to end (the
+    same work the estimate stands for). Fails when the estimate is off by more than 1.5 times either way."""
+    import shutil
+    import time
+
+    from backend.embedding.pipeline import probe_rate
+    from backend.models.factory import load_model
+
+    raster = tmp_path / OILS.name
+    shutil.copy(OILS, raster)
+    model = load_model("remoteclip-qgis-small", device="cpu")
+    plan = plan_embedding(str(raster), model.identity, "remoteclip-qgis-small", model.image_size,
+                          TilingParams(tile_px=32, overlap=0.0))
+    assert plan.grid.n_tiles >= 300  # enough tiles that start-up is no large share of the job
+    est = estimate(plan.grid.n_tiles, model, root=tmp_path / "rates", read_px=plan.read_px,
+                   probe=lambda: probe_rate(plan, model))
+    assert est.rate_source == "probed"
+    started = time.perf_counter()
+    store = embed_raster(plan, model)
+    seconds = time.perf_counter() - started
+    assert store.n_tiles > 0
+    ratio = est.seconds / seconds
+    print(f"estimate {est.seconds:.1f} s ({est.rate_tiles_per_s} tiles/s), real {seconds:.1f} s "
+          f"({plan.grid.n_tiles / seconds:.1f} tiles/s), ratio {ratio:.2f}")
+    assert 1 / 1.5 <= ratio <= 1.5, (est.seconds, seconds)
