@@ -435,7 +435,6 @@ class RemoteClipPlugin:
         if not dialog.exec_():
             return
         new = replace(dialog.settings(), **{name: getattr(current, name) for name in TILING_FIELDS})
-        new.tile_size = dialog.settings().tile_size
         new.save()
         connection = (new.mode, new.interpreter, new.url, new.token)
         if connection != (current.mode, current.interpreter, current.url, current.token):
