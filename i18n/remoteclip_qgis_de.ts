@@ -510,8 +510,8 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Rasterlayer</translation>
     </message>
     <message>
-      <source>Tile size in pixels (0: use the ground size, or the model's default)</source>
-      <translation>Kachelgröße in Pixeln (0: Bodengröße oder Vorgabe des Modells verwenden)</translation>
+      <source>Tile size in pixels (0: use the ground size, else the plugin's tiling)</source>
+      <translation>Kachelgröße in Pixeln (0: die Bodengröße verwenden, sonst die Kachelung des Plugins)</translation>
     </message>
     <message>
       <source>Tile size on the ground in metres (0: use the pixel size)</source>
@@ -776,6 +776,10 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     <message>
       <source>Connect to a running backend</source>
       <translation>Mit laufendem Backend verbinden</translation>
+    </message>
+    <message>
+      <source>Tile size in pixels (0: use the ground size, or the model's default)</source>
+      <translation type="vanished">Kachelgröße in Pixeln (0: Bodengröße oder Vorgabe des Modells verwenden)</translation>
     </message>
     <message>
       <source>RemoteCLIP: {0}</source>

@@ -510,8 +510,8 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Couche raster</translation>
     </message>
     <message>
-      <source>Tile size in pixels (0: use the ground size, or the model's default)</source>
-      <translation>Taille de tuile en pixels (0 : utiliser la taille au sol ou la valeur par défaut du modèle)</translation>
+      <source>Tile size in pixels (0: use the ground size, else the plugin's tiling)</source>
+      <translation>Taille des tuiles en pixels (0 : utiliser la taille au sol, sinon le découpage de l'extension)</translation>
     </message>
     <message>
       <source>Tile size on the ground in metres (0: use the pixel size)</source>
@@ -776,6 +776,10 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     <message>
       <source>Connect to a running backend</source>
       <translation>Se connecter à un backend en cours d'exécution</translation>
+    </message>
+    <message>
+      <source>Tile size in pixels (0: use the ground size, or the model's default)</source>
+      <translation type="vanished">Taille de tuile en pixels (0 : utiliser la taille au sol ou la valeur par défaut du modèle)</translation>
     </message>
     <message>
       <source>RemoteCLIP: {0}</source>

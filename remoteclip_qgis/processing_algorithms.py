@@ -99,7 +99,7 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
             model.setMetadata({"widget_wrapper": {"value_hints": [""] + names}})
         self.addParameter(model)
         self.addParameter(QgsProcessingParameterNumber(
-            self.TILE_PIXELS, tr("Tile size in pixels (0: use the ground size, or the model's default)"),
+            self.TILE_PIXELS, tr("Tile size in pixels (0: use the ground size, else the plugin's tiling)"),
             QgsProcessingParameterNumber.Integer, defaultValue=0, optional=True, minValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.TILE_SIZE, tr("Tile size on the ground in metres (0: use the pixel size)"),
