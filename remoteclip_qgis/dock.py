@@ -444,6 +444,8 @@ class RemoteClipDock(QgsDockWidget):
         index = self.model_combo.findData(current) if current else 0
         self.model_combo.setCurrentIndex(max(index, 0))
         self._update_count_button()
+        if hasattr(self, "tile_hint"):  # the models' ground sizes are known now
+            self.update_tile_hint()
 
     def _chosen_model(self) -> str:
         """The model a job from here uses, as far as the plugin knows (the settings' for "Default")."""

@@ -99,6 +99,8 @@ class PluginSettings:
             settings.mode = "local"
         if settings.precision not in PRECISIONS:
             settings.precision = "exact"
+        if not 0.0 <= settings.overlap <= 0.9:
+            settings.overlap = DEFAULT_OVERLAP
         return settings
 
     def save(self, group: str = SETTINGS_GROUP) -> None:
