@@ -161,11 +161,11 @@ def admit_embedding(workspace: Workspace, spec: RasterSpec) -> Prepared:
 def _cost(prepared: Prepared, batch_size: int | None) -> Estimate:
     """The estimate of embedding ``prepared``: this device's rate for its model and read size, probed on the
     raster's own tiles when no job has measured it yet."""
-    from ..embedding.pipeline import probe_rate
+    from ..embedding.pipeline import probe_rate, valid_share
 
     plan, model = prepared.plan, prepared.model
     return estimate_cost(plan.grid.n_tiles, model, batch_size or 32, read_px=plan.read_px,
-                         probe=lambda: probe_rate(plan, model, batch_size))
+                         probe=lambda: probe_rate(plan, model, batch_size), valid_share=valid_share(plan))
 
 
 def estimate(workspace: Workspace, spec: RasterSpec, batch_size: int = 32) -> Estimated:
@@ -211,7 +211,7 @@ def embed(workspace: Workspace, prepared: Prepared, *, batch_size: int | None = 
                          workers=workers, ranks=ranks)
     seconds = time.perf_counter() - started
     if fresh and store is not None and not ranks.distributed:
-        record_job(model, plan.grid.n_tiles, seconds, read_px=plan.read_px)
+        record_job(model, store.n_tiles, seconds, read_px=plan.read_px)  # tiles embedded, nodata skipped
     if store is not None:
         workspace.stores.put(store)
     return Embedded(store, seconds, fresh)

@@ -187,9 +187,11 @@ class EstimateAnswer(BaseModel):
     tiles: int = Field(..., description="tiles in the grid (an upper bound: empty tiles are skipped)")
     seconds: float = Field(..., description="expected embedding time on this backend's device, seconds")
     disk_bytes: int = Field(..., description="size of the store on disk, bytes")
-    rate_tiles_per_s: float
-    rate_source: str
+    rate_tiles_per_s: float = Field(..., description="tiles embedded per second on this device (model, read size)")
+    rate_source: str = Field(..., description="measured (a finished job), probed (real tiles) or calibrated")
     device: str
+    valid_share: float = Field(1.0, description="share of the grid's tiles that hold data and will be embedded "
+                                                "(sampled; the rest are skipped)")
     summary: str = Field(..., description="the estimate as one line for people")
     tile_px: int = Field(..., description="tile side in raster pixels, as planned (ground sizes converted)")
     read_px: int = Field(..., description="side in pixels each tile is read at (at most the model's input)")

@@ -1,12 +1,13 @@
 """What embedding a raster will cost, said before it starts: tiles, seconds and bytes of disk.
 
-Tiles come from the planned grid (exact: tiles with too few valid pixels are dropped later, so it is
-an upper bound). Seconds come from this device's measured rate (tiles per second) for this model and
-the side tiles are read at (``read_px``: reading and resizing a 1,000 px tile costs more than a 64 px
-one), kept in ``<cache>/rates.json`` under (model identity, device, read_px): the end-to-end rate of
-the last finished embedding job, else a timed probe of real tiles of the raster through the real
-pipeline (``probe``), else a short calibration on random tensors. Disk is the store's layout: float32
-embeddings plus each tile's record (indices, windows, footprints).
+Tiles come from the planned grid (an upper bound: tiles with too few valid pixels are skipped).
+Seconds are the tiles that will be embedded (the grid times ``valid_share``, sampled from the raster)
+over this device's rate in embedded tiles per second for this model and the side tiles are read at
+(``read_px``: reading and resizing a 1,000 px tile costs more than a 64 px one). Rates are kept in
+``<cache>/rates.json`` under (model identity, device, read_px): the end-to-end rate of the last
+finished embedding job, else a timed probe of the raster's own tiles through the real pipeline
+(``probe``), else a short calibration on random tensors. Disk is the store's layout: float32
+embeddings plus each tile's record (indices, windows, footprints), for the whole grid.
 """
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ class Estimate:
     tiles: int              # tiles in the grid (an upper bound: empty tiles are skipped)
     seconds: float          # expected wall time, seconds
     disk_bytes: int         # size of the store on disk, bytes
-    rate_tiles_per_s: float
+    rate_tiles_per_s: float  # tiles embedded per second
     rate_source: str        # "measured" (a finished job), "probed" (real tiles), "calibrated" (random tensors)
     device: str
+    valid_share: float = 1.0  # share of the grid's tiles that will be embedded (the rest is nodata), 0 to 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -122,7 +124,7 @@ def calibrate(model, batch_size: int = CALIBRATION_TILES) -> float:
     return n / max(elapsed, 1e-6) / READ_OVERHEAD
 
 
-Probe = Callable[[], float]  # tiles per second of real tiles through the real pipeline
+Probe = Callable[[], "float | None"]  # embedded tiles per second of real tiles through the real pipeline
 
 
 def device_rate(model, batch_size: int = 32, root: Path | None = None, read_px: int | None = None,
@@ -134,26 +136,30 @@ def device_rate(model, batch_size: int = 32, root: Path | None = None, read_px: 
     known = read_rates(root).get(key)
     if isinstance(known, dict) and known.get("tiles_per_s", 0) > 0:
         return float(known["tiles_per_s"]), str(known.get("source", "measured"))
-    if probe is not None:
-        rate, source = probe(), "probed"
-    else:
+    rate = probe() if probe is not None else None
+    source = "probed"
+    if not rate:  # no probe, or no tile in its sample to embed
         rate, source = calibrate(model, batch_size), "calibrated"
     record_rate(key, rate, source, root)
     return rate, source
 
 
 def estimate(n_tiles: int, model, batch_size: int = 32, root: Path | None = None, read_px: int | None = None,
-             probe: Probe | None = None) -> Estimate:
-    """The cost of embedding ``n_tiles`` tiles read at ``read_px`` pixels with ``model`` (a LoadedModel) on its
-    device (``probe``: see :func:`device_rate`)."""
+             probe: Probe | None = None, valid_share: float = 1.0) -> Estimate:
+    """The cost of embedding a grid of ``n_tiles`` tiles read at ``read_px`` pixels, of which ``valid_share``
+    (0 to 1) hold data, with ``model`` (a LoadedModel) on its device (``probe``: see :func:`device_rate`)."""
     rate, source = device_rate(model, batch_size, root, read_px, probe)
-    return Estimate(tiles=int(n_tiles), seconds=n_tiles / rate, disk_bytes=store_bytes(n_tiles, model.embed_dim),
-                    rate_tiles_per_s=round(rate, 2), rate_source=source, device=str(model.device))
+    share = min(1.0, max(0.0, float(valid_share)))
+    return Estimate(tiles=int(n_tiles), seconds=n_tiles * share / rate,
+                    disk_bytes=store_bytes(n_tiles, model.embed_dim),  # an upper bound, as the disk check
+                    rate_tiles_per_s=round(rate, 2), rate_source=source, device=str(model.device),
+                    valid_share=round(share, 3))
 
 
 def record_job(model, n_tiles: int, seconds: float, root: Path | None = None, read_px: int | None = None) -> None:
-    """After an embedding job of ``n_tiles`` tiles read at ``read_px`` pixels: its end-to-end rate becomes the
-    rate later estimates use (small jobs are dominated by start-up costs and are not recorded)."""
+    """After an embedding job that embedded ``n_tiles`` tiles (those kept, nodata skipped) read at ``read_px``
+    pixels: its end-to-end rate becomes the rate later estimates use (small jobs are dominated by start-up
+    costs and are not recorded)."""
     if n_tiles >= MIN_MEASURED_TILES and seconds > 0:
         record_rate(rate_key(model.identity, str(model.device), int(read_px or model.image_size)), n_tiles / seconds,
                     "measured", root)

@@ -80,6 +80,31 @@ def test_estimate_reads_as_one_line():
     assert format_bytes(999) == "999 B" and format_bytes(1_500_000_000) == "1.5 GB"
 
 
+def test_nodata_tiles_are_not_counted_as_time(cache_dir, tmp_path, tiny_model):
+    """A raster three quarters nodata: the estimate counts the quarter that will be embedded, and a job's
+    measured rate is per embedded tile, so it holds for a raster without nodata too."""
+    import numpy as np
+    import rasterio
+
+    from backend.embedding.pipeline import valid_share
+
+    path = tmp_path / "quarter.tif"
+    data = np.random.default_rng(3).integers(1, 255, (3, 512, 512), dtype=np.uint8)
+    data[:, :, :384] = 0
+    with rasterio.open(path, "w", driver="GTiff", width=512, height=512, count=3, dtype="uint8", nodata=0,
+                       crs="EPSG:32633", transform=rasterio.Affine(1, 0, 400000, 0, -1, 6000000)) as dst:
+        dst.write(data)
+    plan = plan_embedding(str(path), tiny_model.identity, "tiny-local", tiny_model.image_size,
+                          TilingParams(tile_px=32))
+    share = valid_share(plan)
+    assert share == pytest.approx(0.25, abs=0.02)
+    record_job(tiny_model, 200, 4.0, root=tmp_path, read_px=32)  # 50 embedded tiles/s
+    est = estimate(plan.grid.n_tiles, tiny_model, root=tmp_path, read_px=32, valid_share=share)
+    assert est.tiles == 256 and est.seconds == pytest.approx(256 * share / 50.0)
+    store = embed_raster(plan, tiny_model)
+    assert store.n_tiles == round(256 * share)  # the share the estimate used is the share embedded
+
+
 OILS = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "rasters" / "oils.tif"
 
 
