@@ -4,6 +4,10 @@
   <context>
     <name>RemoteClip</name>
     <message>
+      <source>model's default: its input size in pixels (press Refresh to see the model's ground size)</source>
+      <translation>Standard des Modells: seine Eingabegröße in Pixeln (Aktualisieren zeigt die Bodengröße des Modells)</translation>
+    </message>
+    <message>
       <source>RemoteCLIP</source>
       <translation>RemoteCLIP</translation>
     </message>
@@ -78,6 +82,14 @@
     <message>
       <source>Precision</source>
       <translation>Genauigkeit</translation>
+    </message>
+    <message>
+      <source>Cancel</source>
+      <translation>Abbrechen</translation>
+    </message>
+    <message>
+      <source>Cancel the running job (an embedding stops; nothing half-made is kept)</source>
+      <translation>Den laufenden Auftrag abbrechen (eine Einbettung hält an; nichts Halbfertiges bleibt)</translation>
     </message>
     <message>
       <source>Zero-shot classes</source>
@@ -190,6 +202,26 @@ river or lake</translation>
       <translation>Ein Ergebnis zum Hinzoomen auswählen</translation>
     </message>
     <message>
+      <source>Fraction of a tile shared with its neighbour (the plugin's default: {0})</source>
+      <translation>Anteil einer Kachel, den sie mit ihrer Nachbarin teilt (Standard des Plugins: {0})</translation>
+    </message>
+    <message>
+      <source>{0:g} m = {1} px on this layer</source>
+      <translation>{0:g} m = {1} px auf diesem Layer</translation>
+    </message>
+    <message>
+      <source>{0} px = {1:g} m on this layer</source>
+      <translation>{0} px = {1:g} m auf diesem Layer</translation>
+    </message>
+    <message>
+      <source>model's default: {0:g} m = {1} px on this layer</source>
+      <translation>Standard des Modells: {0:g} m = {1} px auf diesem Layer</translation>
+    </message>
+    <message>
+      <source>model's default: {0:g} m on the ground (its input size without a CRS)</source>
+      <translation>Standard des Modells: {0:g} m am Boden (ohne KBS seine Eingabegröße)</translation>
+    </message>
+    <message>
       <source>Backend stopped (it starts with the first job, or press Refresh)</source>
       <translation>Backend gestoppt (es startet mit dem ersten Auftrag oder mit „Aktualisieren“)</translation>
     </message>
@@ -200,6 +232,14 @@ river or lake</translation>
     <message>
       <source>best model present</source>
       <translation>bestes vorhandenes Modell</translation>
+    </message>
+    <message>
+      <source>{0:g} m tiles (no layer with a CRS selected)</source>
+      <translation>Kacheln von {0:g} m (kein Layer mit KBS ausgewählt)</translation>
+    </message>
+    <message>
+      <source>{0} px tiles</source>
+      <translation>Kacheln von {0} px</translation>
     </message>
     <message>
       <source>Remote backend at {0} (press Refresh to check)</source>
@@ -262,6 +302,22 @@ river or lake</translation>
       <translation>RemoteCLIP: Raster einbetten</translation>
     </message>
     <message>
+      <source>embed</source>
+      <translation>einbetten</translation>
+    </message>
+    <message>
+      <source>classify</source>
+      <translation>klassifizieren</translation>
+    </message>
+    <message>
+      <source>count</source>
+      <translation>zählen</translation>
+    </message>
+    <message>
+      <source>tiles similar to</source>
+      <translation>ähnliche Kacheln zu</translation>
+    </message>
+    <message>
       <source>Embedding this raster with {0} will take {1}.
 
 It runs in the background and can be cancelled from the task manager; later searches of this raster are instant. Start now?</source>
@@ -270,28 +326,36 @@ It runs in the background and can be cancelled from the task manager; later sear
 Es läuft im Hintergrund und kann im Task-Manager abgebrochen werden; spätere Suchen in diesem Raster sind sofort da. Jetzt starten?</translation>
     </message>
     <message>
-      <source>RemoteCLIP: {0}</source>
-      <translation>RemoteCLIP: {0}</translation>
+      <source>RemoteCLIP: {0} '{1}' on {2}</source>
+      <translation>RemoteCLIP: {0} '{1}' auf {2}</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: {0} {1}</source>
+      <translation>RemoteCLIP: {0} {1}</translation>
     </message>
     <message>
       <source>Embedding {0}: {1}</source>
       <translation>Einbetten {0}: {1}</translation>
     </message>
     <message>
-      <source>RemoteCLIP: embedding, {0}</source>
-      <translation>RemoteCLIP: Einbetten, {0}</translation>
+      <source>{0} (embedding: {1})</source>
+      <translation>{0} (Einbettung: {1})</translation>
+    </message>
+    <message>
+      <source>{0}: cancelled</source>
+      <translation>{0}: abgebrochen</translation>
     </message>
     <message>
       <source>Not embedded: {0}</source>
       <translation>Nicht eingebettet: {0}</translation>
     </message>
     <message>
-      <source>Cancelled: {0}</source>
-      <translation>Abgebrochen: {0}</translation>
-    </message>
-    <message>
       <source>The task failed</source>
       <translation>Die Aufgabe ist fehlgeschlagen</translation>
+    </message>
+    <message>
+      <source>Overlap must be a fraction from 0 to 0.9</source>
+      <translation>Die Überlappung muss ein Anteil von 0 bis 0,9 sein</translation>
     </message>
     <message>
       <source>Bands: give one band or three (numbers from 1), e.g. 3,2,1</source>
@@ -398,6 +462,14 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Backend-Umgebung bereit: {0}</translation>
     </message>
     <message>
+      <source>{0}: already running (see its progress)</source>
+      <translation>{0}: läuft bereits (siehe seinen Fortschritt)</translation>
+    </message>
+    <message>
+      <source>{0}: waits for the embedding already running ({1})</source>
+      <translation>{0}: wartet auf die bereits laufende Einbettung ({1})</translation>
+    </message>
+    <message>
       <source>Embed raster</source>
       <translation>Raster einbetten</translation>
     </message>
@@ -446,20 +518,20 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Genauigkeit (leer: die Einstellung des Plugins; int8: der schnelle CPU-Pfad, getrennt von exakt zwischengespeichert)</translation>
     </message>
     <message>
-      <source>The raster is embedded once per model and tiling (a background job with progress; cancelling stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or a distance in the layer's units; 0 for both uses the model's default (its training ground size where the raster's pixel size is known, else its input size).</source>
-      <translation>Der Raster wird je Modell und Kachelung einmal eingebettet (ein Hintergrundauftrag mit Fortschritt; Abbrechen beendet ihn) und vom Backend zwischengespeichert; spätere Abfragen darauf sind schnell. Kachelgröße: Pixel oder eine Distanz in den Einheiten des Layers; 0 für beide verwendet die Vorgabe des Modells (die Bodengröße seiner Trainingsbilder, wo die Pixelgröße des Rasters bekannt ist, sonst seine Eingabegröße).</translation>
+      <source>The raster is embedded once per model and tiling (a background job with progress; cancelling stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or metres on the ground (converted with the raster's true scale, as the dock does); 0 for both uses the plugin's tiling (the dock's Tiling panel), else the model's default (its training ground size where the raster's pixel size is known, else its input size). Overlap: 0.25 unless set.</source>
+      <translation>Das Raster wird einmal je Modell und Kachelung eingebettet (ein Hintergrundauftrag mit Fortschritt; Abbrechen hält ihn an) und vom Backend zwischengespeichert; spätere Abfragen darauf sind schnell. Kachelgröße: Pixel oder Meter am Boden (mit dem wahren Maßstab des Rasters umgerechnet, wie im Panel); 0 für beide nimmt die Kachelung des Plugins (das Kachelung-Feld des Panels), sonst den Standard des Modells (seine Trainings-Bodengröße, wo die Pixelgröße des Rasters bekannt ist, sonst seine Eingabegröße). Überlappung: 0,25, sofern nicht gesetzt.</translation>
     </message>
     <message>
       <source>Raster layer</source>
       <translation>Rasterlayer</translation>
     </message>
     <message>
-      <source>Tile size in pixels (0: use the ground size, or the model's default)</source>
-      <translation>Kachelgröße in Pixeln (0: Bodengröße oder Vorgabe des Modells verwenden)</translation>
+      <source>Tile size in pixels (0: use the ground size, else the plugin's tiling)</source>
+      <translation>Kachelgröße in Pixeln (0: die Bodengröße verwenden, sonst die Kachelung des Plugins)</translation>
     </message>
     <message>
-      <source>Tile size on the ground (0: use the pixel size)</source>
-      <translation>Kachelgröße am Boden (0: Pixelgröße verwenden)</translation>
+      <source>Tile size on the ground in metres (0: use the pixel size)</source>
+      <translation>Kachelgröße am Boden in Metern (0: die Pixelgröße verwenden)</translation>
     </message>
     <message>
       <source>Tile overlap (fraction, 0 to 0.9)</source>
@@ -744,6 +816,30 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     <message>
       <source>Output folder (empty: the project's folder, or {0} while the project is unsaved)</source>
       <translation>Ausgabeordner (leer: Ordner des Projekts, oder {0}, solange das Projekt nicht gespeichert ist)</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: {0}</source>
+      <translation type="vanished">RemoteCLIP: {0}</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: embedding, {0}</source>
+      <translation type="vanished">RemoteCLIP: Einbetten, {0}</translation>
+    </message>
+    <message>
+      <source>Cancelled: {0}</source>
+      <translation type="vanished">Abgebrochen: {0}</translation>
+    </message>
+    <message>
+      <source>The raster is embedded once per model and tiling (a background job with progress; cancelling stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or a distance in the layer's units; 0 for both uses the model's default (its training ground size where the raster's pixel size is known, else its input size).</source>
+      <translation type="vanished">Der Raster wird je Modell und Kachelung einmal eingebettet (ein Hintergrundauftrag mit Fortschritt; Abbrechen beendet ihn) und vom Backend zwischengespeichert; spätere Abfragen darauf sind schnell. Kachelgröße: Pixel oder eine Distanz in den Einheiten des Layers; 0 für beide verwendet die Vorgabe des Modells (die Bodengröße seiner Trainingsbilder, wo die Pixelgröße des Rasters bekannt ist, sonst seine Eingabegröße).</translation>
+    </message>
+    <message>
+      <source>Tile size in pixels (0: use the ground size, or the model's default)</source>
+      <translation type="vanished">Kachelgröße in Pixeln (0: Bodengröße oder Vorgabe des Modells verwenden)</translation>
+    </message>
+    <message>
+      <source>Tile size on the ground (0: use the pixel size)</source>
+      <translation type="vanished">Kachelgröße am Boden (0: Pixelgröße verwenden)</translation>
     </message>
     <message>
       <source>Output folder (empty: the project's folder)</source>

@@ -4,6 +4,10 @@
   <context>
     <name>RemoteClip</name>
     <message>
+      <source>model's default: its input size in pixels (press Refresh to see the model's ground size)</source>
+      <translation>défaut du modèle : sa taille d'entrée en pixels (Actualiser montre la taille au sol du modèle)</translation>
+    </message>
+    <message>
       <source>RemoteCLIP</source>
       <translation>RemoteCLIP</translation>
     </message>
@@ -78,6 +82,14 @@
     <message>
       <source>Precision</source>
       <translation>Précision</translation>
+    </message>
+    <message>
+      <source>Cancel</source>
+      <translation>Annuler</translation>
+    </message>
+    <message>
+      <source>Cancel the running job (an embedding stops; nothing half-made is kept)</source>
+      <translation>Annuler la tâche en cours (un plongement s'arrête ; rien d'inachevé n'est gardé)</translation>
     </message>
     <message>
       <source>Zero-shot classes</source>
@@ -190,6 +202,26 @@ river or lake</translation>
       <translation>Sélectionnez un résultat sur lequel zoomer</translation>
     </message>
     <message>
+      <source>Fraction of a tile shared with its neighbour (the plugin's default: {0})</source>
+      <translation>Part d'une tuile partagée avec sa voisine (défaut de l'extension : {0})</translation>
+    </message>
+    <message>
+      <source>{0:g} m = {1} px on this layer</source>
+      <translation>{0:g} m = {1} px sur cette couche</translation>
+    </message>
+    <message>
+      <source>{0} px = {1:g} m on this layer</source>
+      <translation>{0} px = {1:g} m sur cette couche</translation>
+    </message>
+    <message>
+      <source>model's default: {0:g} m = {1} px on this layer</source>
+      <translation>défaut du modèle : {0:g} m = {1} px sur cette couche</translation>
+    </message>
+    <message>
+      <source>model's default: {0:g} m on the ground (its input size without a CRS)</source>
+      <translation>défaut du modèle : {0:g} m au sol (sa taille d'entrée sans SCR)</translation>
+    </message>
+    <message>
       <source>Backend stopped (it starts with the first job, or press Refresh)</source>
       <translation>Backend arrêté (il démarre avec la première tâche, ou avec « Actualiser »)</translation>
     </message>
@@ -200,6 +232,14 @@ river or lake</translation>
     <message>
       <source>best model present</source>
       <translation>meilleur modèle disponible</translation>
+    </message>
+    <message>
+      <source>{0:g} m tiles (no layer with a CRS selected)</source>
+      <translation>tuiles de {0:g} m (aucune couche avec SCR sélectionnée)</translation>
+    </message>
+    <message>
+      <source>{0} px tiles</source>
+      <translation>tuiles de {0} px</translation>
     </message>
     <message>
       <source>Remote backend at {0} (press Refresh to check)</source>
@@ -262,6 +302,22 @@ river or lake</translation>
       <translation>RemoteCLIP : intégrer le raster</translation>
     </message>
     <message>
+      <source>embed</source>
+      <translation>plonger</translation>
+    </message>
+    <message>
+      <source>classify</source>
+      <translation>classer</translation>
+    </message>
+    <message>
+      <source>count</source>
+      <translation>compter</translation>
+    </message>
+    <message>
+      <source>tiles similar to</source>
+      <translation>tuiles semblables à</translation>
+    </message>
+    <message>
       <source>Embedding this raster with {0} will take {1}.
 
 It runs in the background and can be cancelled from the task manager; later searches of this raster are instant. Start now?</source>
@@ -270,28 +326,36 @@ It runs in the background and can be cancelled from the task manager; later sear
 Elle tourne en arrière-plan et peut être annulée depuis le gestionnaire de tâches ; les recherches suivantes dans ce raster seront immédiates. Commencer maintenant ?</translation>
     </message>
     <message>
-      <source>RemoteCLIP: {0}</source>
-      <translation>RemoteCLIP : {0}</translation>
+      <source>RemoteCLIP: {0} '{1}' on {2}</source>
+      <translation>RemoteCLIP : {0} '{1}' sur {2}</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: {0} {1}</source>
+      <translation>RemoteCLIP : {0} {1}</translation>
     </message>
     <message>
       <source>Embedding {0}: {1}</source>
       <translation>Intégration {0} : {1}</translation>
     </message>
     <message>
-      <source>RemoteCLIP: embedding, {0}</source>
-      <translation>RemoteCLIP : intégration, {0}</translation>
+      <source>{0} (embedding: {1})</source>
+      <translation>{0} (plongement : {1})</translation>
+    </message>
+    <message>
+      <source>{0}: cancelled</source>
+      <translation>{0} : annulé</translation>
     </message>
     <message>
       <source>Not embedded: {0}</source>
       <translation>Non intégré : {0}</translation>
     </message>
     <message>
-      <source>Cancelled: {0}</source>
-      <translation>Annulé : {0}</translation>
-    </message>
-    <message>
       <source>The task failed</source>
       <translation>La tâche a échoué</translation>
+    </message>
+    <message>
+      <source>Overlap must be a fraction from 0 to 0.9</source>
+      <translation>Le recouvrement doit être une fraction de 0 à 0,9</translation>
     </message>
     <message>
       <source>Bands: give one band or three (numbers from 1), e.g. 3,2,1</source>
@@ -398,6 +462,14 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Environnement du backend prêt : {0}</translation>
     </message>
     <message>
+      <source>{0}: already running (see its progress)</source>
+      <translation>{0} : déjà en cours (voir sa progression)</translation>
+    </message>
+    <message>
+      <source>{0}: waits for the embedding already running ({1})</source>
+      <translation>{0} : attend le plongement déjà en cours ({1})</translation>
+    </message>
+    <message>
       <source>Embed raster</source>
       <translation>Encoder le raster</translation>
     </message>
@@ -446,20 +518,20 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Précision (vide : le réglage de l'extension ; int8 : le chemin rapide CPU, mis en cache à part de exact)</translation>
     </message>
     <message>
-      <source>The raster is embedded once per model and tiling (a background job with progress; cancelling stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or a distance in the layer's units; 0 for both uses the model's default (its training ground size where the raster's pixel size is known, else its input size).</source>
-      <translation>Le raster est encodé une fois par modèle et par tuilage (une tâche de fond avec progression ; l'annuler l'arrête) et mis en cache par le backend ; les requêtes suivantes sont rapides. Taille de tuile : pixels, ou une distance dans les unités de la couche ; 0 pour les deux utilise la valeur par défaut du modèle (la taille au sol de ses images d'entraînement lorsque la taille de pixel du raster est connue, sinon sa taille d'entrée).</translation>
+      <source>The raster is embedded once per model and tiling (a background job with progress; cancelling stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or metres on the ground (converted with the raster's true scale, as the dock does); 0 for both uses the plugin's tiling (the dock's Tiling panel), else the model's default (its training ground size where the raster's pixel size is known, else its input size). Overlap: 0.25 unless set.</source>
+      <translation>Le raster est plongé une fois par modèle et découpage (une tâche de fond avec progression ; l'annuler l'arrête) et mis en cache par le backend ; les requêtes suivantes sont rapides. Taille des tuiles : en pixels, ou en mètres au sol (convertis avec la vraie échelle du raster, comme le panneau) ; 0 pour les deux prend le découpage de l'extension (le panneau Découpage), sinon le défaut du modèle (sa taille au sol d'entraînement là où la taille des pixels du raster est connue, sinon sa taille d'entrée). Recouvrement : 0,25 sauf indication.</translation>
     </message>
     <message>
       <source>Raster layer</source>
       <translation>Couche raster</translation>
     </message>
     <message>
-      <source>Tile size in pixels (0: use the ground size, or the model's default)</source>
-      <translation>Taille de tuile en pixels (0 : utiliser la taille au sol ou la valeur par défaut du modèle)</translation>
+      <source>Tile size in pixels (0: use the ground size, else the plugin's tiling)</source>
+      <translation>Taille des tuiles en pixels (0 : utiliser la taille au sol, sinon le découpage de l'extension)</translation>
     </message>
     <message>
-      <source>Tile size on the ground (0: use the pixel size)</source>
-      <translation>Taille des tuiles au sol (0 : utiliser la taille en pixels)</translation>
+      <source>Tile size on the ground in metres (0: use the pixel size)</source>
+      <translation>Taille des tuiles au sol en mètres (0 : utiliser la taille en pixels)</translation>
     </message>
     <message>
       <source>Tile overlap (fraction, 0 to 0.9)</source>
@@ -744,6 +816,30 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     <message>
       <source>Output folder (empty: the project's folder, or {0} while the project is unsaved)</source>
       <translation>Dossier de sortie (vide : le dossier du projet, ou {0} tant que le projet n'est pas enregistré)</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: {0}</source>
+      <translation type="vanished">RemoteCLIP : {0}</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: embedding, {0}</source>
+      <translation type="vanished">RemoteCLIP : intégration, {0}</translation>
+    </message>
+    <message>
+      <source>Cancelled: {0}</source>
+      <translation type="vanished">Annulé : {0}</translation>
+    </message>
+    <message>
+      <source>The raster is embedded once per model and tiling (a background job with progress; cancelling stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or a distance in the layer's units; 0 for both uses the model's default (its training ground size where the raster's pixel size is known, else its input size).</source>
+      <translation type="vanished">Le raster est encodé une fois par modèle et par tuilage (une tâche de fond avec progression ; l'annuler l'arrête) et mis en cache par le backend ; les requêtes suivantes sont rapides. Taille de tuile : pixels, ou une distance dans les unités de la couche ; 0 pour les deux utilise la valeur par défaut du modèle (la taille au sol de ses images d'entraînement lorsque la taille de pixel du raster est connue, sinon sa taille d'entrée).</translation>
+    </message>
+    <message>
+      <source>Tile size in pixels (0: use the ground size, or the model's default)</source>
+      <translation type="vanished">Taille de tuile en pixels (0 : utiliser la taille au sol ou la valeur par défaut du modèle)</translation>
+    </message>
+    <message>
+      <source>Tile size on the ground (0: use the pixel size)</source>
+      <translation type="vanished">Taille des tuiles au sol (0 : utiliser la taille en pixels)</translation>
     </message>
     <message>
       <source>Output folder (empty: the project's folder)</source>

@@ -24,6 +24,7 @@ from qgis.PyQt.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -35,7 +36,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from .i18n import tr
-from .params import JobOptions, parse_bands, split_classes
+from .params import DEFAULT_OVERLAP, JobOptions, parse_bands, split_classes
 
 # Class names are model input: they stay in English whatever the UI language.
 PRESETS: dict[str, list[str]] = {
@@ -51,6 +52,35 @@ PRESETS: dict[str, list[str]] = {
 }
 MAX_RECENT = 30
 LAYER_IDS_ROLE = Qt.UserRole
+
+
+MIN_TILE_PX = 8  # the backend's smallest default tile (backend/raster/reader.py)
+
+
+def layer_pixel_metres(layer) -> float | None:
+    """The ground size of one of ``layer``'s pixels in metres (the mean of x and y) at its centre, measured
+    on the ellipsoid as the backend does (Web Mercator's units are not ground metres); None without a CRS."""
+    from qgis.core import QgsDistanceArea, QgsPointXY
+
+    crs = layer.crs()
+    if not crs.isValid():
+        return None
+    area = QgsDistanceArea()
+    area.setSourceCrs(crs, QgsProject.instance().transformContext())
+    area.setEllipsoid(crs.ellipsoidAcronym() or "EPSG:7030")
+    centre = layer.extent().center()
+    dx, dy = layer.rasterUnitsPerPixelX(), layer.rasterUnitsPerPixelY()
+    try:
+        x_m = area.measureLine(QgsPointXY(centre.x() - dx / 2, centre.y()), QgsPointXY(centre.x() + dx / 2, centre.y()))
+        y_m = area.measureLine(QgsPointXY(centre.x(), centre.y() - dy / 2), QgsPointXY(centre.x(), centre.y() + dy / 2))
+    except Exception:  # noqa: BLE001 - no measure in this CRS
+        return None
+    return (x_m + y_m) / 2 if x_m > 0 and y_m > 0 else None
+
+
+def default_tile_px(ground_m: float, pixel_m: float) -> int:
+    """The backend's default tile side in pixels for a model's ``ground_m`` metres at ``pixel_m`` m pixels."""
+    return max(MIN_TILE_PX, round(ground_m / pixel_m))
 
 
 class _Relay(QObject):
@@ -123,6 +153,9 @@ class RemoteClipDock(QgsDockWidget):
                                      "the raster's pixel size is known (remoteclip-qgis-small: 146 m), else its "
                                      "input size"))
         form.addRow(tr("Tile size"), self.tile_spin)
+        self.tile_hint = QLabel()  # what the tile size means on the active layer, e.g. "146 m = 125 px"
+        self.tile_hint.setWordWrap(True)
+        form.addRow("", self.tile_hint)
         self.ground_spin = QDoubleSpinBox()
         self.ground_spin.setRange(0.0, 100000.0)
         self.ground_spin.setDecimals(1)
@@ -136,6 +169,8 @@ class RemoteClipDock(QgsDockWidget):
         self.overlap_spin.setRange(0.0, 0.9)
         self.overlap_spin.setSingleStep(0.05)
         self.overlap_spin.setDecimals(2)
+        self.overlap_spin.setToolTip(tr("Fraction of a tile shared with its neighbour (the plugin's default: "
+                                        "{0})").format(DEFAULT_OVERLAP))
         form.addRow(tr("Overlap"), self.overlap_spin)
         self.bands_edit = QLineEdit()
         self.bands_edit.setPlaceholderText(tr("automatic, e.g. 3,2,1"))
@@ -145,6 +180,29 @@ class RemoteClipDock(QgsDockWidget):
                                       "nearly the same results); its embeddings are cached apart from exact ones"))
         form.addRow(tr("Precision"), self.fast_check)
         outer.addWidget(box)
+        # one tiling state: what is set here is saved and used by the toolbar, the locator and the map tool too
+        self.tile_spin.valueChanged.connect(self._save_tiling)
+        self.ground_spin.valueChanged.connect(self._save_tiling)
+        self.overlap_spin.valueChanged.connect(self._save_tiling)
+        self.bands_edit.textChanged.connect(self._save_tiling)
+        self.fast_check.toggled.connect(self._save_tiling)
+        self.model_combo.currentIndexChanged.connect(self.update_tile_hint)
+
+        # --- the running job
+        row = QHBoxLayout()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 100)
+        self.progress_bar.setTextVisible(True)
+        self.cancel_button = QPushButton(tr("Cancel"))
+        self.cancel_button.setToolTip(tr("Cancel the running job (an embedding stops; nothing half-made is kept)"))
+        self.cancel_button.clicked.connect(self.cancel_running)
+        row.addWidget(self.progress_bar, 1)
+        row.addWidget(self.cancel_button)
+        self.job_label = QLabel()
+        self.job_label.setWordWrap(True)
+        outer.addWidget(self.job_label)
+        outer.addLayout(row)
+        self.watched: list = []  # running tasks (any entry point), the newest last: the bar follows it
 
         # --- zero-shot classes
         box = QGroupBox(tr("Zero-shot classes"))
@@ -207,6 +265,12 @@ class RemoteClipDock(QgsDockWidget):
         scroll.setWidget(body)
         self.setWidget(scroll)
         self.load_settings()
+        self._show_running()
+        if self.iface is not None:
+            try:
+                self.iface.currentLayerChanged.connect(self.update_tile_hint)
+            except (AttributeError, TypeError):  # a test interface without the signal
+                pass
 
     # ------------------------------------------------------------ status and models
 
@@ -219,10 +283,137 @@ class RemoteClipDock(QgsDockWidget):
         """Tiling and precision from the settings, models from a backend already up (none yet: the default
         only, until Refresh or the first job), status without starting anything."""
         manager = self._manager()
-        self.tile_spin.setValue(int(manager.settings.tile_size or 0))
-        self.fast_check.setChecked(manager.settings.precision == "int8")
+        settings = manager.settings
+        self._loading = True
+        try:
+            self.tile_spin.setValue(int(settings.tile_size or 0))
+            self.ground_spin.setValue(float(getattr(settings, "ground_size_m", 0.0) or 0.0))
+            self.overlap_spin.setValue(float(getattr(settings, "overlap", DEFAULT_OVERLAP)))
+            self.bands_edit.setText(getattr(settings, "bands", "") or "")
+            self.fast_check.setChecked(settings.precision == "int8")
+        finally:
+            self._loading = False
         self._fill_models(manager.models())
         self._show_local_status(manager)
+        self.update_tile_hint()
+
+    def _save_tiling(self, *_) -> None:
+        """The Tiling panel into the plugin's settings (saved), where every entry point reads it."""
+        if getattr(self, "_loading", False):
+            return
+        settings = self._manager().settings
+        settings.tile_size = int(self.tile_spin.value())
+        settings.ground_size_m = float(self.ground_spin.value() or 0.0)
+        settings.overlap = float(self.overlap_spin.value())
+        settings.bands = self.bands_edit.text().strip()
+        settings.precision = "int8" if self.fast_check.isChecked() else "exact"
+        try:
+            settings.save()
+        except Exception:  # noqa: BLE001 - settings that cannot be written still hold for this session
+            pass
+        self.update_tile_hint()
+
+    # ------------------------------------------------------------ what the tile size means
+
+    def _model_info(self) -> dict:
+        """The chosen model's GET /models entry (empty until a backend answered)."""
+        name = self._chosen_model()
+        models = self._manager().models()
+        for model in models:
+            if model.get("name") == name:
+                return model
+        if not name and models:  # "Default": the backend's default is its first model with weights
+            return next((m for m in models if m.get("present")), {})
+        return {}
+
+    def tile_hint_text(self, layer=None) -> str:
+        """What the Tiling panel means on ``layer`` (default: the active raster), in metres and pixels."""
+        layer = layer if layer is not None else self.plugin.active_raster()
+        pixel_m = layer_pixel_metres(layer) if layer is not None else None
+        ground = float(self.ground_spin.value() or 0.0)
+        if ground > 0:
+            if pixel_m is None:
+                return tr("{0:g} m tiles (no layer with a CRS selected)").format(ground)
+            return tr("{0:g} m = {1} px on this layer").format(ground, max(1, round(ground / pixel_m)))
+        pixels = int(self.tile_spin.value())
+        if pixels > 0:
+            if pixel_m is None:
+                return tr("{0} px tiles").format(pixels)
+            return tr("{0} px = {1:g} m on this layer").format(pixels, round(pixels * pixel_m, 1))
+        default_m = self._model_info().get("tile_ground_m")
+        if default_m and pixel_m is not None:
+            return tr("model's default: {0:g} m = {1} px on this layer").format(
+                round(default_m), default_tile_px(default_m, pixel_m))
+        if default_m:
+            return tr("model's default: {0:g} m on the ground (its input size without a CRS)").format(round(default_m))
+        return tr("model's default: its input size in pixels (press Refresh to see the model's ground size)")
+
+    def update_tile_hint(self, *_) -> None:
+        try:
+            self.tile_hint.setText(self.tile_hint_text())
+        except RuntimeError:  # the dock is being deleted
+            pass
+
+    # ------------------------------------------------------------ the running job
+
+    def watch(self, task) -> None:
+        """Show ``task``'s progress here, with Cancel; job buttons are off until no job runs."""
+        if task in self.watched:
+            return
+        self.watched.append(task)
+        try:
+            task.progressChanged.connect(lambda value, t=task: self._progress(t, value))
+        except RuntimeError:
+            pass
+        self._show_running()
+
+    def unwatch(self, task) -> None:
+        if task in self.watched:
+            self.watched.remove(task)
+        try:
+            self._show_running()
+        except RuntimeError:  # the dock was deleted (plugin unloaded) while the task ran
+            pass
+
+    def running_task(self):
+        """The task the progress bar and Cancel are bound to (the newest running one), or None."""
+        return self.watched[-1] if self.watched else None
+
+    def _progress(self, task, value: float) -> None:
+        try:
+            if task is self.running_task():
+                self.progress_bar.setValue(int(value))
+                self.job_label.setText(task.description())
+        except RuntimeError:  # the task or the dock is gone
+            pass
+
+    def _show_running(self) -> None:
+        task = self.running_task()
+        busy = task is not None
+        self.progress_bar.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        self.cancel_button.setEnabled(busy)
+        self.job_label.setVisible(busy)
+        if busy:
+            self.progress_bar.setValue(0)
+            try:
+                self.job_label.setText(task.description())
+                self.progress_bar.setValue(int(task.progress()))
+            except RuntimeError:
+                self.job_label.setText(getattr(task, "name", ""))
+        self.classify_button.setEnabled(not busy)
+        self._update_count_button()
+
+    def cancel_running(self) -> None:
+        """Cancel the job the bar shows (the task says "cancelled" when it ends)."""
+        task = self.running_task()
+        if task is None:
+            return
+        self.cancel_button.setEnabled(False)
+        try:
+            task.cancel()
+        except RuntimeError:  # already finished and deleted
+            self.unwatch(task)
 
     def _show_local_status(self, manager) -> None:
         if not manager.is_local():
@@ -253,6 +444,8 @@ class RemoteClipDock(QgsDockWidget):
         index = self.model_combo.findData(current) if current else 0
         self.model_combo.setCurrentIndex(max(index, 0))
         self._update_count_button()
+        if hasattr(self, "tile_hint"):  # the models' ground sizes are known now
+            self.update_tile_hint()
 
     def _chosen_model(self) -> str:
         """The model a job from here uses, as far as the plugin knows (the settings' for "Default")."""
@@ -268,7 +461,7 @@ class RemoteClipDock(QgsDockWidget):
 
     def _update_count_button(self, *_) -> None:
         refusal = self.count_refusal()
-        self.count_button.setEnabled(not refusal)
+        self.count_button.setEnabled(not refusal and not getattr(self, "watched", None))
         self.count_button.setToolTip(refusal or tr("Estimate how many of the object each tile holds (1 to 10)"))
 
     def refresh(self) -> None:
@@ -327,7 +520,7 @@ class RemoteClipDock(QgsDockWidget):
     def options(self) -> JobOptions:
         """The dock's choices (ValueError, with a message for the user, for malformed bands)."""
         ground = self.ground_spin.value() or 0.0
-        return JobOptions(model=self.model_combo.currentData() or "", tile_size=self.tile_spin.value(),
+        return JobOptions(model=self.model_combo.currentData() or "", tile_size=0 if ground else self.tile_spin.value(),
                           ground_size_m=ground, overlap=float(self.overlap_spin.value()),
                           bands=parse_bands(self.bands_edit.text()),
                           precision="int8" if self.fast_check.isChecked() else "exact")
@@ -343,7 +536,7 @@ class RemoteClipDock(QgsDockWidget):
         if layer is None:
             return None
         job = self.plugin._job(endpoint, options, layer, **query)
-        return None if job is None else job[:2]
+        return None if job is None else (job[0], job[1], job[2].name())
 
     def classes(self) -> list[str]:
         out: list[str] = []
@@ -385,9 +578,10 @@ class RemoteClipDock(QgsDockWidget):
         job = self._job("count", object=obj)
         return None if job is None else self._start(*job)
 
-    def _start(self, params, render=None):
-        task = self.plugin._start(params, self._task_done, render)
-        self.tasks.append(task)
+    def _start(self, params, render=None, layer_name: str = ""):
+        task = self.plugin._start(params, self._task_done, render, layer_name)
+        if task not in self.tasks:  # the same job again is the running task
+            self.tasks.append(task)
         return task
 
     def _task_done(self, task) -> None:

@@ -11,6 +11,7 @@ Progress is in percent.
 
 from __future__ import annotations
 
+import json
 import time
 import traceback
 from collections.abc import Callable
@@ -205,6 +206,32 @@ class Unconfirmed:
 TaskResult = Done | Failed | Cancelled | Unconfirmed
 
 
+def store_request(params: EmbedParams) -> str:
+    """The embedding a job needs, as a comparable text (its POST /embed body): equal texts, one store."""
+    return json.dumps(params.embed_request(), sort_keys=True)
+
+
+OUTPUT_FIELDS = ("output", "heatmap", "class_raster")
+
+
+def query_request(params: EmbedParams) -> str:
+    """The whole job as a comparable text, its output files left out: equal texts, the same answer."""
+    body = {k: v for k, v in params.request().items() if k not in OUTPUT_FIELDS}
+    return json.dumps([params.endpoint, body], sort_keys=True)
+
+
+def task_name(params: EmbedParams, layer_name: str) -> str:
+    """What a task is called in the task manager and in its messages: the job, its query and the layer, e.g.
+    "RemoteCLIP: search 'storage tanks' on oils"."""
+    title = params.title()
+    kinds = {"embed": tr("embed"), "search": tr("search"), "classify": tr("classify"), "count": tr("count"),
+             "similar": tr("tiles similar to")}
+    kind = kinds.get(params.endpoint, params.endpoint)
+    if params.endpoint == "embed" or not title:
+        return tr("RemoteCLIP: {0} {1}").format(kind, layer_name)
+    return tr("RemoteCLIP: {0} '{1}' on {2}").format(kind, title, layer_name)
+
+
 class RemoteClipTask(QgsTask):
     """Embed (when needed) and run one query in a worker thread; add the result layers on the main thread.
 
@@ -222,11 +249,15 @@ class RemoteClipTask(QgsTask):
 
     def __init__(self, params: EmbedParams, manager=None, iface=None, add_layers: bool = True,
                  on_finished: Callable[[RemoteClipTask], None] | None = None, render=None,
-                 confirmed: bool = False) -> None:
+                 confirmed: bool = False, layer_name: str = "") -> None:
         title = params.title()
-        name = render.name if render is not None else Path(params.raster).name
-        super().__init__(tr("RemoteCLIP: {0}").format(title or name), QgsTask.CanCancel)
+        name = layer_name or (render.name if render is not None else Path(params.raster).stem)
+        self.name_of_layer = name
+        self.name = task_name(params, name)
+        super().__init__(self.name, QgsTask.CanCancel)
         self.params = params
+        self.store_key = store_request(params)  # before the raster becomes the backend's name for it
+        self.query_key = query_request(params)
         self.manager = manager
         self.iface = iface
         self.add_layers = add_layers
@@ -253,14 +284,19 @@ class RemoteClipTask(QgsTask):
         if not estimate.get("embedded"):
             QgsMessageLog.logMessage(tr("Embedding {0}: {1}").format(self.description(), estimate.get("summary")),
                                      LOG_TAG, Qgis.Info)
-            self.setDescription(tr("RemoteCLIP: embedding, {0}").format(estimate.get("summary")))
+            self.setDescription(tr("{0} (embedding: {1})").format(self.name, estimate.get("summary")))
 
     def _confirm(self, estimate: dict) -> bool:
         limit = getattr(self.manager.settings, "confirm_above_s", 0) if self.manager is not None else 0
         return self.confirmed or limit <= 0 or float(estimate.get("seconds", 0)) <= limit
 
     def run(self) -> bool:
+        """The job, in a worker thread. A cancel returns True too: QGIS says "Task failed" for a task whose
+        run() is false, and a cancel is no failure (``finished`` says "cancelled")."""
         self.outcome = self._run()
+        if isinstance(self.outcome, Cancelled) or self.isCanceled():
+            self.setDescription(tr("{0}: cancelled").format(self.name))
+            return True
         return isinstance(self.outcome, Done)
 
     def _run(self) -> TaskResult:
@@ -309,7 +345,9 @@ class RemoteClipTask(QgsTask):
         from qgis.core import QgsApplication
 
         follow = RemoteClipTask(self.params, manager=self.manager, iface=self.iface, add_layers=self.add_layers,
-                                on_finished=self.on_finished, render=None, confirmed=True)
+                                on_finished=self.on_finished, render=None, confirmed=True,
+                                layer_name=self.name_of_layer)
+        follow.store_key, follow.query_key = self.store_key, self.query_key  # its raster is the backend's name now
         self.follow_up = follow
         QgsApplication.taskManager().addTask(follow)
         return outcome
@@ -337,7 +375,7 @@ class RemoteClipTask(QgsTask):
             elif isinstance(outcome, Unconfirmed):
                 outcome = self._ask_and_follow_up(outcome)
             elif isinstance(outcome, Cancelled):
-                report(tr("Cancelled: {0}").format(self.description()), Qgis.Info, self.iface)
+                report(tr("{0}: cancelled").format(self.name), Qgis.Info, self.iface)
             elif outcome.env_missing:  # the plugin offers to create the environment (on_finished)
                 QgsMessageLog.logMessage(outcome.reason, LOG_TAG, Qgis.Warning)
             else:

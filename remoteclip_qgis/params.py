@@ -28,7 +28,7 @@ class EmbedParams:
     tile_size: int | None = None        # pixels
     ground_size_m: float | None = None  # tile side on the ground, metres
     gsd: float | None = None            # metres per model-input pixel
-    overlap: float = 0.0                # fraction of a tile shared with its neighbour
+    overlap: float = 0.0                # fraction of a tile shared with its neighbour (the backend's default)
     bands: list[int] | None = None      # 1 or 3 band numbers (from 1) used as R, G, B
     min_valid: float | None = None      # skip tiles with a smaller valid fraction (None: the backend's 0.01)
     batch_size: int = 32
@@ -134,38 +134,61 @@ def request_fields(route: str) -> frozenset[str]:
     return frozenset(f.name for f in fields(ROUTES[route]))
 
 
+DEFAULT_OVERLAP = 0.25  # the plugin's default overlap (settings, dock, Processing); the backend's is 0
+
+
 @dataclass
 class JobOptions:
     """What the user chose for the raster and its tiling, before the plugin's settings fill the rest.
 
-    Zero and empty mean "not chosen": the settings' value, else the backend's default.
+    Zero, empty and None mean "not chosen": the settings' value (the dock's Tiling panel, which writes
+    them), else the backend's default. A tile size in pixels or on the ground, chosen, replaces both of
+    the settings' (the two never mix). Overlap None: the settings' overlap; 0.0 is a choice.
     """
 
     model: str = ""
     weights: str = ""
     tile_size: int = 0              # pixels
-    ground_size_m: float = 0.0      # metres; when set, it replaces the tile size in pixels
-    overlap: float = 0.0            # fraction, 0 to 0.9
-    bands: list[int] | None = None  # see parse_bands
+    ground_size_m: float = 0.0      # metres on the ground; when set, it replaces the tile size in pixels
+    overlap: float | None = None    # fraction, 0 to 0.9; None: the settings' overlap
+    bands: list[int] | None = None  # see parse_bands; None: the settings' bands
     precision: str = ""             # one of PRECISIONS; empty: the settings' precision
+
+
+def tiling_options(settings) -> JobOptions:
+    """The one tiling state (the dock's Tiling panel, kept in the plugin's ``settings``) as JobOptions:
+    what the toolbar, the locator and the map tool use, and what the dock sends."""
+    return JobOptions(tile_size=int(getattr(settings, "tile_size", 0) or 0),
+                      ground_size_m=float(getattr(settings, "ground_size_m", 0.0) or 0.0),
+                      overlap=float(getattr(settings, "overlap", DEFAULT_OVERLAP)),
+                      bands=parse_bands(getattr(settings, "bands", "") or ""),
+                      precision=getattr(settings, "precision", "") or "")
 
 
 def build_params(endpoint: str, raster: str, options: JobOptions, settings, **query) -> EmbedParams:
     """The parameters of one job (``endpoint``: a key of PARAMS) on ``raster`` (a path, or a label the
     task replaces with the backend's ``upload:`` name), from ``options`` and the plugin's ``settings``
-    (a PluginSettings): model, weights, tile size and precision default to the settings', so that the
-    toolbar, the dock and Processing address the same stores. ``query``: the endpoint's own fields."""
+    (a PluginSettings): model, weights, tiling (tile size or ground size, overlap, bands) and precision
+    default to the settings', so that the toolbar, the locator, the map tool, the dock and Processing
+    address the same stores for the same choices. ``query``: the endpoint's own fields."""
     model = options.model or settings.default_model or None
     weights = options.weights or (settings.weights if settings.weights and model == (settings.default_model or None)
                                   else "")
-    ground = options.ground_size_m or None
-    tile = None if ground else (options.tile_size or settings.tile_size or None)
-    precision = options.precision or getattr(settings, "precision", "") or "exact"
+    state = tiling_options(settings)
+    if options.ground_size_m or options.tile_size:  # a size chosen here replaces the settings' size
+        ground, tile = options.ground_size_m or None, None if options.ground_size_m else options.tile_size
+    else:
+        ground, tile = state.ground_size_m or None, None if state.ground_size_m else (state.tile_size or None)
+    overlap = state.overlap if options.overlap is None else float(options.overlap)
+    bands = options.bands if options.bands else state.bands
+    precision = options.precision or state.precision or "exact"
     if precision not in PRECISIONS:
         raise ValueError(tr("Precision must be one of: {0}").format(", ".join(PRECISIONS)))
+    if not 0.0 <= overlap <= 0.9:
+        raise ValueError(tr("Overlap must be a fraction from 0 to 0.9"))
     return PARAMS[endpoint](raster=raster, model=model, weights=weights or None, tile_size=tile,
-                            ground_size_m=ground, overlap=float(options.overlap or 0.0),
-                            bands=check_bands(options.bands), precision=precision, **query)
+                            ground_size_m=ground, overlap=overlap, bands=check_bands(bands), precision=precision,
+                            **query)
 
 
 def check_bands(bands: list[int] | None) -> list[int] | None:

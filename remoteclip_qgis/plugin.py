@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from qgis.core import (
     Qgis,
     QgsApplication,
@@ -21,6 +23,9 @@ from .backend_client import BackendError
 from .i18n import CONTEXT, install_translator
 from .params import split_phrases
 from .raster_source import RasterSourceError, raster_input
+
+# The dock's Tiling panel owns these settings (the settings dialog shows only the tile size in pixels).
+TILING_FIELDS = ("ground_size_m", "overlap", "bands")
 
 
 class RemoteClipLocatorFilter(QgsLocatorFilter):
@@ -249,22 +254,51 @@ class RemoteClipPlugin:
             return None
         return params, render, layer
 
-    def _start(self, params, on_finished, render=None):
+    def embedding_task(self, params):
+        """The running task that embeds (or was confirmed to embed) ``params``' store, or None."""
+        from .jobs import store_request
+
+        key = store_request(params)
+        for task in self.tasks:
+            if task.store_key == key and task.outcome is None and (task.confirmed or task.job_id is not None):
+                return task
+        return None
+
+    def _start(self, params, on_finished, render=None, layer_name: str = ""):
+        """Start ``params``' job as a task (every entry point comes here). While the same store is being
+        embedded, the same query again is that running task (a note, no second task), another query on it
+        waits for that embedding without asking again."""
         from qgis.core import QgsApplication as App
 
         from .backend_process import get_manager
-        from .jobs import Failed, RemoteClipTask
+        from .jobs import Failed, RemoteClipTask, query_request, report, task_name
+
+        running = self.embedding_task(params)
+        name = layer_name or (render.name if render is not None else "")
+        if running is not None and running.query_key == query_request(params):
+            report(self.tr("{0}: already running (see its progress)").format(running.name), Qgis.Info, self.iface)
+            return running
 
         def done(task) -> None:
             self.tasks.discard(task)
             if task.follow_up is not None:  # the user agreed to a long embedding: a confirmed copy runs
                 self.tasks.add(task.follow_up)
+                if self.dock is not None:
+                    self.dock.watch(task.follow_up)
             if isinstance(task.outcome, Failed) and task.outcome.env_missing:  # offer to create it, then rerun
-                self.offer_backend_env(retry=lambda: self._start(task.params, on_finished, render))
+                self.offer_backend_env(retry=lambda: self._start(task.params, on_finished, render, layer_name))
+            if self.dock is not None:
+                self.dock.unwatch(task)
             on_finished(task)
 
-        task = RemoteClipTask(params, manager=get_manager(), iface=self.iface, on_finished=done, render=render)
+        task = RemoteClipTask(params, manager=get_manager(), iface=self.iface, on_finished=done, render=render,
+                              confirmed=running is not None, layer_name=name)
+        if running is not None:
+            report(self.tr("{0}: waits for the embedding already running ({1})").format(
+                task_name(params, task.name_of_layer), running.name), Qgis.Info, self.iface)
         self.tasks.add(task)
+        if self.dock is not None:
+            self.dock.watch(task)
         App.taskManager().addTask(task)
         return task
 
@@ -277,8 +311,8 @@ class RemoteClipPlugin:
         job = self._job("search", queries=queries, k=10)
         if job is None:
             return None
-        params, render, _ = job
-        return self._start(params, self._search_done, render)
+        params, render, layer = job
+        return self._start(params, self._search_done, render, layer.name())
 
     def _toggle_similar_tool(self, on: bool) -> None:
         canvas = self.iface.mapCanvas()
@@ -297,7 +331,7 @@ class RemoteClipPlugin:
         if canvas_crs.isValid() and canvas_crs != layer.crs():
             point = QgsCoordinateTransform(canvas_crs, layer.crs(), QgsProject.instance()).transform(point)
         params.x, params.y = point.x(), point.y()
-        return self._start(params, self._similar_done, render)
+        return self._start(params, self._similar_done, render, layer.name())
 
     def _similar_done(self, task) -> None:
         if self.dock is not None:
@@ -400,7 +434,7 @@ class RemoteClipPlugin:
         dialog = SettingsDialog(current, get_manager().model_names(), self.iface.mainWindow())
         if not dialog.exec_():
             return
-        new = dialog.settings()
+        new = replace(dialog.settings(), **{name: getattr(current, name) for name in TILING_FIELDS})
         new.save()
         connection = (new.mode, new.interpreter, new.url, new.token)
         if connection != (current.mode, current.interpreter, current.url, current.token):

@@ -22,7 +22,6 @@ from qgis.core import (
     QgsProcessingParameterBand,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterDefinition,
-    QgsProcessingParameterDistance,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSink,
@@ -37,7 +36,7 @@ from qgis.core import (
 
 from .backend_client import BackendError
 from .i18n import tr
-from .params import PRECISIONS, EmbedParams, JobOptions, build_params, split_classes, split_phrases
+from .params import DEFAULT_OVERLAP, PRECISIONS, EmbedParams, JobOptions, build_params, split_classes, split_phrases
 from .raster_source import RasterSourceError, backend_raster, extent_render_spec, file_path
 
 _post_processors: list = []  # Processing keeps only a raw pointer: keep them alive here
@@ -100,14 +99,14 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
             model.setMetadata({"widget_wrapper": {"value_hints": [""] + names}})
         self.addParameter(model)
         self.addParameter(QgsProcessingParameterNumber(
-            self.TILE_PIXELS, tr("Tile size in pixels (0: use the ground size, or the model's default)"),
+            self.TILE_PIXELS, tr("Tile size in pixels (0: use the ground size, else the plugin's tiling)"),
             QgsProcessingParameterNumber.Integer, defaultValue=0, optional=True, minValue=0))
-        self.addParameter(QgsProcessingParameterDistance(
-            self.TILE_SIZE, tr("Tile size on the ground (0: use the pixel size)"), defaultValue=0.0,
-            parentParameterName=self.INPUT, optional=True, minValue=0.0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.TILE_SIZE, tr("Tile size on the ground in metres (0: use the pixel size)"),
+            QgsProcessingParameterNumber.Double, defaultValue=0.0, optional=True, minValue=0.0))
         self.addParameter(QgsProcessingParameterNumber(
             self.OVERLAP, tr("Tile overlap (fraction, 0 to 0.9)"), QgsProcessingParameterNumber.Double,
-            defaultValue=0.0, optional=True, minValue=0.0, maxValue=0.9))
+            defaultValue=DEFAULT_OVERLAP, optional=True, minValue=0.0, maxValue=0.9))
         precision = QgsProcessingParameterEnum(self.PRECISION, tr("Precision (empty: the plugin's setting; int8: the "
                                                                   "fast CPU path, cached apart from exact)"),
                                                options=list(PRECISIONS), optional=True)
@@ -175,14 +174,15 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
 
         pixels = self.parameterAsInt(parameters, self.TILE_PIXELS, context) if parameters.get(self.TILE_PIXELS) else 0
         ground = self.parameterAsDouble(parameters, self.TILE_SIZE, context) if parameters.get(self.TILE_SIZE) else 0
-        if pixels <= 0 and ground > 0:  # layer units -> pixels: exact in any CRS, metres or degrees
-            units = self._render.pixel_size[0] if self._render is not None else layer.rasterUnitsPerPixelX()
-            pixels = max(1, round(ground / units))
+        # Metres on the ground go to the backend as they are: it converts them with the raster's true scale
+        # (Web Mercator's units are not ground metres), as it does for the dock's ground size.
+        overlap = parameters.get(self.OVERLAP)
         options = JobOptions(
             model=self.parameterAsString(parameters, self.MODEL, context).strip() if parameters.get(self.MODEL) else "",
             weights=self.parameterAsFile(parameters, self.WEIGHTS, context) or "",
-            tile_size=pixels,
-            overlap=self.parameterAsDouble(parameters, self.OVERLAP, context) if parameters.get(self.OVERLAP) else 0.0,
+            tile_size=max(0, pixels), ground_size_m=ground if pixels <= 0 and ground > 0 else 0.0,
+            overlap=DEFAULT_OVERLAP if overlap is None or overlap == "" else
+            self.parameterAsDouble(parameters, self.OVERLAP, context),
             bands=self.parameterAsInts(parameters, self.BANDS, context) if parameters.get(self.BANDS) else None,
             precision=self.parameterAsEnumString(parameters, self.PRECISION, context) or "")
         try:  # the plugin's settings fill the rest, so toolbar, dock and Processing share stores
@@ -254,9 +254,10 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
     def shortHelpString(self) -> str:  # noqa: N802
         return self.help() + "\n\n" + tr(
             "The raster is embedded once per model and tiling (a background job with progress; cancelling "
-            "stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or a "
-            "distance in the layer's units; 0 for both uses the model's default (its training ground size where "
-            "the raster's pixel size is known, else its input size).")
+            "stops it) and cached by the backend; later queries on it are fast. Tile size: pixels, or metres on "
+            "the ground (converted with the raster's true scale, as the dock does); 0 for both uses the plugin's "
+            "tiling (the dock's Tiling panel), else the model's default (its training ground size where the "
+            "raster's pixel size is known, else its input size). Overlap: 0.25 unless set.")
 
     def help(self) -> str:
         return ""

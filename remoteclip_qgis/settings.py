@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .backend_env import ENV_FOLDER, env_python
 from .i18n import tr
-from .params import PRECISIONS
+from .params import DEFAULT_OVERLAP, PRECISIONS
 
 PLUGIN_DIR = Path(__file__).resolve().parent
 SETTINGS_GROUP = "remoteclip"
@@ -69,7 +69,11 @@ class PluginSettings:
     default_model: str = ""        # empty: the backend's default (best model whose weights are present)
     weights: str = ""              # optional checkpoint file for the model
     output_folder: str = ""        # empty: the project's folder, else a folder in the user's cache
-    tile_size: int = 0             # pixels; 0: the model's input size
+    # The one tiling state: the dock's Tiling panel writes these, every entry point reads them (params.build_params)
+    tile_size: int = 0             # pixels; 0: the model's default (its training ground size, else its input size)
+    ground_size_m: float = 0.0     # tile side on the ground, metres; when set, it replaces tile_size
+    overlap: float = DEFAULT_OVERLAP  # fraction of a tile shared with its neighbour, 0 to 0.9
+    bands: str = ""                # band numbers used as R, G, B, e.g. "3,2,1"; empty: automatic
     precision: str = "exact"       # embeddings: "exact", or "int8" (the backend's fast CPU path, own stores)
     confirm_above_s: int = 60      # ask before an embedding estimated to take longer (seconds; 0: never ask)
     base_python: str = ""          # Python to create the backend's venv from (empty: the best one found)
@@ -96,6 +100,8 @@ class PluginSettings:
             settings.mode = "local"
         if settings.precision not in PRECISIONS:
             settings.precision = "exact"
+        if not 0.0 <= settings.overlap <= 0.9:
+            settings.overlap = DEFAULT_OVERLAP
         return settings
 
     def save(self, group: str = SETTINGS_GROUP) -> None:

@@ -164,10 +164,20 @@ def admit_embedding(workspace: Workspace, spec: RasterSpec) -> Prepared:
     return prepared
 
 
+def _cost(prepared: Prepared, batch_size: int | None) -> Estimate:
+    """The estimate of embedding ``prepared``: this device's rate for its model and read size, probed on the
+    raster's own tiles when no job has measured it yet."""
+    from ..embedding.pipeline import probe_rate, valid_share
+
+    plan, model = prepared.plan, prepared.model
+    return estimate_cost(plan.grid.n_tiles, model, batch_size or 32, read_px=plan.read_px,
+                         probe=lambda: probe_rate(plan, model, batch_size), valid_share=valid_share(plan))
+
+
 def estimate(workspace: Workspace, spec: RasterSpec, batch_size: int = 32) -> Estimated:
     """Tiles, seconds and disk that embedding ``spec`` will cost on this device, and whether it is needed."""
     prepared = workspace.prepare(spec)
-    cost = estimate_cost(prepared.plan.grid.n_tiles, prepared.model, batch_size)
+    cost = _cost(prepared, batch_size)
     embedded = workspace.stores.get(prepared.plan.key) is not None
     disk_problem = None
     if not embedded:  # said here too, so a client can tell the user before asking to embed
@@ -201,13 +211,13 @@ def embed(workspace: Workspace, prepared: Prepared, *, batch_size: int | None = 
     if fresh:
         check_room(prepared)
         if before is not None and not ranks.distributed:
-            before(estimate_cost(plan.grid.n_tiles, model, batch_size or 32))
+            before(_cost(prepared, batch_size))
     started = time.perf_counter()
     store = embed_raster(plan, model, batch_size=batch_size, progress=progress, cancelled=cancelled,
                          workers=workers, ranks=ranks)
     seconds = time.perf_counter() - started
     if fresh and store is not None and not ranks.distributed:
-        record_job(model, plan.grid.n_tiles, seconds)
+        record_job(model, store.n_tiles, seconds, read_px=plan.read_px)  # tiles embedded, nodata skipped
     if store is not None:
         workspace.stores.put(store)
     return Embedded(store, seconds, fresh)

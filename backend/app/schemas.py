@@ -205,6 +205,8 @@ class ModelInfo(BaseModel):
     present: bool
     where: str
     counts: bool = Field(True, description="false: counting is refused unless forced (the model cannot count)")
+    tile_ground_m: float | None = Field(None, description="the default tile side on the ground, metres (the model's "
+                                                          "training scale), where the raster's pixel size is known")
 
 
 class Health(BaseModel):
@@ -231,9 +233,14 @@ class EstimateAnswer(BaseModel):
     tiles: int = Field(..., description="tiles in the grid (an upper bound: empty tiles are skipped)")
     seconds: float = Field(..., description="expected embedding time on this backend's device, seconds")
     disk_bytes: int = Field(..., description="size of the store on disk, bytes")
-    rate_tiles_per_s: float
-    rate_source: str
+    rate_tiles_per_s: float = Field(..., description="tiles embedded per second on this device (model, read size)")
+    rate_source: str = Field(..., description="measured (a finished job), probed (real tiles) or calibrated")
     device: str
+    valid_share: float = Field(1.0, description="share of the grid's tiles that hold data and will be embedded "
+                                                "(sampled; the rest are skipped)")
     summary: str = Field(..., description="the estimate as one line for people")
+    tile_px: int = Field(..., description="tile side in raster pixels, as planned (ground sizes converted)")
+    read_px: int = Field(..., description="side in pixels each tile is read at (at most the model's input)")
+    store: str = Field(..., description="the store key: equal keys, the same cached embeddings")
     disk_problem: str | None = Field(None, description="why POST /embed would be refused for disk (HTTP 507), "
                                                        "or null when the store fits")

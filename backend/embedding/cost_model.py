@@ -1,10 +1,13 @@
 """What embedding a raster will cost, said before it starts: tiles, seconds and bytes of disk.
 
-Tiles come from the planned grid (exact: tiles with too few valid pixels are dropped later, so it is
-an upper bound). Seconds come from the device's measured rate for this model: the rate of the last
-finished embedding job on this machine (``<cache>/rates.json``), else a short calibration on random
-tensors, so the first estimate on a new machine is already about the right size. Disk is the store's
-layout: float32 embeddings plus each tile's record (indices, windows, footprints).
+Tiles come from the planned grid (an upper bound: tiles with too few valid pixels are skipped).
+Seconds are the tiles that will be embedded (the grid times ``valid_share``, sampled from the raster)
+over this device's rate in embedded tiles per second for this model and the side tiles are read at
+(``read_px``: reading and resizing a 1,000 px tile costs more than a 64 px one). Rates are kept in
+``<cache>/rates.json`` under (model identity, device, read_px): the end-to-end rate of the last
+finished embedding job, else a timed probe of the raster's own tiles through the real pipeline
+(``probe``), else a short calibration on random tensors. Disk is the store's layout: float32
+embeddings plus each tile's record (indices, windows, footprints), for the whole grid.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,6 +28,7 @@ from ..config import cache_root
 TILE_RECORD_BYTES = 8 + 32 + 32 + 64 + 64 + 4
 STORE_FIXED_BYTES = 6_000  # npy/npz headers and meta.json
 CALIBRATION_TILES = 8
+MIN_MEASURED_TILES = 64  # a job of fewer tiles says more about start-up than about the rate
 # Reading, padding and resizing tiles costs a share on top of the forward pass when the rate comes
 # from calibration on ready tensors (measured end to end it is already included).
 READ_OVERHEAD = 1.15
@@ -37,9 +42,10 @@ class Estimate:
     tiles: int              # tiles in the grid (an upper bound: empty tiles are skipped)
     seconds: float          # expected wall time, seconds
     disk_bytes: int         # size of the store on disk, bytes
-    rate_tiles_per_s: float
-    rate_source: str        # "measured" (a finished job), "calibrated" (random tensors) or "cached"
+    rate_tiles_per_s: float  # tiles embedded per second
+    rate_source: str        # "measured" (a finished job), "probed" (real tiles), "calibrated" (random tensors)
     device: str
+    valid_share: float = 1.0  # share of the grid's tiles that will be embedded (the rest is nodata), 0 to 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,8 +79,9 @@ def rates_file(root: Path | None = None) -> Path:
     return (root or cache_root()) / "rates.json"
 
 
-def rate_key(model_identity: str, device: str, image_size: int) -> str:
-    return f"{model_identity}|{device}|{image_size}"
+def rate_key(model_identity: str, device: str, read_px: int) -> str:
+    """Where a rate is kept: one per model, device and the side (pixels) tiles are read at."""
+    return f"{model_identity}|{device}|{read_px}"
 
 
 def read_rates(root: Path | None = None) -> dict:
@@ -117,30 +124,45 @@ def calibrate(model, batch_size: int = CALIBRATION_TILES) -> float:
     return n / max(elapsed, 1e-6) / READ_OVERHEAD
 
 
-def device_rate(model, batch_size: int = 32, root: Path | None = None) -> tuple[float, str]:
-    """(tiles/s, source) for ``model`` on its device: a measured job's rate, else a calibration (kept)."""
-    key = rate_key(model.identity, str(model.device), model.image_size)
+Probe = Callable[[], "float | None"]  # embedded tiles per second of real tiles through the real pipeline
+
+
+def device_rate(model, batch_size: int = 32, root: Path | None = None, read_px: int | None = None,
+                probe: Probe | None = None) -> tuple[float, str]:
+    """(tiles/s, source) for ``model`` on its device with tiles read at ``read_px`` pixels (default: the
+    model's input size): a finished job's rate, else ``probe()`` (timed real tiles), else a calibration
+    on random tensors; a probe or calibration is kept until a job measures the rate."""
+    key = rate_key(model.identity, str(model.device), int(read_px or model.image_size))
     known = read_rates(root).get(key)
     if isinstance(known, dict) and known.get("tiles_per_s", 0) > 0:
-        return float(known["tiles_per_s"]), str(known.get("source", "cached"))
-    rate = calibrate(model, batch_size)
-    record_rate(key, rate, "calibrated", root)
-    return rate, "calibrated"
+        return float(known["tiles_per_s"]), str(known.get("source", "measured"))
+    rate = probe() if probe is not None else None
+    source = "probed"
+    if not rate:  # no probe, or no tile in its sample to embed
+        rate, source = calibrate(model, batch_size), "calibrated"
+    record_rate(key, rate, source, root)
+    return rate, source
 
 
-def estimate(n_tiles: int, model, batch_size: int = 32, root: Path | None = None) -> Estimate:
-    """The cost of embedding ``n_tiles`` tiles with ``model`` (a LoadedModel) on its device."""
-    rate, source = device_rate(model, batch_size, root)
-    return Estimate(tiles=int(n_tiles), seconds=n_tiles / rate, disk_bytes=store_bytes(n_tiles, model.embed_dim),
-                    rate_tiles_per_s=round(rate, 2), rate_source=source, device=str(model.device))
+def estimate(n_tiles: int, model, batch_size: int = 32, root: Path | None = None, read_px: int | None = None,
+             probe: Probe | None = None, valid_share: float = 1.0) -> Estimate:
+    """The cost of embedding a grid of ``n_tiles`` tiles read at ``read_px`` pixels, of which ``valid_share``
+    (0 to 1) hold data, with ``model`` (a LoadedModel) on its device (``probe``: see :func:`device_rate`)."""
+    rate, source = device_rate(model, batch_size, root, read_px, probe)
+    share = min(1.0, max(0.0, float(valid_share)))
+    return Estimate(tiles=int(n_tiles), seconds=n_tiles * share / rate,
+                    disk_bytes=store_bytes(n_tiles, model.embed_dim),  # an upper bound, as the disk check
+                    rate_tiles_per_s=round(rate, 2), rate_source=source, device=str(model.device),
+                    valid_share=round(share, 3))
 
 
-def record_job(model, n_tiles: int, seconds: float, root: Path | None = None) -> None:
-    """After an embedding job: its end-to-end rate becomes the rate later estimates use (small jobs are
-    dominated by start-up costs and are not recorded)."""
-    if n_tiles >= 64 and seconds > 0:
-        record_rate(rate_key(model.identity, str(model.device), model.image_size), n_tiles / seconds, "measured",
-                    root)
+def record_job(model, n_tiles: int, seconds: float, root: Path | None = None, read_px: int | None = None) -> None:
+    """After an embedding job that embedded ``n_tiles`` tiles (those kept, nodata skipped) read at ``read_px``
+    pixels: its end-to-end rate becomes the rate later estimates use (small jobs are dominated by start-up
+    costs and are not recorded)."""
+    if n_tiles >= MIN_MEASURED_TILES and seconds > 0:
+        record_rate(rate_key(model.identity, str(model.device), int(read_px or model.image_size)), n_tiles / seconds,
+                    "measured", root)
 
 
 # A store is written to a temporary folder beside its final place and renamed, and the file system

@@ -247,6 +247,52 @@ def _embed_share(plan: EmbeddingPlan, model, windows: np.ndarray, batches: list[
     return kept[:n_kept], valid[:n_kept], embeddings[:n_kept]
 
 
+PROBE_BATCHES = 2  # timed batches of a probe (after one untimed warm-up batch)
+PROBE_WARMUP_TILES = 4
+
+
+VALID_SAMPLE_TILES = 256  # tiles read (no model) to tell the share of the grid that will be embedded
+
+
+def _spread(total: int, n: int) -> np.ndarray:
+    """Up to ``n`` grid positions spread evenly over ``total``."""
+    return np.unique(np.linspace(0, total - 1, min(total, n)).round().astype(np.int64))
+
+
+def valid_share(plan: EmbeddingPlan, samples: int = VALID_SAMPLE_TILES) -> float:
+    """The share (0 to 1) of the plan's tiles that will be embedded, from ``samples`` tiles spread evenly over
+    the grid: the rest are nodata, masked or padding and are skipped (read, never embedded)."""
+    windows, _ = tile_windows(plan.grid)
+    positions = _spread(len(windows), samples)
+    with open_raster(plan.info.path) as src:
+        limits = stretch_limits(src, plan.bands.bands)
+    datasets = _ThreadDatasets(plan.info.path)
+    try:
+        kept = len(_read_batch(datasets, plan, windows, positions, limits, False).grid_index)
+    finally:
+        datasets.close()
+    return kept / len(positions)
+
+
+def probe_rate(plan: EmbeddingPlan, model, batch_size: int | None = None, workers: int | None = None) -> float | None:
+    """Embedded tiles per second of this plan's own tiles through the pipeline embed_raster runs (reader
+    threads, preprocessing, the model): a warm-up batch, then ``PROBE_BATCHES`` batches of tiles spread evenly
+    over the grid, timed. None when the sample holds no tile to embed. Writes nothing."""
+    batch_size = default_batch_size(model.device) if batch_size is None else max(1, int(batch_size))
+    workers = default_read_workers(model.device) if workers is None else max(1, int(workers))
+    windows, _ = tile_windows(plan.grid)
+    positions = _spread(len(windows), PROBE_BATCHES * batch_size)
+    batches = [positions[i:i + batch_size] for i in range(0, len(positions), batch_size)]
+    with open_raster(plan.info.path) as src:
+        limits = stretch_limits(src, plan.bands.bands)
+    warmup = [positions[:PROBE_WARMUP_TILES]]
+    _embed_share(plan, model, windows, warmup, limits, workers, None, None)  # first calls allocate, pick kernels
+    started = time.perf_counter()
+    kept = len(_embed_share(plan, model, windows, batches, limits, workers, None, None)[0])
+    elapsed = max(time.perf_counter() - started, 1e-6)
+    return kept / elapsed if kept else None
+
+
 def embed_raster(
     plan: EmbeddingPlan,
     model,

@@ -53,6 +53,7 @@ def backend(tmp_path_factory, tiny_weights):
     tmp = tmp_path_factory.mktemp("plugin-backend")
     settings = PluginSettings(interpreter=sys.executable, default_model="tiny-local", weights=str(tiny_weights),
                               output_folder=str(tmp / "results"), tile_size=TILE,
+                              overlap=0.0,  # the tests' grids: TILE px tiles side by side (the plugin's default: 0.25)
                               confirm_above_s=0)  # never a modal question in tests (test_estimate asks)
     manager = BackendManager(settings, state_dir=tmp / "state",
                              extra_env={"REMOTECLIP_CACHE": str(tmp / "cache"), "HF_HUB_OFFLINE": "1"})
@@ -75,7 +76,7 @@ def sample_layer(qgis_app):
 
 def algorithm_params(layer, tiny_weights, **extra) -> dict:
     """``layer``: a layer object or a source (a path is how the console usually passes rasters)."""
-    params = {"INPUT": layer, "MODEL": "tiny-local", "WEIGHTS": str(tiny_weights), "TILE_PIXELS": TILE}
+    params = {"INPUT": layer, "MODEL": "tiny-local", "WEIGHTS": str(tiny_weights), "TILE_PIXELS": TILE, "OVERLAP": 0.0}
     params.update(extra)
     return params
 

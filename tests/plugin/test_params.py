@@ -25,7 +25,7 @@ def test_the_builder_fills_unset_choices_from_the_settings():
     params = build_params("search", "/r.tif", JobOptions(), settings, queries=["lake"], k=3)
     assert isinstance(params, SearchParams)
     assert params.request() == {"raster": "/r.tif", "model": "m", "weights": "/w.pt", "tile_size": 64,
-                                "overlap": 0.0, "batch_size": 32, "precision": "int8", "queries": ["lake"], "k": 3,
+                                "overlap": 0.25, "batch_size": 32, "precision": "int8", "queries": ["lake"], "k": 3,
                                 "include_surface": False}
     assert set(params.embed_request()) <= EMBED_FIELDS and "queries" not in params.embed_request()
     chosen = build_params("classify", "/r.tif", JobOptions(model="other", ground_size_m=120.0, bands=[3, 2, 1],
@@ -36,10 +36,26 @@ def test_the_builder_fills_unset_choices_from_the_settings():
     assert (chosen.model, chosen.weights, chosen.tile_size, chosen.ground_size_m) == ("other", None, None, 120.0)
     assert (chosen.bands, chosen.precision, chosen.overlap) == ([3, 2, 1], "exact", 0.25)
     assert build_params("embed", "/r.tif", JobOptions(), PluginSettings()).request() == {
-        "raster": "/r.tif", "overlap": 0.0, "batch_size": 32, "precision": "exact"}
+        "raster": "/r.tif", "overlap": 0.25, "batch_size": 32, "precision": "exact"}  # the plugin's default overlap
+    assert build_params("embed", "/r.tif", JobOptions(overlap=0.0), PluginSettings()).overlap == 0.0  # a choice
+    with pytest.raises(ValueError, match="Overlap"):
+        build_params("embed", "/r.tif", JobOptions(overlap=0.95), PluginSettings())
     with pytest.raises(ValueError, match="Precision"):
         build_params("embed", "/r.tif", JobOptions(precision="fp16"), settings)
     assert {"min_valid", "precision"} <= request_fields("/estimate") and "queries" in request_fields("/search")
+
+
+def test_the_settings_tiling_is_the_tiling_of_every_unset_choice():
+    """The dock's Tiling panel lives in the settings: ground size (replacing pixels), overlap, bands, precision."""
+    settings = PluginSettings(tile_size=64, ground_size_m=150.0, overlap=0.5, bands="3,2,1", precision="int8")
+    unset = build_params("search", "/r.tif", JobOptions(), settings, queries=["lake"])
+    assert (unset.tile_size, unset.ground_size_m, unset.overlap, unset.bands, unset.precision) == (
+        None, 150.0, 0.5, [3, 2, 1], "int8")
+    pixels = build_params("search", "/r.tif", JobOptions(tile_size=32), settings, queries=["lake"])
+    assert (pixels.tile_size, pixels.ground_size_m) == (32, None)  # a size chosen replaces the settings' size
+    settings.bands = "1,2"
+    with pytest.raises(ValueError, match="one band or three"):  # a bad panel is one message from every entry point
+        build_params("search", "/r.tif", JobOptions(), settings, queries=["lake"])
 
 
 @pytest.mark.parametrize(("text", "bands"), [("", None), ("3,2,1", [3, 2, 1]), ("3 2 1", [3, 2, 1]), ("4", [4]),
@@ -69,7 +85,7 @@ def test_cancelled_is_said_as_cancelled_and_failed_as_its_reason(qgis_iface):
     bar.clear_messages()
     task = _finish_with(Cancelled(), qgis_iface)
     assert task.outcome == Cancelled() and not bar.get_messages(Qgis.Critical)
-    assert any("Cancelled: " in m for m in bar.get_messages(Qgis.Info))  # "title:text"
+    assert bar.get_messages(Qgis.Info) == ["RemoteCLIP:RemoteCLIP: search 'x' on " + SAMPLE.stem + ": cancelled"]
     bar.clear_messages()
     task = _finish_with(Failed("raster not found: /x.tif (HTTP 404)"), qgis_iface)
     assert task.outcome == Failed("raster not found: /x.tif (HTTP 404)")

@@ -73,8 +73,9 @@ def test_embed_then_every_query(provider, processing, backend, sample_layer, tin
     assert res["SIMILARITY"].featureCount() == _n_tiles()
 
 
-def test_ground_tile_size_in_layer_units(provider, processing, backend, sample_layer, tiny_weights):
-    """A distance in the layer's units (metres here) becomes a pixel tile size: same store as 128 px."""
+def test_ground_tile_size_in_metres(provider, processing, backend, sample_layer, tiny_weights):
+    """Metres on the ground become a pixel tile size in the backend (UTM, 1 m pixels here): same grid as 128 px.
+    On EPSG:3857, where layer units are not ground metres, see test_dock's oils.tif test."""
     size = TILE * sample_layer.rasterUnitsPerPixelX()
     res = processing.run("remoteclip:embedraster", algorithm_params(
         str(SAMPLE), tiny_weights, TILE_PIXELS=0, TILE_SIZE=size))

@@ -17,8 +17,10 @@ router = APIRouter()
 def estimate(req: RasterRequest, workspace: WorkspaceDep) -> EstimateAnswer:
     """Tiles, time and disk that embedding this raster will cost, before starting it."""
     est = orchestration.estimate(workspace, req.spec(), req.batch_size)
+    plan = est.prepared.plan
     return EstimateAnswer(raster=req.raster, model=est.prepared.model.spec.name, embedded=est.embedded,
-                          summary=est.cost.line(), disk_problem=est.disk_problem, **est.cost.to_dict())
+                          summary=est.cost.line(), disk_problem=est.disk_problem, tile_px=plan.grid.tile_px,
+                          read_px=plan.read_px, store=plan.key, **est.cost.to_dict())
 
 
 @router.post("/embed", status_code=202)

@@ -26,5 +26,6 @@ def models() -> list[ModelInfo]:
     for spec in list_models():
         status = weights_status(spec)
         out.append(ModelInfo(name=spec.name, arch=spec.arch, source=spec.source, description=spec.description,
-                             present=status.present, where=status.where, counts=spec.counts))
+                             present=status.present, where=status.where, counts=spec.counts,
+                             tile_ground_m=spec.tile_ground_m))
     return out

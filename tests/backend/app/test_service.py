@@ -129,8 +129,13 @@ def test_estimate_before_embedding(server, tmp_path):
     assert est["tiles"] == grid and not est["embedded"]
     assert est["seconds"] > 0 and est["disk_bytes"] > grid * 64 * 4 and est["rate_tiles_per_s"] > 0
     assert est["summary"].startswith(f"{grid:,} tiles, about ")
-    assert _wait(c, c.post("/embed", json=body).json()["id"])["state"] == "done"
-    assert c.post("/estimate", json=body).json()["embedded"]
+    assert (est["tile_px"], est["read_px"], est["rate_source"]) == (32, 32, "probed")  # real tiles timed
+    job = _wait(c, c.post("/embed", json=body).json()["id"])
+    assert job["state"] == "done" and job["result"]["store"] == est["store"]  # the key the estimate named
+    again = c.post("/estimate", json=body).json()
+    assert again["embedded"] and again["rate_source"] == "measured"  # the finished job's rate, for this read size
+    models = {m["name"]: m for m in c.get("/models").json()}
+    assert models["remoteclip-qgis-small"]["tile_ground_m"] == 146.2  # what the dock's "model's default" says
 
 
 def test_fast_path_over_http_has_stores_of_its_own(server, tmp_path):
