@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import CannotCountError, JobCancelled, UserError
@@ -85,10 +86,11 @@ def _model_options(p: argparse.ArgumentParser) -> None:
                    help="same as --precision int8")
 
 
-def _raster_options(p: argparse.ArgumentParser) -> None:
+def _raster_options(p: argparse.ArgumentParser, positional: bool = True) -> None:
     _model_options(p)
     g = p.add_argument_group("tiling")
-    g.add_argument("raster", help="GeoTIFF or any raster GDAL reads")
+    if positional:
+        g.add_argument("raster", help="GeoTIFF or any raster GDAL reads")
     g.add_argument("--tile-size", default=None,
                    help="tile side in pixels ('224') or on the ground in metres ('300m'); default: the model's "
                    "training ground size (remoteclip-qgis-small: 146.2 m) where the raster's pixel size is known, "
@@ -129,9 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("embed", help="embed a raster's tiles into the cache")
     _raster_options(p)
 
-    p = sub.add_parser("search", help="find tiles matching a text query")
+    p = sub.add_parser("search", help="find tiles matching a text query (in a raster, or across a catalogue)")
     _raster_options(p)
-    p.add_argument("query", nargs="+", help="what to look for; several phrases are averaged")
+    p.add_argument("query", nargs="*", help="what to look for; several phrases are averaged (with --catalog, "
+                                            "RASTER is the first phrase)")
+    p.add_argument("--catalog", default=None, metavar="NAME",
+                   help="search every raster of this catalogue (see 'catalog add') instead of one raster")
     p.add_argument("-k", type=int, default=10, help="number of distinct hits (default: %(default)s)")
     p.add_argument("-o", "--output", help="GeoPackage to write (layers: hits, similarity)")
     _heatmap_option(p)
@@ -191,6 +196,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--class-raster", default=None, metavar="TIF",
                    help="also write the classes (or the ranking score) as a GeoTIFF on the tile-stride grid")
 
+    p = sub.add_parser("catalog", help="catalogues of rasters searched as one: add, list, remove")
+    csub = p.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
+    c = csub.add_parser("add", help="add rasters (files, folders, GDAL tile indexes, STAC JSON) and embed them")
+    c.add_argument("name", help="the catalogue (made on first add, with this model and tiling)")
+    c.add_argument("sources", nargs="+", metavar="SOURCE", help="raster files, folders, tile indexes or STAC JSON")
+    _raster_options(c, positional=False)
+    c = csub.add_parser("list", help="the catalogues, or one catalogue's rasters")
+    c.add_argument("name", nargs="?", default=None)
+    c = csub.add_parser("remove", help="remove rasters from a catalogue, or the whole catalogue")
+    c.add_argument("name")
+    c.add_argument("rasters", nargs="*", help="rasters to remove (none: the catalogue itself; stores are kept)")
+
     p = sub.add_parser("serve", help="run the loopback HTTP service for the QGIS plugin")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s, loopback only)")
     p.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
@@ -218,7 +235,7 @@ class CliRun:
 
         self.args = args
         self.ranks = distributed.ranks_from_env()
-        if self.ranks.distributed and args.command != "embed":
+        if self.ranks.distributed and args.command not in ("embed", "catalog"):
             raise UserError(f"only 'embed' runs under torchrun (WORLD_SIZE={self.ranks.world_size}); run "
                             f"'{args.command}' as one process once the store is written")
         self.spec = raster_spec(args)
@@ -238,20 +255,24 @@ class CliRun:
         if self.ranks.is_main:
             print(f"estimate: {cost.line()} ({cost.rate_tiles_per_s:g} tiles/s, {cost.rate_source})", file=sys.stderr)
 
-    def embed(self, prepared: Prepared) -> Embedded:
+    def embed(self, prepared: Prepared, alone: bool = False) -> Embedded:
+        """Embed ``prepared``: with every torchrun rank (the default), or ``alone`` in this process (a catalogue
+        shares out whole rasters, and keeps its process group for the barrier after)."""
         from ..embedding import distributed
         from . import orchestration
 
-        distributed.init(self.ranks, prepared.model.device)
-        ranks = self.ranks
-        bar, update = progress_bar("embedding" if not ranks.distributed else f"embedding (rank {ranks.rank})")
+        ranks = distributed.SINGLE if alone else self.ranks
+        distributed.init(ranks, prepared.model.device)
+        label = f"embedding {Path(prepared.plan.info.path).name}" if alone else "embedding"
+        bar, update = progress_bar(label if not ranks.distributed else f"embedding (rank {ranks.rank})")
         try:
             done = orchestration.embed(self.workspace, prepared, batch_size=self.args.batch_size,
                                        workers=self.args.workers, progress=update, ranks=ranks,
                                        before=self._announce)
         finally:
             bar.close()
-            distributed.finish()
+            if not alone:
+                distributed.finish()
         plan, store = prepared.plan, done.store
         if store is not None and ranks.is_main:
             print(f"store: {store.path} ({store.n_tiles} tiles of {plan.grid.tile_px} px, bands {plan.bands.bands}: "
@@ -311,6 +332,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     from . import bounds, orchestration
 
     bounds.K.check(args.k)
+    if args.catalog:
+        return _search_catalog(args, clean_phrases([args.raster, *args.query]))
+    if not args.query:
+        raise UserError("give what to look for after the raster, e.g. search R.tif 'storage tanks'")
     queries = clean_phrases(args.query)
     run = CliRun(args)
     answer = orchestration.search(run.workspace, run.spec, queries, k=args.k, output=args.output,
@@ -412,6 +437,74 @@ def cmd_fewshot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _search_catalog(args: argparse.Namespace, queries: list[str]) -> int:
+    from . import orchestration
+
+    if args.heatmap:
+        raise UserError("--heatmap is for one raster: a catalogue search answers with its hits")
+    args.raster = ""
+    run = CliRun(args)
+    answer = orchestration.catalog_search(run.workspace, args.catalog, queries, k=args.k, output=args.output,
+                                          precision=args.precision)
+    print(f"catalogue {args.catalog}: {answer.summary['rasters']} rasters, {answer.summary['tiles']} tiles")
+    print(f"{'rank':>4}  {'score':>7}  {'tile':>6}  raster")
+    for r, hit in enumerate(answer.result, start=1):
+        print(f"{r:>4}  {hit.score:7.4f}  {hit.row:>6}  {answer.catalog.entries[hit.entry].path}")
+    if answer.output is not None:
+        print(f"wrote {answer.output} (layer: catalog_hits, EPSG:4326)", file=sys.stderr)
+    return 0
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    from ..query import catalog as catalogs
+    from . import orchestration
+
+    if args.catalog_command == "list":
+        if args.name is None:
+            for name in catalogs.list_catalogs():
+                cat = catalogs.load_catalog(name)
+                print(f"{name:<24} {len(cat.entries):>4} rasters  {cat.model}")
+            return 0
+        cat = catalogs.load_catalog(args.name)
+        for entry in cat.entries:
+            print(f"{'embedded' if entry.store else 'pending ':<9} {entry.path}")
+        return 0
+    if args.catalog_command == "remove":
+        if not args.rasters:
+            catalogs.remove_catalog(args.name)
+            print(f"removed catalogue {args.name}", file=sys.stderr)
+            return 0
+        cat = catalogs.load_catalog(args.name)
+        wanted = {str(Path(r).resolve()) for r in args.rasters}
+        unknown = sorted(wanted - {e.path for e in cat.entries})
+        if unknown:
+            raise UserError(f"catalogue '{args.name}' has no raster {unknown[0]}")
+        cat.entries = [e for e in cat.entries if e.path not in wanted]
+        catalogs.save_catalog(cat)  # the index is rebuilt at the next search: its store keys no longer match
+        print(f"catalogue {args.name}: {len(cat.entries)} rasters left", file=sys.stderr)
+        return 0
+    args.raster = ""
+    run = CliRun(args)
+    if run.ranks.distributed:  # whole rasters per rank, then a barrier before rank 0 writes the index
+        import torch
+
+        from ..embedding import distributed
+
+        distributed.init(run.ranks, torch.device(run.workspace.device or "cpu"))
+    try:
+        cat = orchestration.catalog_add(run.workspace, args.name, args.sources, run.spec,
+                                        embed_store=lambda prepared: run.embed(prepared, alone=True).store,
+                                        ranks=run.ranks)
+    finally:
+        if run.ranks.distributed:
+            distributed.finish()
+    if cat is not None:
+        embedded = sum(1 for e in cat.entries if e.store)
+        print(json.dumps({"catalog": cat.name, "rasters": len(cat.entries), "embedded": embedded,
+                          "model": cat.model}))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
@@ -427,7 +520,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 COMMANDS = {"models": cmd_models, "embed": cmd_embed, "search": cmd_search, "classify": cmd_classify,
             "count": cmd_count, "similar": cmd_similar, "change": cmd_change,
-            "fewshot": cmd_fewshot, "serve": cmd_serve, "demo": cmd_demo}
+            "fewshot": cmd_fewshot, "catalog": cmd_catalog, "serve": cmd_serve, "demo": cmd_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

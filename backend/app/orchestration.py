@@ -1,4 +1,5 @@
-"""Every job once, for both doors: estimate, embed, search, classify, count, similar, change and fewshot.
+"""Every job once, for both doors: estimate, embed, search, classify, count, similar, change, fewshot and the
+catalogue (add, search).
 
 The CLI (:mod:`backend.app.cli`) and the HTTP routes (:mod:`backend.app.routes`) validate their input (argparse
 and :mod:`backend.app.bounds`; pydantic) and call these functions with a :class:`RasterSpec`. Here a request's
@@ -21,8 +22,9 @@ import numpy as np
 from ..embedding.cost_model import Estimate, check_disk_budget, record_job
 from ..embedding.cost_model import estimate as estimate_cost
 from ..embedding.store import EmbeddingStore
-from ..errors import CannotCountError, InsufficientStorageError, NotEmbeddedError, UserError
+from ..errors import CannotCountError, InsufficientStorageError, NotEmbeddedError, NotFoundError, UserError
 from ..models.registry import get_model_spec, require_model_name
+from ..query import catalog as catalogs
 from ..query import change as change_detection
 from ..query import counting, similar_tiles, text_search, zero_shot  # modules: a test injects a fault into one
 from ..query import few_shot as few_shot_learning
@@ -30,6 +32,7 @@ from ..query.marked_examples import examples_from_features, read_examples
 from ..query.surface_raster import check_raster_path, write_class_raster, write_heatmap
 from ..query.vector_layer import VectorLayer, check_output_path, write_gpkg
 from ..raster.alignment import aligned_path, check_same_bands, overlap_bounds
+from ..raster.collections import raster_paths
 from ..raster.reader import RasterInfo, TilingParams
 from ..raster.uploads import resolve_raster
 from .caches import DEFAULT_OPEN_STORES, OpenStores, RasterInfos
@@ -395,3 +398,122 @@ def fewshot(workspace: Workspace, spec: RasterSpec, *, examples_file: str | None
         answer = replace(answer, raster=write_heatmap(class_raster, store, result.scores, result.labels[0],
                                                       units="cosine to the positives minus cosine to the negatives"))
     return answer
+
+
+# ---------------------------------------------------------------- the catalogue
+
+
+@dataclass(frozen=True)
+class CatalogAnswer:
+    """A catalogue search: its hits (across rasters), the layer, a summary and the GeoPackage written (if asked)."""
+
+    model: LoadedModel
+    catalog: catalogs.Catalog
+    layers: list[VectorLayer]
+    summary: dict
+    output: Path | None
+    result: list
+
+
+def _tiling_of(catalog: catalogs.Catalog) -> TilingParams:
+    t = dict(catalog.tiling)
+    t["bands"] = tuple(t["bands"]) if t.get("bands") else None
+    return TilingParams(**t)
+
+
+def _entry_spec(catalog: catalogs.Catalog, path: str, precision: str | None = None) -> RasterSpec:
+    return RasterSpec(path, catalog.model, catalog.weights, precision, _tiling_of(catalog))
+
+
+def catalog_add(workspace: Workspace, name: str, sources: list[str], spec: RasterSpec, *,
+                embed_store: Callable[[Prepared], EmbeddingStore] | None = None, ranks: Ranks | None = None
+                ) -> catalogs.Catalog:
+    """Add rasters (files, folders, tile indexes, STAC JSON) to catalogue ``name`` (made with ``spec``'s model
+    and tiling), embed the ones without a store and extend its index.
+
+    Every raster is described first: one without a CRS, or one missing, is refused before any is embedded.
+    ``embed_store(prepared)`` makes a missing store (default: ``workspace.when_missing``). Under torchrun the
+    rasters are shared out by rank (entry i on rank i mod world size), each embedded by one process; after a
+    barrier rank 0 writes the index and the catalogue, and the other ranks return None.
+    """
+    from dataclasses import asdict
+
+    from ..embedding.distributed import SINGLE
+
+    ranks = ranks or SINGLE
+    catalogs.check_name(name)
+    paths = list(dict.fromkeys(p for source in sources for p in raster_paths(source)))
+    infos = [workspace.rasters.describe(resolve_raster(p)) for p in paths]
+    for info in infos:
+        if info.crs_wkt is None:
+            raise UserError(f"{info.path} has no CRS: a catalogue answers in longitude/latitude, so its rasters "
+                            "must be georeferenced")
+    catalog = catalogs.load_catalog(name, must_exist=False)
+    if catalog is None:
+        catalog = catalogs.Catalog(name, require_model_name(spec.model), asdict(spec.tiling), weights=spec.weights)
+    elif spec.model and spec.model != catalog.model:
+        raise UserError(f"catalogue '{name}' uses {catalog.model}, not {spec.model}: one model per catalogue")
+    for info in infos:
+        entry = catalog.entry(info.path)
+        if entry is None:
+            catalog.entries.append(catalogs.CatalogEntry(info.path, info.identity))
+        elif entry.identity != info.identity:  # changed on disk: its old store no longer stands for it
+            entry.identity, entry.store = info.identity, None
+    make = embed_store or workspace.when_missing
+    for i, entry in enumerate(catalog.entries):
+        if i % ranks.world_size == ranks.rank and entry.path in paths:
+            prepared = workspace.prepare(_entry_spec(catalog, entry.path, spec.precision))
+            if workspace.stores.get(prepared.plan.key) is None:
+                make(prepared)
+    if ranks.distributed:
+        import torch.distributed as dist
+
+        dist.barrier()
+        if not ranks.is_main:
+            return None
+    stores = _catalog_stores(workspace, catalog, spec.precision)
+    catalogs.update_index(catalog, stores)
+    catalogs.save_catalog(catalog)
+    return catalog
+
+
+def _catalog_stores(workspace: Workspace, catalog: catalogs.Catalog, precision: str | None = None
+                    ) -> list[EmbeddingStore]:
+    """Each entry's current store; a raster that vanished is one line, a changed one gets a new store (the CLI
+    embeds it, the service answers 409 naming it): never the old embeddings."""
+    stores = []
+    for entry in catalog.entries:
+        if not Path(entry.path).exists():
+            raise NotFoundError(f"catalogue '{catalog.name}': {entry.path} is gone: restore it, or remove it with "
+                                f"'catalog remove {catalog.name} {entry.path}'")
+        prepared, store = workspace.open(_entry_spec(catalog, entry.path, precision))
+        entry.identity, entry.store = prepared.plan.info.identity, store.key
+        stores.append(store)
+    return stores
+
+
+def catalog_search(workspace: Workspace, name: str, queries: list[str], k: int = 10, output: str | None = None,
+                   precision: str | None = None) -> CatalogAnswer:
+    """The ``k`` best distinct tiles for the phrases across every raster of catalogue ``name``: layer
+    ``catalog_hits`` in EPSG:4326, each hit naming its raster."""
+    from ..query.prompts import phrase_embedding
+
+    _check_output(output)
+    catalog = catalogs.load_catalog(name)
+    if not catalog.entries:
+        raise UserError(f"catalogue '{name}' has no rasters: add some with 'catalog add {name} RASTER...'")
+    stores = _catalog_stores(workspace, catalog, precision)
+    model = workspace.load_model(catalog.model, weights=catalog.weights, device=workspace.device, precision=precision)
+    built = catalogs.update_index(catalog, stores)
+    catalogs.save_catalog(catalog)
+    query = phrase_embedding(model, queries, model.spec.prompt_templates)
+    hits = catalogs.search_index(built, stores, query, k)
+    layer = catalogs.hit_layer(catalog, stores, hits, " | ".join(queries))
+    written = None
+    if output:
+        from rasterio.crs import CRS
+
+        written = write_gpkg(output, [layer], CRS.from_string(catalogs.LONLAT).to_wkt())
+    summary = {"catalog": name, "rasters": len(catalog.entries), "tiles": int(built.index.ntotal),
+               "best_score": hits[0].score if hits else None}
+    return CatalogAnswer(model, catalog, [layer], summary, written, hits)

@@ -197,6 +197,32 @@ class QueryAnswer(BaseModel):
     layers: dict[str, dict] = Field(..., description="layer name -> GeoJSON FeatureCollection")
 
 
+class CatalogSearchRequest(BaseModel):
+    catalog: str = Field(..., min_length=1, max_length=64, description="a catalogue from GET /catalogs")
+    queries: Phrases = bounds.QUERIES.field(description="one or more phrases; their embeddings are averaged")
+    k: int = bounds.K.field(10, description="number of distinct hits over all the catalogue's rasters")
+    output: str | None = Field(None, description="GeoPackage to write the hits to (EPSG:4326)")
+    precision: Literal["exact", "int8"] = Field("exact", description="as for one raster")
+
+
+class CatalogInfo(BaseModel):
+    name: str
+    model: str
+    rasters: int
+    embedded: int = Field(..., description="rasters whose store exists")
+
+
+class CatalogAnswer(BaseModel):
+    """The hits of a catalogue search as GeoJSON in EPSG:4326, each naming its raster."""
+
+    model: str
+    catalog: str
+    crs_wkt: str
+    output: str | None
+    summary: dict
+    layers: dict[str, dict]
+
+
 class ModelInfo(BaseModel):
     name: str
     arch: str

@@ -7,6 +7,9 @@ from fastapi import APIRouter
 
 from .. import orchestration
 from ..schemas import (
+    CatalogAnswer,
+    CatalogInfo,
+    CatalogSearchRequest,
     ChangeRequest,
     ClassifyRequest,
     CountRequest,
@@ -69,3 +72,31 @@ def fewshot(req: FewShotRequest, workspace: WorkspaceDep) -> QueryAnswer:
                                    output=req.output, text_prior=req.text_prior, class_raster=req.class_raster)
     names = {"fewshot_classes", "fewshot_hits"} | ({"fewshot_scores"} if req.include_surface else set())
     return _geojson(answer, names)
+
+
+@router.get("/catalogs")
+def list_catalogs() -> list[CatalogInfo]:
+    """The catalogues in the backend's cache (made with ``python -m backend catalog add``)."""
+    from ...query import catalog as catalogs
+
+    out = []
+    for name in catalogs.list_catalogs():
+        cat = catalogs.load_catalog(name)
+        out.append(CatalogInfo(name=name, model=cat.model, rasters=len(cat.entries),
+                               embedded=sum(1 for e in cat.entries if e.store)))
+    return out
+
+
+@router.post("/catalog/search")
+def catalog_search(req: CatalogSearchRequest, workspace: WorkspaceDep) -> CatalogAnswer:
+    """Search every raster of a catalogue; 409 naming a raster that changed and needs embedding again."""
+    from rasterio.crs import CRS
+
+    from ...query.catalog import LONLAT, check_name
+
+    check_name(req.catalog)
+    answer = orchestration.catalog_search(workspace, req.catalog, req.queries, req.k, req.output, req.precision)
+    wkt = CRS.from_string(LONLAT).to_wkt()
+    return CatalogAnswer(model=answer.model.spec.name, catalog=req.catalog, crs_wkt=wkt,
+                         output=str(answer.output) if answer.output else None, summary=answer.summary,
+                         layers={layer.name: layer.geojson(wkt) for layer in answer.layers})
