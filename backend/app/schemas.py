@@ -159,6 +159,9 @@ class ModelInfo(BaseModel):
     present: bool
     where: str
     counts: bool = Field(True, description="false: counting is refused unless forced (the model cannot count)")
+    downloadable: bool = Field(False, description="POST /models/{name}/download can fetch its weights")
+    size_bytes: int | None = Field(None, description="the weights file's size in bytes, where known")
+    licence: str = ""
 
 
 class Health(BaseModel):
