@@ -20,8 +20,8 @@
       <translation>Backend nach Zustand und Modellen fragen (startet ein lokales Backend, wenn keines läuft)</translation>
     </message>
     <message>
-      <source>The model for the jobs started here</source>
-      <translation>Das Modell für die hier gestarteten Aufträge</translation>
+      <source>The model for every RemoteCLIP job (the toolbar's search too)</source>
+      <translation type="unfinished" />
     </message>
     <message>
       <source>Model</source>
@@ -162,6 +162,10 @@ river or lake</translation>
       <translation>Layer</translation>
     </message>
     <message>
+      <source>Best model present</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
       <source>{0} cannot count: its counts are no better than a constant guess (see its model card)</source>
       <translation>{0} kann nicht zählen: seine Zählungen sind nicht besser als eine konstante Schätzung (siehe seine Modellkarte)</translation>
     </message>
@@ -194,16 +198,12 @@ river or lake</translation>
       <translation>Backend gestoppt (es startet mit dem ersten Auftrag oder mit „Aktualisieren“)</translation>
     </message>
     <message>
-      <source>Default ({0})</source>
-      <translation>Standard ({0})</translation>
-    </message>
-    <message>
-      <source>best model present</source>
-      <translation>bestes vorhandenes Modell</translation>
-    </message>
-    <message>
       <source>Remote backend at {0} (press Refresh to check)</source>
       <translation>Entferntes Backend unter {0} („Aktualisieren“ prüft es)</translation>
+    </message>
+    <message>
+      <source>{0}: weights downloaded</source>
+      <translation type="unfinished" />
     </message>
     <message>
       <source>Backend running at {0} (version {1}); models with weights: {2}</source>
@@ -230,12 +230,12 @@ river or lake</translation>
       <translation>Backend läuft unter {0}</translation>
     </message>
     <message>
-      <source>{0} (weights present)</source>
-      <translation>{0} (Gewichte vorhanden)</translation>
+      <source>Download of {0} cancelled: nothing was kept</source>
+      <translation type="unfinished" />
     </message>
     <message>
-      <source>{0} (no weights)</source>
-      <translation>{0} (keine Gewichte)</translation>
+      <source>Download of {0} failed: {1}</source>
+      <translation type="unfinished" />
     </message>
     <message>
       <source>RemoteCLIP: creating the backend environment</source>
@@ -292,6 +292,74 @@ Es läuft im Hintergrund und kann im Task-Manager abgebrochen werden; spätere S
     <message>
       <source>The task failed</source>
       <translation>Die Aufgabe ist fehlgeschlagen</translation>
+    </message>
+    <message>
+      <source>{0} (choose a weights file)</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>the download failed</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Download</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Choose file…</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>A checkpoint file of this model on this machine (.pt)</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Cancel</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Checkpoints (*.pt *.pth *.bin *.safetensors);;All files (*)</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>{0} (weights present)</source>
+      <translation>{0} (Gewichte vorhanden)</translation>
+    </message>
+    <message>
+      <source>{0} (download, {1})</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>{0} (download)</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>RemoteCLIP: download {0}</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Its weights are not on the backend's machine yet</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Its weights are not on the backend's machine: choose its weights file</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Weights file for {0}</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Weights file: {0}</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Downloading {0}…</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Download ({0})</source>
+      <translation type="unfinished" />
     </message>
     <message>
       <source>Bands: give one band or three (numbers from 1), e.g. 3,2,1</source>
@@ -638,28 +706,76 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Ergebnis</translation>
     </message>
     <message>
+      <source>Test connection: the backend's Python environment is missing (create it from the RemoteCLIP menu)</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
       <source>RemoteCLIP settings</source>
       <translation>RemoteCLIP-Einstellungen</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP runs its model in a backend process of its own. Local: the plugin starts it with the Python below (empty: the environment it creates on first use). Remote: it connects to a backend started elsewhere (python -m backend serve, e.g. on a GPU workstation through an SSH tunnel), with the URL and token from that backend's state file; files on this machine are uploaded to it. The model is chosen in the RemoteCLIP panel.</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Start a local backend</source>
+      <translation>Lokales Backend starten</translation>
+    </message>
+    <message>
+      <source>Connect to a running backend</source>
+      <translation>Mit laufendem Backend verbinden</translation>
+    </message>
+    <message>
+      <source>The Python that runs the backend (it needs the backend's packages)</source>
+      <translation type="unfinished" />
     </message>
     <message>
       <source>Python interpreter</source>
       <translation>Python-Interpreter</translation>
     </message>
     <message>
+      <source>the best Python 3.10+ found</source>
+      <translation>das beste gefundene Python 3.10+</translation>
+    </message>
+    <message>
+      <source>Python to create the backend environment from</source>
+      <translation>Python, aus dem die Backend-Umgebung erstellt wird</translation>
+    </message>
+    <message>
+      <source>auto: CUDA wheels with an NVIDIA GPU, CPU wheels without; pypi: PyPI's build; or the URL of a package index</source>
+      <translation>auto: CUDA-Wheels mit NVIDIA-GPU, CPU-Wheels ohne; pypi: der Build von PyPI; oder die URL eines Paketindex</translation>
+    </message>
+    <message>
+      <source>PyTorch build</source>
+      <translation>PyTorch-Build</translation>
+    </message>
+    <message>
+      <source>The remote backend's address (its state file's url)</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
       <source>Backend URL</source>
       <translation>Backend-URL</translation>
+    </message>
+    <message>
+      <source>The remote backend's bearer token (its state file's token)</source>
+      <translation type="unfinished" />
     </message>
     <message>
       <source>Token</source>
       <translation>Token</translation>
     </message>
     <message>
-      <source>Model (empty: the best one present)</source>
-      <translation>Modell (leer: das beste vorhandene)</translation>
+      <source>Test connection</source>
+      <translation type="unfinished" />
     </message>
     <message>
-      <source>Weights file</source>
-      <translation>Gewichtsdatei</translation>
+      <source>Ask the backend configured here for its health and models (a local one is started for the test)</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Jobs</source>
+      <translation type="unfinished" />
     </message>
     <message>
       <source>Tile size (pixels)</source>
@@ -682,28 +798,56 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Vor Einbettungen fragen, die länger dauern als</translation>
     </message>
     <message>
-      <source>the best Python 3.10+ found</source>
-      <translation>das beste gefundene Python 3.10+</translation>
+      <source>Test connection: connecting…</source>
+      <translation type="unfinished" />
     </message>
     <message>
-      <source>Python to create the backend environment from</source>
-      <translation>Python, aus dem die Backend-Umgebung erstellt wird</translation>
+      <source>Test connection: no backend URL set</source>
+      <translation type="unfinished" />
     </message>
     <message>
-      <source>auto: CUDA wheels with an NVIDIA GPU, CPU wheels without; pypi: PyPI's build; or the URL of a package index</source>
-      <translation>auto: CUDA-Wheels mit NVIDIA-GPU, CPU-Wheels ohne; pypi: der Build von PyPI; oder die URL eines Paketindex</translation>
+      <source>Test connection: ok (backend {0}, {1} models)</source>
+      <translation type="unfinished" />
     </message>
     <message>
-      <source>PyTorch build</source>
-      <translation>PyTorch-Build</translation>
+      <source>Test connection: refused (wrong token)</source>
+      <translation type="unfinished" />
     </message>
     <message>
-      <source>Start a local backend</source>
-      <translation>Lokales Backend starten</translation>
+      <source>Test connection: refused ({0})</source>
+      <translation type="unfinished" />
     </message>
     <message>
-      <source>Connect to a running backend</source>
-      <translation>Mit laufendem Backend verbinden</translation>
+      <source>Test connection: failed ({0})</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Test connection: unreachable ({0})</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>The model for the jobs started here</source>
+      <translation type="vanished">Das Modell für die hier gestarteten Aufträge</translation>
+    </message>
+    <message>
+      <source>Default ({0})</source>
+      <translation type="vanished">Standard ({0})</translation>
+    </message>
+    <message>
+      <source>best model present</source>
+      <translation type="vanished">bestes vorhandenes Modell</translation>
+    </message>
+    <message>
+      <source>{0} (no weights)</source>
+      <translation type="vanished">{0} (keine Gewichte)</translation>
+    </message>
+    <message>
+      <source>Model (empty: the best one present)</source>
+      <translation type="vanished">Modell (leer: das beste vorhandene)</translation>
+    </message>
+    <message>
+      <source>Weights file</source>
+      <translation type="vanished">Gewichtsdatei</translation>
     </message>
     <message>
       <source>model's input size</source>

@@ -20,8 +20,8 @@
       <translation>Interroger le backend sur son état et ses modèles (démarre un backend local si aucun ne tourne)</translation>
     </message>
     <message>
-      <source>The model for the jobs started here</source>
-      <translation>Le modèle des tâches lancées ici</translation>
+      <source>The model for every RemoteCLIP job (the toolbar's search too)</source>
+      <translation type="unfinished" />
     </message>
     <message>
       <source>Model</source>
@@ -162,6 +162,10 @@ river or lake</translation>
       <translation>Couches</translation>
     </message>
     <message>
+      <source>Best model present</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
       <source>{0} cannot count: its counts are no better than a constant guess (see its model card)</source>
       <translation>{0} ne sait pas compter : ses comptages ne valent pas mieux qu'une estimation constante (voir sa fiche de modèle)</translation>
     </message>
@@ -194,16 +198,12 @@ river or lake</translation>
       <translation>Backend arrêté (il démarre avec la première tâche, ou avec « Actualiser »)</translation>
     </message>
     <message>
-      <source>Default ({0})</source>
-      <translation>Par défaut ({0})</translation>
-    </message>
-    <message>
-      <source>best model present</source>
-      <translation>meilleur modèle disponible</translation>
-    </message>
-    <message>
       <source>Remote backend at {0} (press Refresh to check)</source>
       <translation>Backend distant à {0} (« Actualiser » pour le vérifier)</translation>
+    </message>
+    <message>
+      <source>{0}: weights downloaded</source>
+      <translation type="unfinished" />
     </message>
     <message>
       <source>Backend running at {0} (version {1}); models with weights: {2}</source>
@@ -230,12 +230,12 @@ river or lake</translation>
       <translation>Backend en cours d'exécution à {0}</translation>
     </message>
     <message>
-      <source>{0} (weights present)</source>
-      <translation>{0} (poids présents)</translation>
+      <source>Download of {0} cancelled: nothing was kept</source>
+      <translation type="unfinished" />
     </message>
     <message>
-      <source>{0} (no weights)</source>
-      <translation>{0} (pas de poids)</translation>
+      <source>Download of {0} failed: {1}</source>
+      <translation type="unfinished" />
     </message>
     <message>
       <source>RemoteCLIP: creating the backend environment</source>
@@ -292,6 +292,74 @@ Elle tourne en arrière-plan et peut être annulée depuis le gestionnaire de t�
     <message>
       <source>The task failed</source>
       <translation>La tâche a échoué</translation>
+    </message>
+    <message>
+      <source>{0} (choose a weights file)</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>the download failed</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Download</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Choose file…</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>A checkpoint file of this model on this machine (.pt)</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Cancel</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Checkpoints (*.pt *.pth *.bin *.safetensors);;All files (*)</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>{0} (weights present)</source>
+      <translation>{0} (poids présents)</translation>
+    </message>
+    <message>
+      <source>{0} (download, {1})</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>{0} (download)</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>RemoteCLIP: download {0}</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Its weights are not on the backend's machine yet</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Its weights are not on the backend's machine: choose its weights file</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Weights file for {0}</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Weights file: {0}</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Downloading {0}…</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Download ({0})</source>
+      <translation type="unfinished" />
     </message>
     <message>
       <source>Bands: give one band or three (numbers from 1), e.g. 3,2,1</source>
@@ -638,28 +706,76 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>résultat</translation>
     </message>
     <message>
+      <source>Test connection: the backend's Python environment is missing (create it from the RemoteCLIP menu)</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
       <source>RemoteCLIP settings</source>
       <translation>Paramètres de RemoteCLIP</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP runs its model in a backend process of its own. Local: the plugin starts it with the Python below (empty: the environment it creates on first use). Remote: it connects to a backend started elsewhere (python -m backend serve, e.g. on a GPU workstation through an SSH tunnel), with the URL and token from that backend's state file; files on this machine are uploaded to it. The model is chosen in the RemoteCLIP panel.</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Start a local backend</source>
+      <translation>Démarrer un backend local</translation>
+    </message>
+    <message>
+      <source>Connect to a running backend</source>
+      <translation>Se connecter à un backend en cours d'exécution</translation>
+    </message>
+    <message>
+      <source>The Python that runs the backend (it needs the backend's packages)</source>
+      <translation type="unfinished" />
     </message>
     <message>
       <source>Python interpreter</source>
       <translation>Interpréteur Python</translation>
     </message>
     <message>
+      <source>the best Python 3.10+ found</source>
+      <translation>le meilleur Python 3.10+ trouvé</translation>
+    </message>
+    <message>
+      <source>Python to create the backend environment from</source>
+      <translation>Python à partir duquel créer l'environnement du backend</translation>
+    </message>
+    <message>
+      <source>auto: CUDA wheels with an NVIDIA GPU, CPU wheels without; pypi: PyPI's build; or the URL of a package index</source>
+      <translation>auto : wheels CUDA avec un GPU NVIDIA, wheels CPU sans ; pypi : la version de PyPI ; ou l'URL d'un index de paquets</translation>
+    </message>
+    <message>
+      <source>PyTorch build</source>
+      <translation>Version de PyTorch</translation>
+    </message>
+    <message>
+      <source>The remote backend's address (its state file's url)</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
       <source>Backend URL</source>
       <translation>URL du backend</translation>
+    </message>
+    <message>
+      <source>The remote backend's bearer token (its state file's token)</source>
+      <translation type="unfinished" />
     </message>
     <message>
       <source>Token</source>
       <translation>Jeton</translation>
     </message>
     <message>
-      <source>Model (empty: the best one present)</source>
-      <translation>Modèle (vide : le meilleur disponible)</translation>
+      <source>Test connection</source>
+      <translation type="unfinished" />
     </message>
     <message>
-      <source>Weights file</source>
-      <translation>Fichier de poids</translation>
+      <source>Ask the backend configured here for its health and models (a local one is started for the test)</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Jobs</source>
+      <translation type="unfinished" />
     </message>
     <message>
       <source>Tile size (pixels)</source>
@@ -682,28 +798,56 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Demander avant les intégrations plus longues que</translation>
     </message>
     <message>
-      <source>the best Python 3.10+ found</source>
-      <translation>le meilleur Python 3.10+ trouvé</translation>
+      <source>Test connection: connecting…</source>
+      <translation type="unfinished" />
     </message>
     <message>
-      <source>Python to create the backend environment from</source>
-      <translation>Python à partir duquel créer l'environnement du backend</translation>
+      <source>Test connection: no backend URL set</source>
+      <translation type="unfinished" />
     </message>
     <message>
-      <source>auto: CUDA wheels with an NVIDIA GPU, CPU wheels without; pypi: PyPI's build; or the URL of a package index</source>
-      <translation>auto : wheels CUDA avec un GPU NVIDIA, wheels CPU sans ; pypi : la version de PyPI ; ou l'URL d'un index de paquets</translation>
+      <source>Test connection: ok (backend {0}, {1} models)</source>
+      <translation type="unfinished" />
     </message>
     <message>
-      <source>PyTorch build</source>
-      <translation>Version de PyTorch</translation>
+      <source>Test connection: refused (wrong token)</source>
+      <translation type="unfinished" />
     </message>
     <message>
-      <source>Start a local backend</source>
-      <translation>Démarrer un backend local</translation>
+      <source>Test connection: refused ({0})</source>
+      <translation type="unfinished" />
     </message>
     <message>
-      <source>Connect to a running backend</source>
-      <translation>Se connecter à un backend en cours d'exécution</translation>
+      <source>Test connection: failed ({0})</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Test connection: unreachable ({0})</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>The model for the jobs started here</source>
+      <translation type="vanished">Le modèle des tâches lancées ici</translation>
+    </message>
+    <message>
+      <source>Default ({0})</source>
+      <translation type="vanished">Par défaut ({0})</translation>
+    </message>
+    <message>
+      <source>best model present</source>
+      <translation type="vanished">meilleur modèle disponible</translation>
+    </message>
+    <message>
+      <source>{0} (no weights)</source>
+      <translation type="vanished">{0} (pas de poids)</translation>
+    </message>
+    <message>
+      <source>Model (empty: the best one present)</source>
+      <translation type="vanished">Modèle (vide : le meilleur disponible)</translation>
+    </message>
+    <message>
+      <source>Weights file</source>
+      <translation type="vanished">Fichier de poids</translation>
     </message>
     <message>
       <source>model's input size</source>
