@@ -21,7 +21,7 @@
     </message>
     <message>
       <source>The model for every RemoteCLIP job (the toolbar's search too)</source>
-      <translation type="unfinished" />
+      <translation>Das Modell für jeden RemoteCLIP-Auftrag (auch für die Suche in der Werkzeugleiste)</translation>
     </message>
     <message>
       <source>Model</source>
@@ -163,7 +163,7 @@ river or lake</translation>
     </message>
     <message>
       <source>Best model present</source>
-      <translation type="unfinished" />
+      <translation>Bestes vorhandenes Modell</translation>
     </message>
     <message>
       <source>{0} cannot count: its counts are no better than a constant guess (see its model card)</source>
@@ -203,7 +203,7 @@ river or lake</translation>
     </message>
     <message>
       <source>{0}: weights downloaded</source>
-      <translation type="unfinished" />
+      <translation>{0}: Gewichte heruntergeladen</translation>
     </message>
     <message>
       <source>Backend running at {0} (version {1}); models with weights: {2}</source>
@@ -231,11 +231,11 @@ river or lake</translation>
     </message>
     <message>
       <source>Download of {0} cancelled: nothing was kept</source>
-      <translation type="unfinished" />
+      <translation>Herunterladen von {0} abgebrochen: nichts wurde behalten</translation>
     </message>
     <message>
       <source>Download of {0} failed: {1}</source>
-      <translation type="unfinished" />
+      <translation>Herunterladen von {0} fehlgeschlagen: {1}</translation>
     </message>
     <message>
       <source>RemoteCLIP: creating the backend environment</source>
@@ -248,6 +248,14 @@ river or lake</translation>
     <message>
       <source>Cannot create the backend environment: {0}</source>
       <translation>Die Backend-Umgebung kann nicht erstellt werden: {0}</translation>
+    </message>
+    <message>
+      <source>{0} was not downloaded (cancelled): download it from the RemoteCLIP panel</source>
+      <translation>{0} wurde nicht heruntergeladen (abgebrochen): laden Sie es im RemoteCLIP-Bedienfeld herunter</translation>
+    </message>
+    <message>
+      <source>{0} was not downloaded ({1}): download it from the RemoteCLIP panel</source>
+      <translation>{0} wurde nicht heruntergeladen ({1}): laden Sie es im RemoteCLIP-Bedienfeld herunter</translation>
     </message>
     <message>
       <source>Backend environment ready: {0} (torch {1})</source>
@@ -295,31 +303,31 @@ Es läuft im Hintergrund und kann im Task-Manager abgebrochen werden; spätere S
     </message>
     <message>
       <source>{0} (choose a weights file)</source>
-      <translation type="unfinished" />
+      <translation>{0} (Gewichtsdatei wählen)</translation>
     </message>
     <message>
       <source>the download failed</source>
-      <translation type="unfinished" />
+      <translation>das Herunterladen ist fehlgeschlagen</translation>
     </message>
     <message>
       <source>Download</source>
-      <translation type="unfinished" />
+      <translation>Herunterladen</translation>
     </message>
     <message>
       <source>Choose file…</source>
-      <translation type="unfinished" />
+      <translation>Datei wählen…</translation>
     </message>
     <message>
-      <source>A checkpoint file of this model on this machine (.pt)</source>
-      <translation type="unfinished" />
+      <source>A checkpoint file of this model (.pt) on the machine the backend runs on</source>
+      <translation>Eine Checkpoint-Datei dieses Modells (.pt) auf dem Rechner, auf dem das Backend läuft</translation>
     </message>
     <message>
       <source>Cancel</source>
-      <translation type="unfinished" />
+      <translation>Abbrechen</translation>
     </message>
     <message>
       <source>Checkpoints (*.pt *.pth *.bin *.safetensors);;All files (*)</source>
-      <translation type="unfinished" />
+      <translation>Checkpoints (*.pt *.pth *.bin *.safetensors);;Alle Dateien (*)</translation>
     </message>
     <message>
       <source>{0} (weights present)</source>
@@ -327,39 +335,39 @@ Es läuft im Hintergrund und kann im Task-Manager abgebrochen werden; spätere S
     </message>
     <message>
       <source>{0} (download, {1})</source>
-      <translation type="unfinished" />
+      <translation>{0} (herunterladen, {1})</translation>
     </message>
     <message>
       <source>{0} (download)</source>
-      <translation type="unfinished" />
+      <translation>{0} (herunterladen)</translation>
     </message>
     <message>
       <source>RemoteCLIP: download {0}</source>
-      <translation type="unfinished" />
+      <translation>RemoteCLIP: {0} herunterladen</translation>
     </message>
     <message>
       <source>Its weights are not on the backend's machine yet</source>
-      <translation type="unfinished" />
+      <translation>Seine Gewichte sind noch nicht auf dem Rechner des Backends</translation>
     </message>
     <message>
       <source>Its weights are not on the backend's machine: choose its weights file</source>
-      <translation type="unfinished" />
+      <translation>Seine Gewichte sind nicht auf dem Rechner des Backends: wählen Sie seine Gewichtsdatei</translation>
     </message>
     <message>
       <source>Weights file for {0}</source>
-      <translation type="unfinished" />
+      <translation>Gewichtsdatei für {0}</translation>
     </message>
     <message>
       <source>Weights file: {0}</source>
-      <translation type="unfinished" />
+      <translation>Gewichtsdatei: {0}</translation>
     </message>
     <message>
       <source>Downloading {0}…</source>
-      <translation type="unfinished" />
+      <translation>{0} wird heruntergeladen…</translation>
     </message>
     <message>
       <source>Download ({0})</source>
-      <translation type="unfinished" />
+      <translation>Herunterladen ({0})</translation>
     </message>
     <message>
       <source>Bands: give one band or three (numbers from 1), e.g. 3,2,1</source>
@@ -707,7 +715,7 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     </message>
     <message>
       <source>Test connection: the backend's Python environment is missing (create it from the RemoteCLIP menu)</source>
-      <translation type="unfinished" />
+      <translation>Verbindung testen: die Python-Umgebung des Backends fehlt (im RemoteCLIP-Menü erstellen)</translation>
     </message>
     <message>
       <source>RemoteCLIP settings</source>
@@ -715,7 +723,7 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     </message>
     <message>
       <source>RemoteCLIP runs its model in a backend process of its own. Local: the plugin starts it with the Python below (empty: the environment it creates on first use). Remote: it connects to a backend started elsewhere (python -m backend serve, e.g. on a GPU workstation through an SSH tunnel), with the URL and token from that backend's state file; files on this machine are uploaded to it. The model is chosen in the RemoteCLIP panel.</source>
-      <translation type="unfinished" />
+      <translation>RemoteCLIP führt sein Modell in einem eigenen Backend-Prozess aus. Lokal: das Plugin startet ihn mit dem Python unten (leer: die Umgebung, die es bei der ersten Verwendung erstellt). Entfernt: es verbindet sich mit einem anderswo gestarteten Backend (python -m backend serve, z. B. auf einer GPU-Workstation über einen SSH-Tunnel), mit URL und Token aus der Statusdatei dieses Backends; Dateien dieses Rechners werden dorthin hochgeladen. Das Modell wird im RemoteCLIP-Bedienfeld gewählt.</translation>
     </message>
     <message>
       <source>Start a local backend</source>
@@ -727,7 +735,7 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     </message>
     <message>
       <source>The Python that runs the backend (it needs the backend's packages)</source>
-      <translation type="unfinished" />
+      <translation>Das Python, das das Backend ausführt (es braucht die Pakete des Backends)</translation>
     </message>
     <message>
       <source>Python interpreter</source>
@@ -751,7 +759,7 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     </message>
     <message>
       <source>The remote backend's address (its state file's url)</source>
-      <translation type="unfinished" />
+      <translation>Die Adresse des entfernten Backends (url in seiner Statusdatei)</translation>
     </message>
     <message>
       <source>Backend URL</source>
@@ -759,7 +767,7 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     </message>
     <message>
       <source>The remote backend's bearer token (its state file's token)</source>
-      <translation type="unfinished" />
+      <translation>Das Bearer-Token des entfernten Backends (token in seiner Statusdatei)</translation>
     </message>
     <message>
       <source>Token</source>
@@ -767,15 +775,15 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     </message>
     <message>
       <source>Test connection</source>
-      <translation type="unfinished" />
+      <translation>Verbindung testen</translation>
     </message>
     <message>
       <source>Ask the backend configured here for its health and models (a local one is started for the test)</source>
-      <translation type="unfinished" />
+      <translation>Das hier eingestellte Backend nach Zustand und Modellen fragen (ein lokales wird für den Test gestartet)</translation>
     </message>
     <message>
       <source>Jobs</source>
-      <translation type="unfinished" />
+      <translation>Aufträge</translation>
     </message>
     <message>
       <source>Tile size (pixels)</source>
@@ -799,31 +807,35 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     </message>
     <message>
       <source>Test connection: connecting…</source>
-      <translation type="unfinished" />
+      <translation>Verbindung testen: verbinde…</translation>
     </message>
     <message>
       <source>Test connection: no backend URL set</source>
-      <translation type="unfinished" />
+      <translation>Verbindung testen: keine Backend-URL eingestellt</translation>
     </message>
     <message>
       <source>Test connection: ok (backend {0}, {1} models)</source>
-      <translation type="unfinished" />
+      <translation>Verbindung testen: ok (Backend {0}, {1} Modelle)</translation>
     </message>
     <message>
       <source>Test connection: refused (wrong token)</source>
-      <translation type="unfinished" />
+      <translation>Verbindung testen: abgewiesen (falsches Token)</translation>
     </message>
     <message>
       <source>Test connection: refused ({0})</source>
-      <translation type="unfinished" />
+      <translation>Verbindung testen: abgewiesen ({0})</translation>
     </message>
     <message>
       <source>Test connection: failed ({0})</source>
-      <translation type="unfinished" />
+      <translation>Verbindung testen: fehlgeschlagen ({0})</translation>
     </message>
     <message>
       <source>Test connection: unreachable ({0})</source>
-      <translation type="unfinished" />
+      <translation>Verbindung testen: nicht erreichbar ({0})</translation>
+    </message>
+    <message>
+      <source>A checkpoint file of this model on this machine (.pt)</source>
+      <translation type="vanished" />
     </message>
     <message>
       <source>The model for the jobs started here</source>

@@ -21,7 +21,7 @@
     </message>
     <message>
       <source>The model for every RemoteCLIP job (the toolbar's search too)</source>
-      <translation type="unfinished" />
+      <translation>Le modèle de toutes les tâches RemoteCLIP (la recherche de la barre d'outils aussi)</translation>
     </message>
     <message>
       <source>Model</source>
@@ -163,7 +163,7 @@ river or lake</translation>
     </message>
     <message>
       <source>Best model present</source>
-      <translation type="unfinished" />
+      <translation>Meilleur modèle présent</translation>
     </message>
     <message>
       <source>{0} cannot count: its counts are no better than a constant guess (see its model card)</source>
@@ -203,7 +203,7 @@ river or lake</translation>
     </message>
     <message>
       <source>{0}: weights downloaded</source>
-      <translation type="unfinished" />
+      <translation>{0} : poids téléchargés</translation>
     </message>
     <message>
       <source>Backend running at {0} (version {1}); models with weights: {2}</source>
@@ -231,11 +231,11 @@ river or lake</translation>
     </message>
     <message>
       <source>Download of {0} cancelled: nothing was kept</source>
-      <translation type="unfinished" />
+      <translation>Téléchargement de {0} annulé : rien n'a été conservé</translation>
     </message>
     <message>
       <source>Download of {0} failed: {1}</source>
-      <translation type="unfinished" />
+      <translation>Échec du téléchargement de {0} : {1}</translation>
     </message>
     <message>
       <source>RemoteCLIP: creating the backend environment</source>
@@ -248,6 +248,14 @@ river or lake</translation>
     <message>
       <source>Cannot create the backend environment: {0}</source>
       <translation>Impossible de créer l'environnement du backend : {0}</translation>
+    </message>
+    <message>
+      <source>{0} was not downloaded (cancelled): download it from the RemoteCLIP panel</source>
+      <translation>{0} n'a pas été téléchargé (annulé) : téléchargez-le depuis le panneau RemoteCLIP</translation>
+    </message>
+    <message>
+      <source>{0} was not downloaded ({1}): download it from the RemoteCLIP panel</source>
+      <translation>{0} n'a pas été téléchargé ({1}) : téléchargez-le depuis le panneau RemoteCLIP</translation>
     </message>
     <message>
       <source>Backend environment ready: {0} (torch {1})</source>
@@ -295,31 +303,31 @@ Elle tourne en arrière-plan et peut être annulée depuis le gestionnaire de t�
     </message>
     <message>
       <source>{0} (choose a weights file)</source>
-      <translation type="unfinished" />
+      <translation>{0} (choisir un fichier de poids)</translation>
     </message>
     <message>
       <source>the download failed</source>
-      <translation type="unfinished" />
+      <translation>le téléchargement a échoué</translation>
     </message>
     <message>
       <source>Download</source>
-      <translation type="unfinished" />
+      <translation>Télécharger</translation>
     </message>
     <message>
       <source>Choose file…</source>
-      <translation type="unfinished" />
+      <translation>Choisir un fichier…</translation>
     </message>
     <message>
-      <source>A checkpoint file of this model on this machine (.pt)</source>
-      <translation type="unfinished" />
+      <source>A checkpoint file of this model (.pt) on the machine the backend runs on</source>
+      <translation>Un fichier de checkpoint de ce modèle (.pt) sur la machine où tourne le backend</translation>
     </message>
     <message>
       <source>Cancel</source>
-      <translation type="unfinished" />
+      <translation>Annuler</translation>
     </message>
     <message>
       <source>Checkpoints (*.pt *.pth *.bin *.safetensors);;All files (*)</source>
-      <translation type="unfinished" />
+      <translation>Checkpoints (*.pt *.pth *.bin *.safetensors);;Tous les fichiers (*)</translation>
     </message>
     <message>
       <source>{0} (weights present)</source>
@@ -327,39 +335,39 @@ Elle tourne en arrière-plan et peut être annulée depuis le gestionnaire de t�
     </message>
     <message>
       <source>{0} (download, {1})</source>
-      <translation type="unfinished" />
+      <translation>{0} (à télécharger, {1})</translation>
     </message>
     <message>
       <source>{0} (download)</source>
-      <translation type="unfinished" />
+      <translation>{0} (à télécharger)</translation>
     </message>
     <message>
       <source>RemoteCLIP: download {0}</source>
-      <translation type="unfinished" />
+      <translation>RemoteCLIP : télécharger {0}</translation>
     </message>
     <message>
       <source>Its weights are not on the backend's machine yet</source>
-      <translation type="unfinished" />
+      <translation>Ses poids ne sont pas encore sur la machine du backend</translation>
     </message>
     <message>
       <source>Its weights are not on the backend's machine: choose its weights file</source>
-      <translation type="unfinished" />
+      <translation>Ses poids ne sont pas sur la machine du backend : choisissez son fichier de poids</translation>
     </message>
     <message>
       <source>Weights file for {0}</source>
-      <translation type="unfinished" />
+      <translation>Fichier de poids pour {0}</translation>
     </message>
     <message>
       <source>Weights file: {0}</source>
-      <translation type="unfinished" />
+      <translation>Fichier de poids : {0}</translation>
     </message>
     <message>
       <source>Downloading {0}…</source>
-      <translation type="unfinished" />
+      <translation>Téléchargement de {0}…</translation>
     </message>
     <message>
       <source>Download ({0})</source>
-      <translation type="unfinished" />
+      <translation>Télécharger ({0})</translation>
     </message>
     <message>
       <source>Bands: give one band or three (numbers from 1), e.g. 3,2,1</source>
@@ -707,7 +715,7 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     </message>
     <message>
       <source>Test connection: the backend's Python environment is missing (create it from the RemoteCLIP menu)</source>
-      <translation type="unfinished" />
+      <translation>Tester la connexion : l'environnement Python du backend manque (créez-le depuis le menu RemoteCLIP)</translation>
     </message>
     <message>
       <source>RemoteCLIP settings</source>
@@ -715,7 +723,7 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     </message>
     <message>
       <source>RemoteCLIP runs its model in a backend process of its own. Local: the plugin starts it with the Python below (empty: the environment it creates on first use). Remote: it connects to a backend started elsewhere (python -m backend serve, e.g. on a GPU workstation through an SSH tunnel), with the URL and token from that backend's state file; files on this machine are uploaded to it. The model is chosen in the RemoteCLIP panel.</source>
-      <translation type="unfinished" />
+      <translation>RemoteCLIP exécute son modèle dans un processus backend à part. Local : l'extension le lance avec le Python ci-dessous (vide : l'environnement qu'elle crée à la première utilisation). Distant : elle se connecte à un backend lancé ailleurs (python -m backend serve, par exemple sur une station GPU via un tunnel SSH), avec l'URL et le jeton du fichier d'état de ce backend ; les fichiers de cette machine lui sont envoyés. Le modèle se choisit dans le panneau RemoteCLIP.</translation>
     </message>
     <message>
       <source>Start a local backend</source>
@@ -727,7 +735,7 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     </message>
     <message>
       <source>The Python that runs the backend (it needs the backend's packages)</source>
-      <translation type="unfinished" />
+      <translation>Le Python qui exécute le backend (il lui faut les paquets du backend)</translation>
     </message>
     <message>
       <source>Python interpreter</source>
@@ -751,7 +759,7 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     </message>
     <message>
       <source>The remote backend's address (its state file's url)</source>
-      <translation type="unfinished" />
+      <translation>L'adresse du backend distant (url de son fichier d'état)</translation>
     </message>
     <message>
       <source>Backend URL</source>
@@ -759,7 +767,7 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     </message>
     <message>
       <source>The remote backend's bearer token (its state file's token)</source>
-      <translation type="unfinished" />
+      <translation>Le jeton bearer du backend distant (token de son fichier d'état)</translation>
     </message>
     <message>
       <source>Token</source>
@@ -767,15 +775,15 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     </message>
     <message>
       <source>Test connection</source>
-      <translation type="unfinished" />
+      <translation>Tester la connexion</translation>
     </message>
     <message>
       <source>Ask the backend configured here for its health and models (a local one is started for the test)</source>
-      <translation type="unfinished" />
+      <translation>Demander au backend configuré ici son état et ses modèles (un backend local est lancé pour le test)</translation>
     </message>
     <message>
       <source>Jobs</source>
-      <translation type="unfinished" />
+      <translation>Tâches</translation>
     </message>
     <message>
       <source>Tile size (pixels)</source>
@@ -799,31 +807,35 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     </message>
     <message>
       <source>Test connection: connecting…</source>
-      <translation type="unfinished" />
+      <translation>Tester la connexion : connexion…</translation>
     </message>
     <message>
       <source>Test connection: no backend URL set</source>
-      <translation type="unfinished" />
+      <translation>Tester la connexion : aucune URL de backend</translation>
     </message>
     <message>
       <source>Test connection: ok (backend {0}, {1} models)</source>
-      <translation type="unfinished" />
+      <translation>Tester la connexion : ok (backend {0}, {1} modèles)</translation>
     </message>
     <message>
       <source>Test connection: refused (wrong token)</source>
-      <translation type="unfinished" />
+      <translation>Tester la connexion : refusée (mauvais jeton)</translation>
     </message>
     <message>
       <source>Test connection: refused ({0})</source>
-      <translation type="unfinished" />
+      <translation>Tester la connexion : refusée ({0})</translation>
     </message>
     <message>
       <source>Test connection: failed ({0})</source>
-      <translation type="unfinished" />
+      <translation>Tester la connexion : échec ({0})</translation>
     </message>
     <message>
       <source>Test connection: unreachable ({0})</source>
-      <translation type="unfinished" />
+      <translation>Tester la connexion : injoignable ({0})</translation>
+    </message>
+    <message>
+      <source>A checkpoint file of this model on this machine (.pt)</source>
+      <translation type="vanished" />
     </message>
     <message>
       <source>The model for the jobs started here</source>

@@ -346,7 +346,7 @@ class RemoteClipPlugin:
     def offer_backend_env(self, retry=None):
         """Offer to create the backend's own venv (see backend_env); on yes, a cancellable task creates it
         and ``retry()`` runs afterwards (the job that found it missing). Returns the task, or None."""
-        from .backend_env import BackendEnvError, make_plan
+        from .backend_env import DEFAULT_MODEL, BackendEnvError, make_plan
         from .backend_process import get_manager
         from .env_task import BackendEnvTask
         from .jobs import report_error
@@ -361,7 +361,8 @@ class RemoteClipPlugin:
         try:
             if root is None:
                 raise BackendEnvError(self.tr("No backend package found beside the plugin: reinstall the plugin ZIP"))
-            plan = make_plan(managed_env_dir(), root / "requirements.txt", settings.base_python, settings.torch_index)
+            plan = make_plan(managed_env_dir(), root / "requirements.txt", settings.base_python, settings.torch_index,
+                             backend_root=root, model=DEFAULT_MODEL)  # the default model too, when it can
         except BackendEnvError as exc:
             report_error(str(exc), self.iface)
             return None
@@ -397,6 +398,8 @@ class RemoteClipPlugin:
             old.stop()
         self.iface.messageBar().pushMessage("RemoteCLIP", self.tr("Backend environment ready: {0}").format(
             task.plan.interpreter), level=Qgis.Success, duration=10)
+        if task.model_note:  # the environment works; the model can be downloaded from the panel
+            self.iface.messageBar().pushMessage("RemoteCLIP", task.model_note, level=Qgis.Warning, duration=15)
         if retry is not None:
             retry()
 

@@ -451,8 +451,12 @@ def weights_status(spec: ModelSpec) -> WeightsStatus:
         candidates = _local_candidates(spec)
         if not candidates:
             return WeightsStatus(False, None, "no default location: pass --weights PATH")
-        path = next((p for p in candidates if p.is_file()), candidates[0])
-        return WeightsStatus(path.is_file(), str(path), str(path))
+        found = next((p for p in candidates if p.is_file()), None)
+        if found is not None:
+            return WeightsStatus(True, str(found), str(found))
+        # missing: where a download goes, else where the user is to put the file
+        path = download_target(spec) if downloadable(spec) else candidates[0]
+        return WeightsStatus(False, str(path), str(path))
     cache = hf_cache_dir()
     try:
         repo, filenames = hf_location(spec)
