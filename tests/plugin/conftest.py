@@ -141,3 +141,17 @@ def _raster_menu_on_the_test_interface():
     yield
     for name in added:
         delattr(QgisInterface, name)
+
+
+@pytest.fixture(autouse=True)
+def _no_saved_plugin_settings_leak(qgis_app):
+    """The dock saves its model choice (QgsSettings "remoteclip/..."): a test that saved settings where none were
+    leaves none behind, so the test profile (tracked in git) and later tests see no test's paths."""
+    from qgis.core import QgsSettings
+
+    had = "remoteclip" in QgsSettings().childGroups()
+    yield
+    if not had:
+        settings = QgsSettings()
+        settings.remove("remoteclip")
+        settings.sync()
