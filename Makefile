@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 TS := $(wildcard i18n/remoteclip_qgis_*.ts)
 QM := $(TS:.ts=.qm)
 
-.PHONY: setup qgis-system test demo lint clean help translations package qgis screenshot
+.PHONY: setup qgis-system test demo lint clean help translations package package-offline qgis screenshot
 
 help:
 	@echo "make setup  - Debian's QGIS (if missing) and the venv with pinned requirements (idempotent)"
@@ -21,7 +21,8 @@ help:
 	@echo "make demo   - set up, then search / classify / count on the shipped NAIP sample"
 	@echo "make lint   - ruff"
 	@echo "make bench  - performance figures into tests/perf/results.json and docs/PERFORMANCE.md (~10 min)"
-	@echo "make package - remoteclip_qgis.zip for QGIS's 'Install from ZIP'"
+	@echo "make package - remoteclip_qgis.zip for plugins.qgis.org (no model weights: fetched on first use)"
+	@echo "make package-offline - remoteclip_qgis-offline.zip, self-contained (the small model inside)"
 	@echo "make qgis   - desktop QGIS with the plugin enabled (separate profile) and the sample raster"
 
 setup: qgis-system $(STAMP)
@@ -58,20 +59,40 @@ lint: setup
 	$(PY) -m ruff check backend remoteclip_qgis train tests i18n
 	$(PY) i18n/update_ts.py --check
 
-# One top folder holding the plugin, its metadata, icons, compiled translations and the bundled backend
-# (the backend runs in its own environment, never inside QGIS's Python); no caches.
+# Two plugin ZIPs, each one top folder holding the plugin, its metadata, icons, compiled translations (.qm: Qt's
+# translation data, standard in QGIS plugins; no executable code) and the bundled backend's source (the backend runs
+# in its own environment, never inside QGIS's Python); no caches.
+# - package: for plugins.qgis.org, which takes no binaries: no model checkpoint (8.2 MB, a research/non-commercial
+#   licence). The default model is fetched on first use into the backend's data folder, from the release URL in
+#   backend/models/models.json (its SHA-256 checked), or chosen as a local file in the RemoteCLIP panel.
+# - package-offline: the same plus resources/models/remoteclip-qgis-small.pt, self-contained ("Install from ZIP").
+DIST ?= .
+PACKAGE_BUILD ?= build
+ICONS := resources/icon.svg resources/icon_similar.svg resources/icon_settings.svg resources/icon_panel.svg \
+	resources/class_colours.json
+define stage_plugin
+	rm -rf $(1) && mkdir -p $(1)/remoteclip_qgis/resources/models $(1)/remoteclip_qgis/i18n
+	cp remoteclip_qgis/*.py $(1)/remoteclip_qgis/
+	cp metadata.txt LICENSE $(1)/remoteclip_qgis/
+	cp $(ICONS) $(1)/remoteclip_qgis/resources/
+	cp resources/models/MODEL_CARD.md resources/models/remoteclip-qgis-small.card.json $(1)/remoteclip_qgis/resources/models/
+	cp $(QM) $(1)/remoteclip_qgis/i18n/
+	cp -r backend requirements.txt $(1)/remoteclip_qgis/
+	find $(1) -name __pycache__ -prune -exec rm -rf {} +
+endef
+
 package: translations
-	rm -rf build/package remoteclip_qgis.zip
-	mkdir -p build/package/remoteclip_qgis/resources build/package/remoteclip_qgis/i18n
-	cp remoteclip_qgis/*.py build/package/remoteclip_qgis/
-	cp metadata.txt LICENSE build/package/remoteclip_qgis/
-	cp resources/icon.svg resources/class_colours.json build/package/remoteclip_qgis/resources/
-	cp -r resources/models build/package/remoteclip_qgis/resources/ 2>/dev/null || true
-	cp $(QM) build/package/remoteclip_qgis/i18n/
-	cp -r backend requirements.txt build/package/remoteclip_qgis/
-	find build/package -name __pycache__ -prune -exec rm -rf {} +
-	cd build/package && zip -qr ../../remoteclip_qgis.zip remoteclip_qgis
-	@echo "built remoteclip_qgis.zip"
+	$(call stage_plugin,$(PACKAGE_BUILD)/package)
+	rm -f $(DIST)/remoteclip_qgis.zip
+	cd $(PACKAGE_BUILD)/package && zip -qr $(abspath $(DIST))/remoteclip_qgis.zip remoteclip_qgis
+	@echo "built $(DIST)/remoteclip_qgis.zip (no model weights: fetched on first use)"
+
+package-offline: translations
+	$(call stage_plugin,$(PACKAGE_BUILD)/package-offline)
+	cp resources/models/remoteclip-qgis-small.pt $(PACKAGE_BUILD)/package-offline/remoteclip_qgis/resources/models/
+	rm -f $(DIST)/remoteclip_qgis-offline.zip
+	cd $(PACKAGE_BUILD)/package-offline && zip -qr $(abspath $(DIST))/remoteclip_qgis-offline.zip remoteclip_qgis
+	@echo "built $(DIST)/remoteclip_qgis-offline.zip (self-contained: the small model inside)"
 
 clean:
 	rm -rf demo_output .pytest_cache .ruff_cache
@@ -87,7 +108,8 @@ qgis: setup translations
 
 # Desktop end-to-end check: real QGIS under Xvfb, the packaged plugin in a fresh profile under build/desktop,
 # a "lake" search through the plugin's toolbar; writes build/screenshot.png and build/screenshot.json.
-screenshot: setup package
+# The offline ZIP: nothing can be downloaded here.
+screenshot: setup package-offline
 	$(PY) scripts/desktop_screenshot.py
 
 # Performance figures (issue 5): embedding pipeline, CPU fast path, peak memory, queries at scale.

@@ -8,6 +8,7 @@ becomes over HTTP is decided in one table in the service (:data:`backend.app.ser
 from __future__ import annotations
 
 import errno
+import re
 from pathlib import Path
 
 
@@ -73,3 +74,29 @@ def write_failed(path: Path, exc: OSError) -> UserError:
     reason = exc.strerror or f"the disk took only part of a write ({exc})"
     return UserError(f"cannot write embeddings to {path.parent}: {reason} "
                      "(free some disk space, or point REMOTECLIP_CACHE at a larger disk)")
+
+
+# Command-line wording in a line, and what it means to someone using the HTTP service (the QGIS plugin): a user
+# of the plugin never types flags. Most specific first; any other "--flag" becomes its words.
+_CLI_WORDS: tuple[tuple[str, str], ...] = (
+    ("--model and --weights", "a model and its weights file"),
+    ("pass --weights PATH", "choose its weights file"),
+    ("--weights PATH", "a weights file"),
+    ("--force (HTTP: \"force\": true)", "\"force\": true"),
+    ("use --device cpu or auto", "use the CPU device or auto"),
+    ("use --device cpu", "use the CPU device"),
+    ("(--fast)", "(fast)"),
+    ("--gsd", "a model pixel size (gsd)"),
+    ("--tile-size", "the tile size"),
+    ("--overlap", "the overlap"),
+    ("--bands", "the bands"),
+)
+_FLAG = re.compile(r"(?<![\w-])--([a-z][a-z0-9-]*)(?: [A-Z]+\b)?")
+
+
+def http_line(line: str) -> str:
+    """``line`` (an error's one line, worded for the command line) without command-line flags, for HTTP answers:
+    "pass --weights PATH" becomes "choose its weights file", any other ``--flag`` its words."""
+    for cli, words in _CLI_WORDS:
+        line = line.replace(cli, words)
+    return _FLAG.sub(lambda m: m.group(1).replace("-", " "), line)

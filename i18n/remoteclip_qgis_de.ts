@@ -24,8 +24,8 @@
       <translation>Backend nach Zustand und Modellen fragen (startet ein lokales Backend, wenn keines läuft)</translation>
     </message>
     <message>
-      <source>The model for the jobs started here</source>
-      <translation>Das Modell für die hier gestarteten Aufträge</translation>
+      <source>The model for every RemoteCLIP job (the toolbar's search too)</source>
+      <translation>Das Modell für jeden RemoteCLIP-Auftrag (auch für die Suche in der Werkzeugleiste)</translation>
     </message>
     <message>
       <source>Model</source>
@@ -174,6 +174,10 @@ river or lake</translation>
       <translation>Layer</translation>
     </message>
     <message>
+      <source>Best model present</source>
+      <translation>Bestes vorhandenes Modell</translation>
+    </message>
+    <message>
       <source>{0} cannot count: its counts are no better than a constant guess (see its model card)</source>
       <translation>{0} kann nicht zählen: seine Zählungen sind nicht besser als eine konstante Schätzung (siehe seine Modellkarte)</translation>
     </message>
@@ -226,14 +230,6 @@ river or lake</translation>
       <translation>Backend gestoppt (es startet mit dem ersten Auftrag oder mit „Aktualisieren“)</translation>
     </message>
     <message>
-      <source>Default ({0})</source>
-      <translation>Standard ({0})</translation>
-    </message>
-    <message>
-      <source>best model present</source>
-      <translation>bestes vorhandenes Modell</translation>
-    </message>
-    <message>
       <source>{0:g} m tiles (no layer with a CRS selected)</source>
       <translation>Kacheln von {0:g} m (kein Layer mit KBS ausgewählt)</translation>
     </message>
@@ -244,6 +240,10 @@ river or lake</translation>
     <message>
       <source>Remote backend at {0} (press Refresh to check)</source>
       <translation>Entferntes Backend unter {0} („Aktualisieren“ prüft es)</translation>
+    </message>
+    <message>
+      <source>{0}: weights downloaded</source>
+      <translation>{0}: Gewichte heruntergeladen</translation>
     </message>
     <message>
       <source>Backend running at {0} (version {1}); models with weights: {2}</source>
@@ -270,12 +270,12 @@ river or lake</translation>
       <translation>Backend läuft unter {0}</translation>
     </message>
     <message>
-      <source>{0} (weights present)</source>
-      <translation>{0} (Gewichte vorhanden)</translation>
+      <source>Download of {0} cancelled: nothing was kept</source>
+      <translation>Herunterladen von {0} abgebrochen: nichts wurde behalten</translation>
     </message>
     <message>
-      <source>{0} (no weights)</source>
-      <translation>{0} (keine Gewichte)</translation>
+      <source>Download of {0} failed: {1}</source>
+      <translation>Herunterladen von {0} fehlgeschlagen: {1}</translation>
     </message>
     <message>
       <source>RemoteCLIP: creating the backend environment</source>
@@ -288,6 +288,14 @@ river or lake</translation>
     <message>
       <source>Cannot create the backend environment: {0}</source>
       <translation>Die Backend-Umgebung kann nicht erstellt werden: {0}</translation>
+    </message>
+    <message>
+      <source>{0} was not downloaded (cancelled): download it from the RemoteCLIP panel</source>
+      <translation>{0} wurde nicht heruntergeladen (abgebrochen): laden Sie es im RemoteCLIP-Bedienfeld herunter</translation>
+    </message>
+    <message>
+      <source>{0} was not downloaded ({1}): download it from the RemoteCLIP panel</source>
+      <translation>{0} wurde nicht heruntergeladen ({1}): laden Sie es im RemoteCLIP-Bedienfeld herunter</translation>
     </message>
     <message>
       <source>Backend environment ready: {0} (torch {1})</source>
@@ -352,6 +360,70 @@ Es läuft im Hintergrund und kann im Task-Manager abgebrochen werden; spätere S
     <message>
       <source>The task failed</source>
       <translation>Die Aufgabe ist fehlgeschlagen</translation>
+    </message>
+    <message>
+      <source>{0} (choose a weights file)</source>
+      <translation>{0} (Gewichtsdatei wählen)</translation>
+    </message>
+    <message>
+      <source>the download failed</source>
+      <translation>das Herunterladen ist fehlgeschlagen</translation>
+    </message>
+    <message>
+      <source>Download</source>
+      <translation>Herunterladen</translation>
+    </message>
+    <message>
+      <source>Choose file…</source>
+      <translation>Datei wählen…</translation>
+    </message>
+    <message>
+      <source>A checkpoint file of this model (.pt) on the machine the backend runs on</source>
+      <translation>Eine Checkpoint-Datei dieses Modells (.pt) auf dem Rechner, auf dem das Backend läuft</translation>
+    </message>
+    <message>
+      <source>Checkpoints (*.pt *.pth *.bin *.safetensors);;All files (*)</source>
+      <translation>Checkpoints (*.pt *.pth *.bin *.safetensors);;Alle Dateien (*)</translation>
+    </message>
+    <message>
+      <source>{0} (weights present)</source>
+      <translation>{0} (Gewichte vorhanden)</translation>
+    </message>
+    <message>
+      <source>{0} (download, {1})</source>
+      <translation>{0} (herunterladen, {1})</translation>
+    </message>
+    <message>
+      <source>{0} (download)</source>
+      <translation>{0} (herunterladen)</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: download {0}</source>
+      <translation>RemoteCLIP: {0} herunterladen</translation>
+    </message>
+    <message>
+      <source>Its weights are not on the backend's machine yet</source>
+      <translation>Seine Gewichte sind noch nicht auf dem Rechner des Backends</translation>
+    </message>
+    <message>
+      <source>Its weights are not on the backend's machine: choose its weights file</source>
+      <translation>Seine Gewichte sind nicht auf dem Rechner des Backends: wählen Sie seine Gewichtsdatei</translation>
+    </message>
+    <message>
+      <source>Weights file for {0}</source>
+      <translation>Gewichtsdatei für {0}</translation>
+    </message>
+    <message>
+      <source>Weights file: {0}</source>
+      <translation>Gewichtsdatei: {0}</translation>
+    </message>
+    <message>
+      <source>Downloading {0}…</source>
+      <translation>{0} wird heruntergeladen…</translation>
+    </message>
+    <message>
+      <source>Download ({0})</source>
+      <translation>Herunterladen ({0})</translation>
     </message>
     <message>
       <source>Overlap must be a fraction from 0 to 0.9</source>
@@ -746,44 +818,32 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Ergebnisse werden in {0} gespeichert: Das Projekt ist nicht gespeichert (oder sein Ordner ist nicht beschreibbar). Speichern Sie das Projekt, um sie daneben abzulegen, oder wählen Sie einen Ausgabeordner in den RemoteCLIP-Einstellungen.</translation>
     </message>
     <message>
+      <source>Test connection: the backend's Python environment is missing (create it from the RemoteCLIP menu)</source>
+      <translation>Verbindung testen: die Python-Umgebung des Backends fehlt (im RemoteCLIP-Menü erstellen)</translation>
+    </message>
+    <message>
       <source>RemoteCLIP settings</source>
       <translation>RemoteCLIP-Einstellungen</translation>
     </message>
     <message>
+      <source>RemoteCLIP runs its model in a backend process of its own. Local: the plugin starts it with the Python below (empty: the environment it creates on first use). Remote: it connects to a backend started elsewhere (python -m backend serve, e.g. on a GPU workstation through an SSH tunnel), with the URL and token from that backend's state file; files on this machine are uploaded to it. The model is chosen in the RemoteCLIP panel.</source>
+      <translation>RemoteCLIP führt sein Modell in einem eigenen Backend-Prozess aus. Lokal: das Plugin startet ihn mit dem Python unten (leer: die Umgebung, die es bei der ersten Verwendung erstellt). Entfernt: es verbindet sich mit einem anderswo gestarteten Backend (python -m backend serve, z. B. auf einer GPU-Workstation über einen SSH-Tunnel), mit URL und Token aus der Statusdatei dieses Backends; Dateien dieses Rechners werden dorthin hochgeladen. Das Modell wird im RemoteCLIP-Bedienfeld gewählt.</translation>
+    </message>
+    <message>
+      <source>Start a local backend</source>
+      <translation>Lokales Backend starten</translation>
+    </message>
+    <message>
+      <source>Connect to a running backend</source>
+      <translation>Mit laufendem Backend verbinden</translation>
+    </message>
+    <message>
+      <source>The Python that runs the backend (it needs the backend's packages)</source>
+      <translation>Das Python, das das Backend ausführt (es braucht die Pakete des Backends)</translation>
+    </message>
+    <message>
       <source>Python interpreter</source>
       <translation>Python-Interpreter</translation>
-    </message>
-    <message>
-      <source>Backend URL</source>
-      <translation>Backend-URL</translation>
-    </message>
-    <message>
-      <source>Token</source>
-      <translation>Token</translation>
-    </message>
-    <message>
-      <source>Model (empty: the best one present)</source>
-      <translation>Modell (leer: das beste vorhandene)</translation>
-    </message>
-    <message>
-      <source>Weights file</source>
-      <translation>Gewichtsdatei</translation>
-    </message>
-    <message>
-      <source>Tile size (pixels)</source>
-      <translation>Kachelgröße (Pixel)</translation>
-    </message>
-    <message>
-      <source>Embeddings</source>
-      <translation>Einbettungen</translation>
-    </message>
-    <message>
-      <source>never ask</source>
-      <translation>nie fragen</translation>
-    </message>
-    <message>
-      <source>Ask before embeddings longer than</source>
-      <translation>Vor Einbettungen fragen, die länger dauern als</translation>
     </message>
     <message>
       <source>the best Python 3.10+ found</source>
@@ -802,12 +862,68 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>PyTorch-Build</translation>
     </message>
     <message>
-      <source>Start a local backend</source>
-      <translation>Lokales Backend starten</translation>
+      <source>The remote backend's address (its state file's url)</source>
+      <translation>Die Adresse des entfernten Backends (url in seiner Statusdatei)</translation>
     </message>
     <message>
-      <source>Connect to a running backend</source>
-      <translation>Mit laufendem Backend verbinden</translation>
+      <source>Backend URL</source>
+      <translation>Backend-URL</translation>
+    </message>
+    <message>
+      <source>The remote backend's bearer token (its state file's token)</source>
+      <translation>Das Bearer-Token des entfernten Backends (token in seiner Statusdatei)</translation>
+    </message>
+    <message>
+      <source>Token</source>
+      <translation>Token</translation>
+    </message>
+    <message>
+      <source>Test connection</source>
+      <translation>Verbindung testen</translation>
+    </message>
+    <message>
+      <source>Ask the backend configured here for its health and models (a local one is started for the test)</source>
+      <translation>Das hier eingestellte Backend nach Zustand und Modellen fragen (ein lokales wird für den Test gestartet)</translation>
+    </message>
+    <message>
+      <source>Jobs</source>
+      <translation>Aufträge</translation>
+    </message>
+    <message>
+      <source>Embeddings</source>
+      <translation>Einbettungen</translation>
+    </message>
+    <message>
+      <source>never ask</source>
+      <translation>nie fragen</translation>
+    </message>
+    <message>
+      <source>Ask before embeddings longer than</source>
+      <translation>Vor Einbettungen fragen, die länger dauern als</translation>
+    </message>
+    <message>
+      <source>Test connection: connecting…</source>
+      <translation>Verbindung testen: verbinde…</translation>
+    </message>
+    <message>
+      <source>Test connection: no backend URL set</source>
+      <translation>Verbindung testen: keine Backend-URL eingestellt</translation>
+    </message>
+    <message>
+      <source>Test connection: ok (backend {0}, {1} models)</source>
+      <translation>Verbindung testen: ok (Backend {0}, {1} Modelle)</translation>
+    </message>
+    <message>
+      <source>Test connection: refused (wrong token)</source>
+      <translation>Verbindung testen: abgewiesen (falsches Token)</translation>
+    </message>
+    <message>
+      <source>Test connection: refused ({0})</source>
+      <translation>Verbindung testen: abgewiesen ({0})</translation>
+    </message>
+    <message>
+      <source>Test connection: failed ({0})</source>
+      <translation>Verbindung testen: fehlgeschlagen ({0})</translation>
     </message>
     <message>
       <source>the project's folder; unsaved: {0}</source>
@@ -816,6 +932,38 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     <message>
       <source>Output folder (empty: the project's folder, or {0} while the project is unsaved)</source>
       <translation>Ausgabeordner (leer: Ordner des Projekts, oder {0}, solange das Projekt nicht gespeichert ist)</translation>
+    </message>
+    <message>
+      <source>Test connection: unreachable ({0})</source>
+      <translation>Verbindung testen: nicht erreichbar ({0})</translation>
+    </message>
+    <message>
+      <source>Tile size (pixels)</source>
+      <translation type="vanished">Kachelgröße (Pixel)</translation>
+    </message>
+    <message>
+      <source>The model for the jobs started here</source>
+      <translation type="vanished">Das Modell für die hier gestarteten Aufträge</translation>
+    </message>
+    <message>
+      <source>Default ({0})</source>
+      <translation type="vanished">Standard ({0})</translation>
+    </message>
+    <message>
+      <source>best model present</source>
+      <translation type="vanished">bestes vorhandenes Modell</translation>
+    </message>
+    <message>
+      <source>{0} (no weights)</source>
+      <translation type="vanished">{0} (keine Gewichte)</translation>
+    </message>
+    <message>
+      <source>Model (empty: the best one present)</source>
+      <translation type="vanished">Modell (leer: das beste vorhandene)</translation>
+    </message>
+    <message>
+      <source>Weights file</source>
+      <translation type="vanished">Gewichtsdatei</translation>
     </message>
     <message>
       <source>RemoteCLIP: {0}</source>
@@ -872,6 +1020,10 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     <message>
       <source>Layer '{0}' is not a raster file on disk ({1}); save it as a GeoTIFF first (web and tile layers are not supported yet)</source>
       <translation type="vanished">Layer '{0}' ist keine Rasterdatei auf dem Datenträger ({1}); bitte zuerst als GeoTIFF speichern (Web- und Kachellayer werden noch nicht unterstützt)</translation>
+    </message>
+    <message>
+      <source>A checkpoint file of this model on this machine (.pt)</source>
+      <translation type="vanished" />
     </message>
   </context>
 </TS>

@@ -24,8 +24,8 @@
       <translation>Interroger le backend sur son état et ses modèles (démarre un backend local si aucun ne tourne)</translation>
     </message>
     <message>
-      <source>The model for the jobs started here</source>
-      <translation>Le modèle des tâches lancées ici</translation>
+      <source>The model for every RemoteCLIP job (the toolbar's search too)</source>
+      <translation>Le modèle de toutes les tâches RemoteCLIP (la recherche de la barre d'outils aussi)</translation>
     </message>
     <message>
       <source>Model</source>
@@ -174,6 +174,10 @@ river or lake</translation>
       <translation>Couches</translation>
     </message>
     <message>
+      <source>Best model present</source>
+      <translation>Meilleur modèle présent</translation>
+    </message>
+    <message>
       <source>{0} cannot count: its counts are no better than a constant guess (see its model card)</source>
       <translation>{0} ne sait pas compter : ses comptages ne valent pas mieux qu'une estimation constante (voir sa fiche de modèle)</translation>
     </message>
@@ -226,14 +230,6 @@ river or lake</translation>
       <translation>Backend arrêté (il démarre avec la première tâche, ou avec « Actualiser »)</translation>
     </message>
     <message>
-      <source>Default ({0})</source>
-      <translation>Par défaut ({0})</translation>
-    </message>
-    <message>
-      <source>best model present</source>
-      <translation>meilleur modèle disponible</translation>
-    </message>
-    <message>
       <source>{0:g} m tiles (no layer with a CRS selected)</source>
       <translation>tuiles de {0:g} m (aucune couche avec SCR sélectionnée)</translation>
     </message>
@@ -244,6 +240,10 @@ river or lake</translation>
     <message>
       <source>Remote backend at {0} (press Refresh to check)</source>
       <translation>Backend distant à {0} (« Actualiser » pour le vérifier)</translation>
+    </message>
+    <message>
+      <source>{0}: weights downloaded</source>
+      <translation>{0} : poids téléchargés</translation>
     </message>
     <message>
       <source>Backend running at {0} (version {1}); models with weights: {2}</source>
@@ -270,12 +270,12 @@ river or lake</translation>
       <translation>Backend en cours d'exécution à {0}</translation>
     </message>
     <message>
-      <source>{0} (weights present)</source>
-      <translation>{0} (poids présents)</translation>
+      <source>Download of {0} cancelled: nothing was kept</source>
+      <translation>Téléchargement de {0} annulé : rien n'a été conservé</translation>
     </message>
     <message>
-      <source>{0} (no weights)</source>
-      <translation>{0} (pas de poids)</translation>
+      <source>Download of {0} failed: {1}</source>
+      <translation>Échec du téléchargement de {0} : {1}</translation>
     </message>
     <message>
       <source>RemoteCLIP: creating the backend environment</source>
@@ -288,6 +288,14 @@ river or lake</translation>
     <message>
       <source>Cannot create the backend environment: {0}</source>
       <translation>Impossible de créer l'environnement du backend : {0}</translation>
+    </message>
+    <message>
+      <source>{0} was not downloaded (cancelled): download it from the RemoteCLIP panel</source>
+      <translation>{0} n'a pas été téléchargé (annulé) : téléchargez-le depuis le panneau RemoteCLIP</translation>
+    </message>
+    <message>
+      <source>{0} was not downloaded ({1}): download it from the RemoteCLIP panel</source>
+      <translation>{0} n'a pas été téléchargé ({1}) : téléchargez-le depuis le panneau RemoteCLIP</translation>
     </message>
     <message>
       <source>Backend environment ready: {0} (torch {1})</source>
@@ -352,6 +360,70 @@ Elle tourne en arrière-plan et peut être annulée depuis le gestionnaire de t�
     <message>
       <source>The task failed</source>
       <translation>La tâche a échoué</translation>
+    </message>
+    <message>
+      <source>{0} (choose a weights file)</source>
+      <translation>{0} (choisir un fichier de poids)</translation>
+    </message>
+    <message>
+      <source>the download failed</source>
+      <translation>le téléchargement a échoué</translation>
+    </message>
+    <message>
+      <source>Download</source>
+      <translation>Télécharger</translation>
+    </message>
+    <message>
+      <source>Choose file…</source>
+      <translation>Choisir un fichier…</translation>
+    </message>
+    <message>
+      <source>A checkpoint file of this model (.pt) on the machine the backend runs on</source>
+      <translation>Un fichier de checkpoint de ce modèle (.pt) sur la machine où tourne le backend</translation>
+    </message>
+    <message>
+      <source>Checkpoints (*.pt *.pth *.bin *.safetensors);;All files (*)</source>
+      <translation>Checkpoints (*.pt *.pth *.bin *.safetensors);;Tous les fichiers (*)</translation>
+    </message>
+    <message>
+      <source>{0} (weights present)</source>
+      <translation>{0} (poids présents)</translation>
+    </message>
+    <message>
+      <source>{0} (download, {1})</source>
+      <translation>{0} (à télécharger, {1})</translation>
+    </message>
+    <message>
+      <source>{0} (download)</source>
+      <translation>{0} (à télécharger)</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: download {0}</source>
+      <translation>RemoteCLIP : télécharger {0}</translation>
+    </message>
+    <message>
+      <source>Its weights are not on the backend's machine yet</source>
+      <translation>Ses poids ne sont pas encore sur la machine du backend</translation>
+    </message>
+    <message>
+      <source>Its weights are not on the backend's machine: choose its weights file</source>
+      <translation>Ses poids ne sont pas sur la machine du backend : choisissez son fichier de poids</translation>
+    </message>
+    <message>
+      <source>Weights file for {0}</source>
+      <translation>Fichier de poids pour {0}</translation>
+    </message>
+    <message>
+      <source>Weights file: {0}</source>
+      <translation>Fichier de poids : {0}</translation>
+    </message>
+    <message>
+      <source>Downloading {0}…</source>
+      <translation>Téléchargement de {0}…</translation>
+    </message>
+    <message>
+      <source>Download ({0})</source>
+      <translation>Télécharger ({0})</translation>
     </message>
     <message>
       <source>Overlap must be a fraction from 0 to 0.9</source>
@@ -746,44 +818,32 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Les résultats sont enregistrés dans {0} : le projet n'est pas enregistré (ou son dossier n'est pas accessible en écriture). Enregistrez le projet pour les garder à côté, ou choisissez un dossier de sortie dans les paramètres RemoteCLIP.</translation>
     </message>
     <message>
+      <source>Test connection: the backend's Python environment is missing (create it from the RemoteCLIP menu)</source>
+      <translation>Tester la connexion : l'environnement Python du backend manque (créez-le depuis le menu RemoteCLIP)</translation>
+    </message>
+    <message>
       <source>RemoteCLIP settings</source>
       <translation>Paramètres de RemoteCLIP</translation>
     </message>
     <message>
+      <source>RemoteCLIP runs its model in a backend process of its own. Local: the plugin starts it with the Python below (empty: the environment it creates on first use). Remote: it connects to a backend started elsewhere (python -m backend serve, e.g. on a GPU workstation through an SSH tunnel), with the URL and token from that backend's state file; files on this machine are uploaded to it. The model is chosen in the RemoteCLIP panel.</source>
+      <translation>RemoteCLIP exécute son modèle dans un processus backend à part. Local : l'extension le lance avec le Python ci-dessous (vide : l'environnement qu'elle crée à la première utilisation). Distant : elle se connecte à un backend lancé ailleurs (python -m backend serve, par exemple sur une station GPU via un tunnel SSH), avec l'URL et le jeton du fichier d'état de ce backend ; les fichiers de cette machine lui sont envoyés. Le modèle se choisit dans le panneau RemoteCLIP.</translation>
+    </message>
+    <message>
+      <source>Start a local backend</source>
+      <translation>Démarrer un backend local</translation>
+    </message>
+    <message>
+      <source>Connect to a running backend</source>
+      <translation>Se connecter à un backend en cours d'exécution</translation>
+    </message>
+    <message>
+      <source>The Python that runs the backend (it needs the backend's packages)</source>
+      <translation>Le Python qui exécute le backend (il lui faut les paquets du backend)</translation>
+    </message>
+    <message>
       <source>Python interpreter</source>
       <translation>Interpréteur Python</translation>
-    </message>
-    <message>
-      <source>Backend URL</source>
-      <translation>URL du backend</translation>
-    </message>
-    <message>
-      <source>Token</source>
-      <translation>Jeton</translation>
-    </message>
-    <message>
-      <source>Model (empty: the best one present)</source>
-      <translation>Modèle (vide : le meilleur disponible)</translation>
-    </message>
-    <message>
-      <source>Weights file</source>
-      <translation>Fichier de poids</translation>
-    </message>
-    <message>
-      <source>Tile size (pixels)</source>
-      <translation>Taille des tuiles (pixels)</translation>
-    </message>
-    <message>
-      <source>Embeddings</source>
-      <translation>Plongements</translation>
-    </message>
-    <message>
-      <source>never ask</source>
-      <translation>ne jamais demander</translation>
-    </message>
-    <message>
-      <source>Ask before embeddings longer than</source>
-      <translation>Demander avant les intégrations plus longues que</translation>
     </message>
     <message>
       <source>the best Python 3.10+ found</source>
@@ -802,12 +862,68 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Version de PyTorch</translation>
     </message>
     <message>
-      <source>Start a local backend</source>
-      <translation>Démarrer un backend local</translation>
+      <source>The remote backend's address (its state file's url)</source>
+      <translation>L'adresse du backend distant (url de son fichier d'état)</translation>
     </message>
     <message>
-      <source>Connect to a running backend</source>
-      <translation>Se connecter à un backend en cours d'exécution</translation>
+      <source>Backend URL</source>
+      <translation>URL du backend</translation>
+    </message>
+    <message>
+      <source>The remote backend's bearer token (its state file's token)</source>
+      <translation>Le jeton bearer du backend distant (token de son fichier d'état)</translation>
+    </message>
+    <message>
+      <source>Token</source>
+      <translation>Jeton</translation>
+    </message>
+    <message>
+      <source>Test connection</source>
+      <translation>Tester la connexion</translation>
+    </message>
+    <message>
+      <source>Ask the backend configured here for its health and models (a local one is started for the test)</source>
+      <translation>Demander au backend configuré ici son état et ses modèles (un backend local est lancé pour le test)</translation>
+    </message>
+    <message>
+      <source>Jobs</source>
+      <translation>Tâches</translation>
+    </message>
+    <message>
+      <source>Embeddings</source>
+      <translation>Plongements</translation>
+    </message>
+    <message>
+      <source>never ask</source>
+      <translation>ne jamais demander</translation>
+    </message>
+    <message>
+      <source>Ask before embeddings longer than</source>
+      <translation>Demander avant les intégrations plus longues que</translation>
+    </message>
+    <message>
+      <source>Test connection: connecting…</source>
+      <translation>Tester la connexion : connexion…</translation>
+    </message>
+    <message>
+      <source>Test connection: no backend URL set</source>
+      <translation>Tester la connexion : aucune URL de backend</translation>
+    </message>
+    <message>
+      <source>Test connection: ok (backend {0}, {1} models)</source>
+      <translation>Tester la connexion : ok (backend {0}, {1} modèles)</translation>
+    </message>
+    <message>
+      <source>Test connection: refused (wrong token)</source>
+      <translation>Tester la connexion : refusée (mauvais jeton)</translation>
+    </message>
+    <message>
+      <source>Test connection: refused ({0})</source>
+      <translation>Tester la connexion : refusée ({0})</translation>
+    </message>
+    <message>
+      <source>Test connection: failed ({0})</source>
+      <translation>Tester la connexion : échec ({0})</translation>
     </message>
     <message>
       <source>the project's folder; unsaved: {0}</source>
@@ -816,6 +932,38 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     <message>
       <source>Output folder (empty: the project's folder, or {0} while the project is unsaved)</source>
       <translation>Dossier de sortie (vide : le dossier du projet, ou {0} tant que le projet n'est pas enregistré)</translation>
+    </message>
+    <message>
+      <source>Test connection: unreachable ({0})</source>
+      <translation>Tester la connexion : injoignable ({0})</translation>
+    </message>
+    <message>
+      <source>Tile size (pixels)</source>
+      <translation type="vanished">Taille des tuiles (pixels)</translation>
+    </message>
+    <message>
+      <source>The model for the jobs started here</source>
+      <translation type="vanished">Le modèle des tâches lancées ici</translation>
+    </message>
+    <message>
+      <source>Default ({0})</source>
+      <translation type="vanished">Par défaut ({0})</translation>
+    </message>
+    <message>
+      <source>best model present</source>
+      <translation type="vanished">meilleur modèle disponible</translation>
+    </message>
+    <message>
+      <source>{0} (no weights)</source>
+      <translation type="vanished">{0} (pas de poids)</translation>
+    </message>
+    <message>
+      <source>Model (empty: the best one present)</source>
+      <translation type="vanished">Modèle (vide : le meilleur disponible)</translation>
+    </message>
+    <message>
+      <source>Weights file</source>
+      <translation type="vanished">Fichier de poids</translation>
     </message>
     <message>
       <source>RemoteCLIP: {0}</source>
@@ -872,6 +1020,10 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     <message>
       <source>Layer '{0}' is not a raster file on disk ({1}); save it as a GeoTIFF first (web and tile layers are not supported yet)</source>
       <translation type="vanished">La couche « {0} » n'est pas un fichier raster sur disque ({1}) ; enregistrez-la d'abord en GeoTIFF (les couches web et tuilées ne sont pas encore prises en charge)</translation>
+    </message>
+    <message>
+      <source>A checkpoint file of this model on this machine (.pt)</source>
+      <translation type="vanished" />
     </message>
   </context>
 </TS>

@@ -13,10 +13,11 @@ from pathlib import Path
 
 
 class BackendError(Exception):
-    """The backend answered with an error; the message is its one-line reason.
+    """The backend answered with an error; the message is its one-line reason (the HTTP body's ``error``, worded
+    for people, never with the status code or command-line flags: the backend words its HTTP lines so).
 
     ``status`` is the HTTP status (None when the backend could not be reached); ``reason`` is the
-    backend's own one-line message without the status suffix.
+    backend's own one-line message.
     """
 
     def __init__(self, message: str, status: int | None = None, reason: str | None = None) -> None:
@@ -71,7 +72,8 @@ class BackendClient:
                 reason = json.loads(exc.read()).get("error") or exc.reason
             except (ValueError, AttributeError):
                 reason = exc.reason
-            raise BackendError(f"{reason} (HTTP {exc.code})", status=exc.code, reason=str(reason)) from None
+            line = str(reason).strip().splitlines()[0] if str(reason).strip() else f"HTTP {exc.code}"
+            raise BackendError(line, status=exc.code, reason=line) from None
         except urllib.error.URLError as exc:
             raise BackendError(f"backend at {self.connection.url} is not reachable ({exc.reason})") from None
         except (ConnectionError, TimeoutError) as exc:  # reset mid-answer, or a read timeout
@@ -85,6 +87,12 @@ class BackendClient:
 
     def models(self) -> list:
         return self._request("GET", "/models")
+
+    def download_model(self, name: str) -> dict:
+        """Start fetching a model's weights on the backend's machine: a job (``done``/``total`` in bytes)."""
+        from urllib.parse import quote
+
+        return self._request("POST", f"/models/{quote(name, safe='')}/download")
 
     def embed(self, **request) -> dict:
         return self._request("POST", "/embed", request)

@@ -8,7 +8,10 @@ own build on macOS or when the PyTorch index cannot be reached).
 
 The venv lives in the QGIS profile (``<profile>/remoteclip-qgis/backend-env``) and counts as ready only
 once a marker file is written after its packages were installed and imported: a cancelled or failed
-creation is removed, never half used. Only the standard library here: this runs inside QGIS.
+creation is removed, never half used. When it can, the creation also fetches the default model's weights into
+the backend's data folder (``python -m backend download``, from the release URL in the backend's registry): the
+repository's plugin ZIP carries no checkpoint. A model that cannot be fetched (offline) leaves the environment
+ready; the dock offers the download later. Only the standard library here: this runs inside QGIS.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ENV_FOLDER = "backend-env"
+DEFAULT_MODEL = "remoteclip-qgis-small"  # fetched with the environment (8.2 MB) when its weights are not here
 READY_MARKER = ".remoteclip-env-ready"
 # The Python versions the pins are known to install on, best first (torch 2.14 needs 3.10 or newer).
 PYTHON_PREFERENCE = ("3.11", "3.12", "3.10", "3.13")
@@ -185,6 +189,8 @@ class EnvPlan:
     torch: TorchBuild
     notes: list[str] = field(default_factory=list)
     check_code: str = IMPORT_CHECK  # run by the new Python last; its last line is recorded (torch's version)
+    backend_root: Path | None = None  # the folder holding the backend package (for the model step)
+    model: str = ""  # a model whose weights the new environment fetches, when it can ("": none)
 
     @property
     def interpreter(self) -> Path:
@@ -196,6 +202,13 @@ class EnvPlan:
         if self.torch.index_url:
             cmd[5:5] = ["--extra-index-url", self.torch.index_url]
         return cmd
+
+    def model_step(self) -> tuple[str, list[str]] | None:
+        """("model", command) fetching ``model``'s weights with the new Python, or None; run after the
+        environment is ready, and its failure leaves it ready (the dock offers the download later)."""
+        if not self.model or self.backend_root is None:
+            return None
+        return ("model", model_command(str(self.interpreter), self.backend_root, self.model))
 
     def steps(self) -> list[tuple[str, list[str]]]:
         """(what, command) in order: make the venv, install the pinned requirements, import them."""
@@ -209,21 +222,33 @@ class EnvPlan:
         size = APPROX_SIZE_GB.get(self.torch.kind, 6.0)
         fallback = " (PyPI's build, about 6 GB, if that index cannot be reached)" if self.torch.kind in (
             "cpu", "cuda") else ""
+        model = f"; then the model {self.model}, when its weights are not here yet" if self.model_step() else ""
         return (f"Python {self.python.version} ({self.python.path}) -> {self.env_dir}; PyTorch: {self.torch.reason}; "
-                f"about {size:g} GB on disk{fallback}")
+                f"about {size:g} GB on disk{fallback}{model}")
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["env_dir"], d["requirements"] = str(self.env_dir), str(self.requirements)
+        d["backend_root"] = str(self.backend_root) if self.backend_root else None
         return d
 
 
-def make_plan(env_dir: Path, requirements: Path, named_python: str = "", torch_choice: str = "auto") -> EnvPlan:
+def make_plan(env_dir: Path, requirements: Path, named_python: str = "", torch_choice: str = "auto",
+              backend_root: Path | None = None, model: str = "") -> EnvPlan:
     """Find a Python and choose the PyTorch build; raises BackendEnvError when there is no usable Python
-    or no requirements file beside the backend."""
+    or no requirements file beside the backend. ``model``: weights to fetch once the environment is ready."""
     if not Path(requirements).is_file():
         raise BackendEnvError(f"no requirements file at {requirements}: reinstall the plugin ZIP")
-    return EnvPlan(find_python(named_python), Path(env_dir), Path(requirements), choose_torch_build(torch_choice))
+    return EnvPlan(find_python(named_python), Path(env_dir), Path(requirements), choose_torch_build(torch_choice),
+                   backend_root=Path(backend_root) if backend_root else None, model=model)
+
+
+def model_command(interpreter: str, backend_root: Path, model: str) -> list[str]:
+    """The command fetching ``model``'s weights with ``interpreter`` (``python -m backend download``, the
+    backend imported from ``backend_root``); a no-op when they are present already."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from backend.app.cli import main; "
+            "sys.exit(main(['download', sys.argv[2]]))")
+    return [interpreter, "-c", code, str(backend_root), model]
 
 
 def clean_env() -> dict[str, str]:

@@ -125,6 +125,11 @@ class BackendManager:
                 self._models = list(models)
             return list(models)
 
+    def forget_models(self) -> None:
+        """Ask GET /models again next time (a model's weights were downloaded)."""
+        with self._lock:
+            self._models = None
+
     def model_names(self) -> list[str]:
         """Names for the model pickers, from ``models()`` (never starts a backend)."""
         return [m["name"] for m in self.models() if m.get("name")]

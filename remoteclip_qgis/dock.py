@@ -4,7 +4,8 @@
 Buttons describe the dock's choices as a ``params.JobOptions``, build the job with ``params.build_params``
 and start the plugin's QgsTasks; bad input ends in one message bar line, never a traceback. Network calls
 (status refresh) run in a worker thread; the model list is the backend's GET /models, filled once a
-backend is up (Refresh, or the first job).
+backend is up (Refresh, or the first job). The model picker is the plugin's only one: its choice is the settings'
+model for every entry point, and a model without weights offers a download or a file (``model_weights``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from .i18n import tr
+from .model_weights import ModelDownloadTask, WeightsRow, model_label
 from .params import DEFAULT_OVERLAP, JobOptions, parse_bands, split_classes
 
 # Class names are model input: they stay in English whatever the UI language.
@@ -136,9 +138,18 @@ class RemoteClipDock(QgsDockWidget):
         row.addWidget(self.refresh_button)
         form.addRow(row)
         self.model_combo = QComboBox()
-        self.model_combo.setToolTip(tr("The model for the jobs started here"))
-        self.model_combo.currentIndexChanged.connect(self._update_count_button)
+        self.model_combo.setToolTip(tr("The model for every RemoteCLIP job (the toolbar's search too)"))
+        self.model_combo.currentIndexChanged.connect(self._model_chosen)
         form.addRow(tr("Model"), self.model_combo)
+        self.model_infos: dict[str, dict] = {}  # GET /models entries by name
+        self.chosen_weights: dict[str, str] = {}  # weights files chosen for models this session
+        self._filling = False
+        self.download_task = None
+        self.weights_row = WeightsRow()
+        self.weights_row.download_requested.connect(self.download_model)
+        self.weights_row.cancel_requested.connect(self.cancel_download)
+        self.weights_row.weights_chosen.connect(self.set_weights)
+        form.addRow(self.weights_row)
         outer.addWidget(box)
 
         # --- tiling
@@ -425,27 +436,100 @@ class RemoteClipDock(QgsDockWidget):
             self.status_label.setText(tr("Backend stopped (it starts with the first job, or press Refresh)"))
 
     def _fill_models(self, models: list[dict]) -> None:
-        current = self.model_combo.currentData()
-        default = self._manager().settings.default_model
-        self.model_combo.clear()
-        self.model_combo.addItem(tr("Default ({0})").format(default or tr("best model present")), "")
-        for model in models:
-            name = model.get("name")
-            if not name:
-                continue
-            if "present" not in model:
-                label = name
-            elif model["present"]:
-                label = tr("{0} (weights present)").format(name)
-            else:
-                label = tr("{0} (no weights)").format(name)
-            self.model_combo.addItem(label, name)
-        self.cannot_count = {m["name"] for m in models if m.get("name") and m.get("counts") is False}
-        index = self.model_combo.findData(current) if current else 0
-        self.model_combo.setCurrentIndex(max(index, 0))
+        """The picker from ``GET /models``; it shows (and sets) the settings' model, so that every entry point
+        (toolbar, locator, map tool, this dock) uses the one model chosen here."""
+        settings = self._manager().settings
+        if settings.default_model and settings.weights:
+            self.chosen_weights.setdefault(settings.default_model, settings.weights)
+        self._filling = True
+        try:
+            self.model_combo.clear()
+            self.model_combo.addItem(tr("Best model present"), "")
+            self.model_infos = {m["name"]: m for m in models if m.get("name")}
+            for name, model in self.model_infos.items():
+                self.model_combo.addItem(model_label(model), name)
+            if settings.default_model and settings.default_model not in self.model_infos:  # no backend up yet
+                self.model_combo.addItem(settings.default_model, settings.default_model)
+            self.cannot_count = {m["name"] for m in models if m.get("name") and m.get("counts") is False}
+            index = self.model_combo.findData(settings.default_model) if settings.default_model else 0
+            self.model_combo.setCurrentIndex(max(index, 0))
+        finally:
+            self._filling = False
+        self._update_model_row()
         self._update_count_button()
         if hasattr(self, "tile_hint"):  # the models' ground sizes are known now
             self.update_tile_hint()
+
+    def _model_chosen(self, *_) -> None:
+        """The user picked a model: it becomes the settings' model (saved), with the weights file chosen for it."""
+        if self._filling:
+            return
+        settings = self._manager().settings
+        name = self.model_combo.currentData() or ""
+        settings.default_model = name
+        settings.weights = self.chosen_weights.get(name, "") if name else ""
+        settings.save()
+        self._update_model_row()
+        self._update_count_button()
+
+    def _update_model_row(self) -> None:
+        name = self.model_combo.currentData() or ""
+        self.weights_row.show_model(self.model_infos.get(name, {}), self.chosen_weights.get(name, ""))
+
+    def set_weights(self, name: str, path: str) -> None:
+        """A weights file chosen for model ``name`` (the chosen one): sent as ``weights`` with its jobs."""
+        self.chosen_weights[name] = path
+        if name and name == (self.model_combo.currentData() or ""):
+            settings = self._manager().settings
+            settings.weights = path
+            settings.save()
+        self._update_model_row()
+
+    def download_model(self, name: str):
+        """Fetch ``name``'s weights on the backend's machine (a task: progress, cancel); returns the task."""
+        from qgis.core import QgsApplication
+
+        if not name or self.download_task is not None:
+            return None
+        task = ModelDownloadTask(self._manager(), name, on_finished=self._download_done)
+        task.progressChanged.connect(lambda percent: self._download_progress(task, percent))
+        self.download_task = task
+        self.weights_row.set_downloading(True)
+        QgsApplication.taskManager().addTask(task)
+        return task
+
+    def _download_progress(self, task, percent: float) -> None:
+        try:
+            if task is self.download_task:
+                self.weights_row.set_downloading(True, percent)
+        except RuntimeError:  # the dock was deleted meanwhile
+            pass
+
+    def cancel_download(self) -> None:
+        if self.download_task is not None:
+            self.download_task.cancel()
+
+    def _download_done(self, task) -> None:
+        from qgis.core import Qgis
+
+        from .jobs import report, report_error
+
+        try:
+            self.download_task = None
+            self.weights_row.set_downloading(False)
+        except RuntimeError:  # the dock was deleted (plugin unloaded) while it ran
+            return
+        if task.ok:
+            report(tr("{0}: weights downloaded").format(task.name), Qgis.Success, self.iface)
+            manager = self._manager()
+            manager.forget_models()  # what GET /models says has changed
+            self._fill_models(manager.models(start=False))
+        elif task.cancelled:
+            report(tr("Download of {0} cancelled: nothing was kept").format(task.name), Qgis.Info, self.iface)
+            self._update_model_row()
+        else:
+            report_error(tr("Download of {0} failed: {1}").format(task.name, task.error), self.iface)
+            self._update_model_row()
 
     def _chosen_model(self) -> str:
         """The model a job from here uses, as far as the plugin knows (the settings' for "Default")."""
@@ -600,7 +684,7 @@ class RemoteClipDock(QgsDockWidget):
 
         manager = self._manager()
         self._show_local_status(manager)  # a job may have started the backend: say so
-        if self.model_combo.count() <= 1:  # and its models can be listed now
+        if not self.model_infos:  # and its models can be listed now
             self._fill_models(manager.models())
         layers = task.outcome.layers if isinstance(task.outcome, Done) else []
         if not layers:

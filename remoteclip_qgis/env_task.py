@@ -23,7 +23,7 @@ LOG_TAG = "RemoteCLIP"
 EXPECTED_PACKAGES = 80      # what the pinned requirements resolve to, with torch's own dependencies
 KILL_AFTER_S = 5.0
 # progress (percent) at the start of each step
-STEP_START = {"venv": 0.0, "install": 5.0, "check": 92.0}
+STEP_START = {"venv": 0.0, "install": 5.0, "check": 92.0, "model": 96.0}
 INSTALL_SHARE = 85.0
 
 
@@ -60,6 +60,7 @@ class BackendEnvTask(QgsTask):
         self.error: str | None = None
         self.cancelled = False
         self.torch_version: str | None = None
+        self.model_note = ""  # one line when the default model could not be fetched (the environment is ready)
         self.step = ""
 
     # ------------------------------------------------------------ worker thread
@@ -134,6 +135,7 @@ class BackendEnvTask(QgsTask):
                 self.torch_version = lines[-1].strip() if lines else ""
                 mark_ready(plan, self.torch_version)
                 self._log(fh, f"ready: torch {self.torch_version}")
+                self._fetch_model(fh)
             self.setProgress(100.0)
             self.ok = True
             return True
@@ -146,6 +148,25 @@ class BackendEnvTask(QgsTask):
         if created:
             remove_env(plan.env_dir)
         return False
+
+    def _fetch_model(self, fh) -> None:
+        """The plan's model step, after the environment is ready: a failure or a cancel leaves it ready and says
+        so in ``model_note`` (the dock offers the download later); nothing partial is kept by the download."""
+        step = self.plan.model_step()
+        if step is None:
+            return
+        try:
+            self._run_step(fh, *step)
+            self._log(fh, f"model {self.plan.model}: ready")
+        except InterruptedError:
+            self.model_note = tr("{0} was not downloaded (cancelled): download it from the RemoteCLIP panel").format(
+                self.plan.model)
+        except BackendEnvError as exc:
+            reason = str(exc).split(": ", 1)[-1].removeprefix("error: ")
+            self.model_note = tr("{0} was not downloaded ({1}): download it from the RemoteCLIP panel").format(
+                self.plan.model, reason)
+        if self.model_note:
+            self._log(fh, self.model_note)
 
     # ------------------------------------------------------------ main thread
 

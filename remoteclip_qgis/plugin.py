@@ -112,8 +112,13 @@ class RemoteClipPlugin:
 
         self.translator = install_translator()
         self.initProcessing()
-        self.menu = self.tr("&RemoteCLIP")
-        icon = QIcon(icon_path()) if icon_path() else QIcon()
+        self.menu = self.tr("&RemoteCLIP")  # under Raster (metadata.txt: category=Raster)
+
+        def icon_of(name: str) -> QIcon:
+            path = icon_path(name)
+            return QIcon(path) if path else QIcon()
+
+        icon = icon_of("icon.svg")
         self.toolbar = self.iface.addToolBar(self.tr("RemoteCLIP"))
         self.toolbar.setObjectName("RemoteClipToolbar")
         self.search_edit = QLineEdit()
@@ -125,24 +130,27 @@ class RemoteClipPlugin:
         self.search_edit.setMaximumWidth(260)
         self.search_edit.returnPressed.connect(self._search_from_edit)
         self.toolbar.addWidget(self.search_edit)
-        self.similar_action = QAction(icon, self.tr("Find similar tiles: click on the map"), self.iface.mainWindow())
+        self.similar_action = QAction(icon_of("icon_similar.svg"), self.tr("Find similar tiles: click on the map"),
+                                      self.iface.mainWindow())
         self.similar_action.setCheckable(True)
         self.similar_action.toggled.connect(self._toggle_similar_tool)
         self.toolbar.addAction(self.similar_action)
         self.map_tool = QgsMapToolEmitPoint(self.iface.mapCanvas())
         self.map_tool.setAction(self.similar_action)
         self.map_tool.canvasClicked.connect(self.similar_at)
-        self.settings_action = QAction(icon, self.tr("RemoteCLIP settings…"), self.iface.mainWindow())
+        self.settings_action = QAction(icon_of("icon_settings.svg"), self.tr("RemoteCLIP settings…"),
+                                       self.iface.mainWindow())
+        self.settings_action.setObjectName("RemoteClipSettingsAction")
         self.settings_action.triggered.connect(self.show_settings)
         self.toolbar.addAction(self.settings_action)
-        self.iface.addPluginToMenu(self.menu, self.settings_action)
+        self.iface.addPluginToRasterMenu(self.menu, self.settings_action)
         self.env_action = QAction(icon, self.tr("Create the backend environment…"), self.iface.mainWindow())
         self.env_action.setObjectName("RemoteClipEnvAction")
         self.env_action.triggered.connect(lambda: self.offer_backend_env())
-        self.iface.addPluginToMenu(self.menu, self.env_action)
+        self.iface.addPluginToRasterMenu(self.menu, self.env_action)
         self.locator_filter = RemoteClipLocatorFilter(self)
         self.iface.registerLocatorFilter(self.locator_filter)
-        self._init_dock(icon)
+        self._init_dock(icon_of("icon_panel.svg"))
 
     def _init_dock(self, icon) -> None:
         """The panel in the right dock area, shown and hidden by a checkable toolbar / menu action."""
@@ -156,7 +164,7 @@ class RemoteClipPlugin:
         self.dock_action.setObjectName("RemoteClipDockAction")
         self.dock.setToggleVisibilityAction(self.dock_action)
         self.toolbar.addAction(self.dock_action)
-        self.iface.addPluginToMenu(self.menu, self.dock_action)
+        self.iface.addPluginToRasterMenu(self.menu, self.dock_action)
 
     def unload(self) -> None:
         for task in list(self.tasks):
@@ -172,11 +180,11 @@ class RemoteClipPlugin:
                 pass
             self.env_task = None
         if self.env_action is not None:
-            self.iface.removePluginMenu(self.menu, self.env_action)
+            self.iface.removePluginRasterMenu(self.menu, self.env_action)
             self.env_action.deleteLater()
             self.env_action = None
         if self.dock_action is not None:
-            self.iface.removePluginMenu(self.menu, self.dock_action)
+            self.iface.removePluginRasterMenu(self.menu, self.dock_action)
             self.dock_action.deleteLater()
             self.dock_action = None
         if self.dock is not None:
@@ -196,7 +204,7 @@ class RemoteClipPlugin:
             self.similar_action.deleteLater()
             self.similar_action = None
         if self.settings_action is not None:
-            self.iface.removePluginMenu(self.menu, self.settings_action)
+            self.iface.removePluginRasterMenu(self.menu, self.settings_action)
             self.settings_action.deleteLater()
             self.settings_action = None
         if self.toolbar is not None:
@@ -372,7 +380,7 @@ class RemoteClipPlugin:
     def offer_backend_env(self, retry=None):
         """Offer to create the backend's own venv (see backend_env); on yes, a cancellable task creates it
         and ``retry()`` runs afterwards (the job that found it missing). Returns the task, or None."""
-        from .backend_env import BackendEnvError, make_plan
+        from .backend_env import DEFAULT_MODEL, BackendEnvError, make_plan
         from .backend_process import get_manager
         from .env_task import BackendEnvTask
         from .jobs import report_error
@@ -387,7 +395,8 @@ class RemoteClipPlugin:
         try:
             if root is None:
                 raise BackendEnvError(self.tr("No backend package found beside the plugin: reinstall the plugin ZIP"))
-            plan = make_plan(managed_env_dir(), root / "requirements.txt", settings.base_python, settings.torch_index)
+            plan = make_plan(managed_env_dir(), root / "requirements.txt", settings.base_python, settings.torch_index,
+                             backend_root=root, model=DEFAULT_MODEL)  # the default model too, when it can
         except BackendEnvError as exc:
             report_error(str(exc), self.iface)
             return None
@@ -423,6 +432,8 @@ class RemoteClipPlugin:
             old.stop()
         self.iface.messageBar().pushMessage("RemoteCLIP", self.tr("Backend environment ready: {0}").format(
             task.plan.interpreter), level=Qgis.Success, duration=10)
+        if task.model_note:  # the environment works; the model can be downloaded from the panel
+            self.iface.messageBar().pushMessage("RemoteCLIP", task.model_note, level=Qgis.Warning, duration=15)
         if retry is not None:
             retry()
 
@@ -431,7 +442,7 @@ class RemoteClipPlugin:
         from .settings_dialog import SettingsDialog
 
         current = get_manager().settings
-        dialog = SettingsDialog(current, get_manager().model_names(), self.iface.mainWindow())
+        dialog = SettingsDialog(current, self.iface.mainWindow(), manager=get_manager())
         if not dialog.exec_():
             return
         new = replace(dialog.settings(), **{name: getattr(current, name) for name in TILING_FIELDS})

@@ -12,8 +12,10 @@ from .processing_algorithms import ALGORITHMS
 PLUGIN_DIR = Path(__file__).resolve().parent
 
 
-def icon_path() -> str:
-    for candidate in (PLUGIN_DIR / "resources" / "icon.svg", PLUGIN_DIR.parent / "resources" / "icon.svg"):
+def icon_path(name: str = "icon.svg") -> str:
+    """The SVG ``name`` in the plugin's ``resources/`` (a packaged plugin) or beside it (a source checkout); ""
+    when missing. Icons: icon.svg (the plugin), icon_similar.svg, icon_settings.svg, icon_panel.svg."""
+    for candidate in (PLUGIN_DIR / "resources" / name, PLUGIN_DIR.parent / "resources" / name):
         if candidate.exists():
             return str(candidate)
     return ""

@@ -4,7 +4,7 @@ profile, a text search for "lake" on the NAIP sample through the plugin's toolba
 Two roles in one file:
 
 * run with the project's Python (``make screenshot``): lay out a fresh profile under ``build/``, unzip
-  ``remoteclip_qgis.zip`` into it, enable the plugin with no backend Python set (``$RC_SHOT_PYTHON`` names
+  ``remoteclip_qgis-offline.zip`` (``$RC_SHOT_ZIP``) into it, enable the plugin with no backend Python set (``$RC_SHOT_PYTHON`` names
   one, to skip creating the environment while developing), copy the sample to a temp folder and start
   ``xvfb-run qgis --code <this file>``; exits with QGIS's status.
 * run by QGIS (``--code``, ``$RC_SHOT_IN_QGIS`` set): load the sample, save the bare map
@@ -50,9 +50,9 @@ def launch() -> int:
     png, report = build / "screenshot.png", build / "screenshot.json"
     for path in (png, report, build / "screenshot-bare.png", build / "screenshot-classes.png"):
         path.unlink(missing_ok=True)
-    zip_path = root / f"{PLUGIN}.zip"
+    zip_path = root / os.environ.get("RC_SHOT_ZIP", f"{PLUGIN}-offline.zip")  # the self-contained ZIP
     if not zip_path.exists():
-        print(f"desktop_screenshot: {zip_path} missing: run 'make package' first", file=sys.stderr)
+        print(f"desktop_screenshot: {zip_path} missing: run 'make package-offline' first", file=sys.stderr)
         return 2
     interpreter = os.environ.get("RC_SHOT_PYTHON", "")  # empty: the plugin creates the backend's environment
 

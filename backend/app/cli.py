@@ -1,4 +1,4 @@
-"""Headless command line: ``python -m backend {models,embed,search,classify,count,similar,serve,demo}``.
+"""Headless command line: ``python -m backend {models,download,embed,search,classify,count,similar,serve,demo}``.
 
 Every user error prints one line (``error: ...``) and exits with status 2 (``count`` refused for a model that
 cannot count: 4); an internal error prints one line too and exits with 1 (``REMOTECLIP_DEBUG=1`` shows its
@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list known models and whether their weights are present")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    p = sub.add_parser("download", help="fetch a model's weights (the Hugging Face cache, or its download URL)")
+    p.add_argument("name", help="model name from 'python -m backend models'")
 
     p = sub.add_parser("embed", help="embed a raster's tiles into the cache")
     _raster_options(p)
@@ -313,6 +316,24 @@ def cmd_models(args: argparse.Namespace) -> int:
     for r in rows:
         print(f"{r['name']:<24} {r['arch']:<22} {r['source']:<9} {'present' if r['present'] else 'missing':<8} "
               f"{r['weights']}")
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..models.download import download_weights
+    from ..models.registry import get_model_spec
+
+    spec = get_model_spec(args.name)
+    with tqdm(unit="B", unit_scale=True, desc=spec.name, disable=None) as bar:
+        def progress(done: int, total: int) -> None:
+            if total and bar.total != total:
+                bar.total = total
+            bar.update(done - bar.n)
+
+        path = download_weights(spec, progress=progress)
+    print(f"{spec.name}: {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 
@@ -518,8 +539,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(model=args.model, weights=args.weights, device=args.device, output_dir=args.output_dir)
 
 
-COMMANDS = {"models": cmd_models, "embed": cmd_embed, "search": cmd_search, "classify": cmd_classify,
-            "count": cmd_count, "similar": cmd_similar, "change": cmd_change,
+COMMANDS = {"models": cmd_models, "download": cmd_download, "embed": cmd_embed, "search": cmd_search,
+            "classify": cmd_classify, "count": cmd_count, "similar": cmd_similar, "change": cmd_change,
             "fewshot": cmd_fewshot, "catalog": cmd_catalog, "serve": cmd_serve, "demo": cmd_demo}
 
 

@@ -1,7 +1,9 @@
-"""The service's background jobs (embedding): queued, run one at a time, polled for progress, cancelled.
+"""The service's background jobs (embedding, model downloads): queued, run one at a time per lane, polled for
+progress (``done`` of ``total``: tiles for an embedding, bytes for a download), cancelled.
 
-One at a time because an embedding saturates the device anyway; a second request for the store a queued or
-running job writes joins that job (two searches of one raster started together embed it once).
+One at a time because an embedding saturates the device anyway; downloads have a lane of their own, so a model
+download does not wait behind an embedding. A second request for the store (or the model) a queued or running job
+writes joins that job (two searches of one raster started together embed it once).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ..errors import JobCancelled, JobNotFoundError, UserError
+from ..errors import JobCancelled, JobNotFoundError, UserError, http_line
 from .schemas import JobStatus
 
 
@@ -41,11 +43,12 @@ class Jobs:
 
     def __init__(self) -> None:
         self._jobs: dict[str, Job] = {}
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+        self._pools: dict[str, ThreadPoolExecutor] = {}  # lane -> one worker thread
         self._lock = threading.Lock()
 
-    def submit(self, kind: str, work: Callable[[Job], dict], key: str | None = None) -> Job:
-        """Queue ``work``; when a queued or running job already has ``key``, return that job instead."""
+    def submit(self, kind: str, work: Callable[[Job], dict], key: str | None = None, lane: str = "embed") -> Job:
+        """Queue ``work`` in ``lane`` (jobs of one lane run one at a time); when a queued or running job already has
+        ``key``, return that job instead."""
         with self._lock:
             if key is not None:
                 for other in self._jobs.values():
@@ -53,7 +56,10 @@ class Jobs:
                         return other
             job = Job(id=uuid.uuid4().hex[:12], kind=kind, key=key)
             self._jobs[job.id] = job
-        self._pool.submit(self._run, job, work)
+            pool = self._pools.get(lane)
+            if pool is None:
+                pool = self._pools[lane] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=lane)
+        pool.submit(self._run, job, work)
         return job
 
     def _run(self, job: Job, work: Callable[[Job], dict]) -> None:
@@ -67,7 +73,7 @@ class Jobs:
         except JobCancelled:
             job.state = "cancelled"
         except UserError as exc:
-            job.state, job.error = "failed", str(exc)
+            job.state, job.error = "failed", http_line(str(exc))  # read over HTTP only: no CLI flags
         except Exception as exc:  # a bug or a device failure: report its kind, never a traceback
             job.state, job.error = "failed", f"internal error ({type(exc).__name__}): {exc}".splitlines()[0]
         finally:
@@ -87,4 +93,7 @@ class Jobs:
     def shutdown(self) -> None:
         for job in self.all():
             job.cancel.set()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            pools = list(self._pools.values())
+        for pool in pools:
+            pool.shutdown(wait=True, cancel_futures=True)

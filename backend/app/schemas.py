@@ -233,6 +233,9 @@ class ModelInfo(BaseModel):
     counts: bool = Field(True, description="false: counting is refused unless forced (the model cannot count)")
     tile_ground_m: float | None = Field(None, description="the default tile side on the ground, metres (the model's "
                                                           "training scale), where the raster's pixel size is known")
+    downloadable: bool = Field(False, description="POST /models/{name}/download can fetch its weights")
+    size_bytes: int | None = Field(None, description="the weights file's size in bytes, where known")
+    licence: str = ""
 
 
 class Health(BaseModel):

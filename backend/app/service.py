@@ -26,13 +26,14 @@ from ..errors import (
     NotFoundError,
     TooLargeError,
     UserError,
+    http_line,
 )
 from .bounds import REQUEST_BOUNDS
 from .caches import open_stores_limit
 from .guards import BodyLimit, LoopbackHosts, TokenCheck, refused_before_routing, unauthorized
 from .job_queue import Jobs
 from .orchestration import Workspace
-from .routes import embedding, health, queries, uploads
+from .routes import embedding, health, models, queries, uploads
 from .schemas import USER_ERROR, ErrorBody
 
 # The HTTP status of each error, the most specific class of an error's MRO deciding (an error of none: 500).
@@ -80,14 +81,14 @@ def validation_answer(exc: RequestValidationError) -> tuple[int, str]:
             break
     else:
         if lines:
-            return 400, lines[0]
+            return 400, http_line(lines[0])
     parts = [f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg', 'invalid')}" for err in errors[:3]]
     more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
     return 422, ("invalid request: " + "; ".join(parts) + more).replace("\n", " ")
 
 
 async def user_error(_: Request, exc: UserError) -> JSONResponse:
-    body = {"error": str(exc)}
+    body = {"error": http_line(str(exc))}
     if isinstance(exc, NotEmbeddedError):  # which raster to POST /embed (a change request has two)
         body["raster"] = exc.raster
     return JSONResponse(body, status_code=http_status(exc))
@@ -135,7 +136,7 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
     app.state.token_check = TokenCheck(token)
     with_token = [Depends(app.state.token_check)]
     app.include_router(health.open_router)
-    for routes in (health.router, embedding.router, uploads.router, queries.router):
+    for routes in (models.router, embedding.router, uploads.router, queries.router):
         app.include_router(routes, dependencies=with_token)
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=with_token)

@@ -81,6 +81,11 @@ class ModelSpec:
     # Default tile side on the ground (metres) for rasters with a known pixel size: the ground size of
     # the model's training images (its card). None: tiles default to the model's input size in pixels.
     tile_ground_m: float | None = None
+    # A local model's download: where the file from ``download_url`` is saved (``{home}`` expanded; default: the
+    # default path) and, where known, its size in bytes and its SHA-256 (checked before the file is kept).
+    download_path: str | None = None
+    size_bytes: int | None = None
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,9 @@ class _Entry(BaseModel):
     packaged_text_tower: bool = False
     counts: bool = True
     tile_ground_m: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    download_path: str | None = None
+    size_bytes: int | None = Field(default=None, gt=0)
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
     @field_validator("prompt_templates")
     @classmethod
@@ -176,6 +184,9 @@ def _spec_from_entry(entry: Any, origin: Path) -> ModelSpec:
         packaged_text_tower=e.packaged_text_tower,
         counts=e.counts,
         tile_ground_m=e.tile_ground_m,
+        download_path=e.download_path,
+        size_bytes=e.size_bytes,
+        sha256=e.sha256,
     )
 
 
@@ -397,12 +408,38 @@ def _cached_hub_file(repo: str, filenames: tuple[str, ...], cache: Path) -> str 
     return None
 
 
-def _expand_default_path(spec: ModelSpec) -> Path | None:
-    if not spec.default_path:
+def _expand(template: str | None) -> Path | None:
+    if not template:
         return None
-    raw = spec.default_path.replace("{home}", str(config.remoteclip_home()))
+    raw = template.replace("{home}", str(config.remoteclip_home()))
     raw = raw.replace("{resources}", str(config.resources_dir()))
     return Path(os.path.expanduser(os.path.expandvars(raw)))
+
+
+def _expand_default_path(spec: ModelSpec) -> Path | None:
+    return _expand(spec.default_path)
+
+
+def download_target(spec: ModelSpec) -> Path | None:
+    """Where a local model's download is saved: its ``download_path``, else its default path (None: neither)."""
+    return _expand(spec.download_path) or _expand_default_path(spec)
+
+
+def _local_candidates(spec: ModelSpec) -> list[Path]:
+    """A local model's files, looked for in this order: its default path, then where a download is saved."""
+    out: list[Path] = []
+    for path in (_expand_default_path(spec), download_target(spec)):
+        if path is not None and path not in out:
+            out.append(path)
+    return out
+
+
+def downloadable(spec: ModelSpec) -> bool:
+    """Whether :func:`backend.models.download.download_weights` can fetch ``spec``'s weights: a hub model, or a
+    local model with a ``download_url`` of the checkpoint itself (not an archive) and a place to save it."""
+    if spec.source in ("hf", "open_clip"):
+        return True
+    return bool(spec.download_url and not spec.download_url.endswith(".zip") and download_target(spec))
 
 
 # --------------------------------------------------------------------------- status and resolution
@@ -411,10 +448,15 @@ def _expand_default_path(spec: ModelSpec) -> Path | None:
 def weights_status(spec: ModelSpec) -> WeightsStatus:
     """Whether ``spec``'s weights are already here; never downloads or touches the network."""
     if spec.source == "local":
-        path = _expand_default_path(spec)
-        if path is None:
+        candidates = _local_candidates(spec)
+        if not candidates:
             return WeightsStatus(False, None, "no default location: pass --weights PATH")
-        return WeightsStatus(path.is_file(), str(path), str(path))
+        found = next((p for p in candidates if p.is_file()), None)
+        if found is not None:
+            return WeightsStatus(True, str(found), str(found))
+        # missing: where a download goes, else where the user is to put the file
+        path = download_target(spec) if downloadable(spec) else candidates[0]
+        return WeightsStatus(False, str(path), str(path))
     cache = hf_cache_dir()
     try:
         repo, filenames = hf_location(spec)
@@ -435,7 +477,10 @@ def _explicit_weights(path: str) -> Path:
 
 
 def _local_weights(spec: ModelSpec) -> Path:
-    path = _expand_default_path(spec)
+    found = next((p for p in _local_candidates(spec) if p.is_file()), None)
+    if found is not None:
+        return found
+    path = download_target(spec)
     if spec.download_url and spec.download_url.endswith(".zip"):
         get, it = f"download {spec.download_url}, unzip it", "its checkpoint"
     elif spec.download_url:
@@ -519,6 +564,8 @@ __all__ = [
     "ModelSpec",
     "WeightsStatus",
     "arch_config_dirs",
+    "download_target",
+    "downloadable",
     "get_model_spec",
     "hf_cache_dir",
     "hf_location",

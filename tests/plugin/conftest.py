@@ -117,3 +117,42 @@ def provider(processing):
     assert registry.addProvider(provider)
     yield provider
     registry.removeProvider(provider)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _raster_menu_on_the_test_interface():
+    """pytest-qgis's QgisInterface has addPluginToMenu but no Raster menu: give it one that records its entries
+    (``iface.raster_menu``: menu name -> actions), as QGIS's own interface shows them under Raster."""
+    from pytest_qgis.qgis_interface import QgisInterface
+
+    def add(self, name, action):
+        self.__dict__.setdefault("raster_menu", {}).setdefault(name, []).append(action)
+
+    def remove(self, name, action):
+        entries = self.__dict__.setdefault("raster_menu", {}).get(name, [])
+        if action in entries:
+            entries.remove(action)
+        if not entries:
+            self.raster_menu.pop(name, None)
+
+    added = [n for n in ("addPluginToRasterMenu", "removePluginRasterMenu") if not hasattr(QgisInterface, n)]
+    for name, method in (("addPluginToRasterMenu", add), ("removePluginRasterMenu", remove)):
+        if name in added:
+            setattr(QgisInterface, name, method)
+    yield
+    for name in added:
+        delattr(QgisInterface, name)
+
+
+@pytest.fixture(autouse=True)
+def _no_saved_plugin_settings_leak(qgis_app):
+    """The dock saves its model choice (QgsSettings "remoteclip/..."): a test that saved settings where none were
+    leaves none behind, so the test profile (tracked in git) and later tests see no test's paths."""
+    from qgis.core import QgsSettings
+
+    had = "remoteclip" in QgsSettings().childGroups()
+    yield
+    if not had:
+        settings = QgsSettings()
+        settings.remove("remoteclip")
+        settings.sync()

@@ -193,3 +193,41 @@ def test_first_search_without_an_environment_offers_to_create_it(qgis_iface, pro
         set_manager(previous)
         plugin.unload()
         QgsProject.instance().removeAllMapLayers()
+
+
+def test_the_model_step_fetches_the_default_model_once(tmp_path, tiny_weights):
+    """The command the environment runs last: the backend's own download, into its data folder (a loopback server
+    stands in for the release URL), and nothing fetched again when the weights are there."""
+    import json
+
+    from remoteclip_qgis.backend_env import model_command
+    from tests.weights_server import WeightsServer
+
+    server = WeightsServer()
+    try:
+        registry = tmp_path / "models.json"
+        registry.write_text(json.dumps([{"name": "release-model", "arch": "Tiny-ViT-Test", "source": "local",
+                                         "default_path": "{home}/weights/release-model.pt",
+                                         "download_url": server.add_file("r.pt", tiny_weights)}]))
+        env = {**os.environ, "REMOTECLIP_HOME": str(tmp_path / "home"), "REMOTECLIP_EXTRA_MODELS": str(registry)}
+        for _ in range(2):
+            out = subprocess.run(model_command(sys.executable, ROOT, "release-model"), capture_output=True,
+                                 text=True, env=env, cwd=tmp_path, timeout=120)
+            assert out.returncode == 0, out.stderr
+        assert (tmp_path / "home" / "weights" / "release-model.pt").read_bytes() == tiny_weights.read_bytes()
+        assert [r for r in server.requests if r[0] == "GET"] == [("GET", "/files/r.pt")]
+    finally:
+        server.close()
+
+
+def test_a_model_that_cannot_be_fetched_leaves_the_environment_ready(qgis_app, tmp_path):
+    """No model without the backend's packages (or offline): the environment is ready all the same, and one line
+    says the model can be downloaded from the panel."""
+    plan = _plan(tmp_path, "six\n", "import six; print(six.__version__)")
+    plan.backend_root, plan.model = ROOT, "remoteclip-qgis-small"
+    assert "then the model remoteclip-qgis-small" in plan.summary()
+    task = _run(BackendEnvTask(plan, probe_index=False))
+    assert task.ok and is_ready(plan.env_dir)
+    assert task.model_note.startswith("remoteclip-qgis-small was not downloaded (")
+    assert task.model_note.endswith("download it from the RemoteCLIP panel") and "\n" not in task.model_note
+    assert "$ " + str(plan.interpreter) + " -c" in task.log_file.read_text()

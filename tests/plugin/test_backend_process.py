@@ -109,11 +109,11 @@ def test_settings_dialog_shows_and_returns_settings(qgis_app):
     s = PluginSettings(mode="remote", url="http://127.0.0.1:1234", token="t", default_model="tiny-local",
                        tile_size=64, output_folder="/tmp/o", confirm_above_s=120, base_python="/usr/bin/python3",
                        torch_index="cpu", precision="int8")
-    dialog = SettingsDialog(s, ["remoteclip-rn50", "tiny-local"])
+    dialog = SettingsDialog(s)
     assert dialog.settings() == s and dialog.fast.isChecked()
-    dialog.tile_size.setValue(128)
+    assert not hasattr(dialog, "tile_size")  # one tiling state: the dock's panel, not a second field here
     dialog.torch_index.setCurrentText("https://mirror.example/whl")
     dialog.confirm.setValue(0)
     changed = dialog.settings()
-    assert (changed.tile_size, changed.torch_index, changed.confirm_above_s) == (128, "https://mirror.example/whl", 0)
+    assert (changed.tile_size, changed.torch_index, changed.confirm_above_s) == (64, "https://mirror.example/whl", 0)
     dialog.deleteLater()

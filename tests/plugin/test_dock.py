@@ -81,7 +81,10 @@ def test_dock_comes_and_goes_with_the_plugin(qgis_iface, processing):
     assert plugin.dock_action in plugin.toolbar.actions()
     assert dock.similar_button.defaultAction() is plugin.similar_action  # the click-for-similar map tool
     # the default, and the backend's models when one is up already (never read from the backend's files)
-    assert dock.model_combo.count() >= 1 and dock.model_combo.currentData() == ""
+    from remoteclip_qgis.backend_process import get_manager
+
+    assert dock.model_combo.count() >= 1  # the picker shows the settings' model (all entry points use it)
+    assert dock.model_combo.currentData() == get_manager().settings.default_model
     assert "stopped" in dock.status_label.text() or "running" in dock.status_label.text()
     plugin.unload()
     assert plugin.dock is None and plugin.dock_action is None

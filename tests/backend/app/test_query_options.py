@@ -26,6 +26,8 @@ ENSEMBLE = ("a satellite photo of {}.", "an aerial photograph of {}.", "a satell
             "{} seen from above.")
 REFUSAL = ("tiny-nocount cannot count: its counts are no better than a constant guess (see its model card); "
            '--force (HTTP: "force": true) counts anyway')
+HTTP_REFUSAL = ("tiny-nocount cannot count: its counts are no better than a constant guess (see its model card); "
+                '"force": true counts anyway')  # over HTTP: no command-line flags
 
 
 def _args(model: str, weights, tile: int = 64) -> list[str]:
@@ -79,7 +81,7 @@ def test_http_count_refusal_force_and_transductive_note(client, sample_raster, t
     assert models["remoteclip-qgis-small"]["counts"] is False
     body = {"raster": str(sample_raster), "model": "tiny-nocount", "weights": str(tiny_weights), "tile_size": 64}
     r = client.post("/count", json=dict(body, object="storage tank"))
-    assert r.status_code == 422 and r.json() == {"error": REFUSAL}  # refused before the store is looked up
+    assert r.status_code == 422 and r.json() == {"error": HTTP_REFUSAL}  # refused before the store is looked up
     _embed(client, body)
     r = client.post("/count", json=dict(body, object="storage tank", force=True))
     assert r.status_code == 200 and r.json()["summary"]["total_expected"] > 0

@@ -264,7 +264,7 @@ def test_hf_cache_dir_follows_environment(tmp_path, monkeypatch):
 _OLD_FIELDS = {
     "name", "arch", "description", "source", "hf_repo", "hf_filename", "pretrained", "default_path",
     "key_prefix", "licence", "homepage", "paper", "download_url", "prompt_templates", "packaged_text_tower",
-    "counts", "tile_ground_m",
+    "counts", "tile_ground_m", "download_path", "size_bytes", "sha256",
 }
 
 
@@ -282,6 +282,7 @@ def _old_spec_from_entry(entry, origin):
         homepage=entry.get("homepage"), prompt_templates=tuple(templates), paper=entry.get("paper"),
         download_url=entry.get("download_url"), packaged_text_tower=bool(entry.get("packaged_text_tower", False)),
         counts=bool(entry.get("counts", True)), tile_ground_m=entry.get("tile_ground_m"),
+        download_path=entry.get("download_path"), size_bytes=entry.get("size_bytes"), sha256=entry.get("sha256"),
     )
 
 
