@@ -155,7 +155,7 @@ def report(message: str, level, iface=None) -> None:
 
 
 def report_error(message: str, iface=None) -> None:
-    report(message, Qgis.Critical, iface)
+    report(message, Qgis.MessageLevel.Critical, iface)
 
 
 def ask_to_embed(estimate: dict, iface=None) -> bool:
@@ -167,8 +167,9 @@ def ask_to_embed(estimate: dict, iface=None) -> bool:
               "cancelled from the task manager; later searches of this raster are instant. Start now?").format(
         estimate.get("model", ""), estimate.get("summary", ""))
     answer = QMessageBox.question(parent, tr("RemoteCLIP: embed raster"), text,
-                                  QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Yes)
-    return answer == QMessageBox.Yes
+                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                                  QMessageBox.StandardButton.Yes)
+    return answer == QMessageBox.StandardButton.Yes
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,7 @@ class RemoteClipTask(QgsTask):
                  confirmed: bool = False) -> None:
         title = params.title()
         name = render.name if render is not None else Path(params.raster).name
-        super().__init__(tr("RemoteCLIP: {0}").format(title or name), QgsTask.CanCancel)
+        super().__init__(tr("RemoteCLIP: {0}").format(title or name), QgsTask.Flag.CanCancel)
         self.params = params
         self.manager = manager
         self.iface = iface
@@ -252,7 +253,7 @@ class RemoteClipTask(QgsTask):
         self.estimate = estimate
         if not estimate.get("embedded"):
             QgsMessageLog.logMessage(tr("Embedding {0}: {1}").format(self.description(), estimate.get("summary")),
-                                     LOG_TAG, Qgis.Info)
+                                     LOG_TAG, Qgis.MessageLevel.Info)
             self.setDescription(tr("RemoteCLIP: embedding, {0}").format(estimate.get("summary")))
 
     def _confirm(self, estimate: dict) -> bool:
@@ -296,7 +297,7 @@ class RemoteClipTask(QgsTask):
 
             if isinstance(exc, RasterSourceError):
                 return Failed(str(exc))
-            QgsMessageLog.logMessage(traceback.format_exc(), LOG_TAG, Qgis.Critical)
+            QgsMessageLog.logMessage(traceback.format_exc(), LOG_TAG, Qgis.MessageLevel.Critical)
             return Failed(f"{type(exc).__name__}: {exc}".splitlines()[0])
 
     def _ask_and_follow_up(self, outcome: Unconfirmed) -> TaskResult:
@@ -304,7 +305,7 @@ class RemoteClipTask(QgsTask):
         the copy has its own), on no the task ends Cancelled."""
         if not self.ask(outcome.estimate, self.iface):
             QgsMessageLog.logMessage(tr("Not embedded: {0}").format(outcome.estimate.get("summary")), LOG_TAG,
-                                     Qgis.Info)
+                                     Qgis.MessageLevel.Info)
             return Cancelled()
         from qgis.core import QgsApplication
 
@@ -316,7 +317,7 @@ class RemoteClipTask(QgsTask):
 
     def finished(self, result: bool) -> None:  # main thread; ``result`` is run()'s, self.outcome says more
         if self.restarted:  # say so: a crash (out of memory, killed) must not pass unnoticed
-            report(self.restarted, Qgis.Warning, self.iface)
+            report(self.restarted, Qgis.MessageLevel.Warning, self.iface)
         outcome = self.outcome
         if outcome is None or (not isinstance(outcome, Done) and self.isCanceled()):
             outcome = Cancelled()  # cancelled before run() began, or a failure caused by the cancel
@@ -332,9 +333,9 @@ class RemoteClipTask(QgsTask):
             elif isinstance(outcome, Unconfirmed):
                 outcome = self._ask_and_follow_up(outcome)
             elif isinstance(outcome, Cancelled):
-                report(tr("Cancelled: {0}").format(self.description()), Qgis.Info, self.iface)
+                report(tr("Cancelled: {0}").format(self.description()), Qgis.MessageLevel.Info, self.iface)
             elif outcome.env_missing:  # the plugin offers to create the environment (on_finished)
-                QgsMessageLog.logMessage(outcome.reason, LOG_TAG, Qgis.Warning)
+                QgsMessageLog.logMessage(outcome.reason, LOG_TAG, Qgis.MessageLevel.Warning)
             else:
                 report_error(outcome.reason or tr("The task failed"), self.iface)
         except Exception as exc:  # noqa: BLE001

@@ -87,7 +87,7 @@ def _labels(layer: QgsVectorLayer, field: str, size: float = 10.0, colour: str =
     settings = QgsPalLayerSettings()
     settings.fieldName = field
     settings.isExpression = False
-    settings.placement = QgsPalLayerSettings.OverPoint
+    settings.placement = QgsPalLayerSettings.Placement.OverPoint
     fmt = QgsTextFormat()
     fmt.setSize(size)
     fmt.setColor(QColor(colour))
@@ -146,7 +146,7 @@ HEAT_STOPS = 6  # legend entries of a heatmap, evenly spaced in score from the r
 def style_heatmap(layer: QgsRasterLayer) -> None:
     """Magma from the lowest to the highest cell score, the lowest see-through (alpha rising to 230 at the
     top) so the raster under it shows where nothing matches; legend labels are scores (cosine similarity)."""
-    stats = layer.dataProvider().bandStatistics(1, QgsRasterBandStats.Min | QgsRasterBandStats.Max)
+    stats = layer.dataProvider().bandStatistics(1, QgsRasterBandStats.Stats.Min | QgsRasterBandStats.Stats.Max)
     low, high = stats.minimumValue, stats.maximumValue
     if not high > low:
         high = low + 1e-6
@@ -159,7 +159,7 @@ def style_heatmap(layer: QgsRasterLayer) -> None:
         value = low + t * (high - low)
         items.append(QgsColorRampShader.ColorRampItem(value, colour, f"{value:.3f}"))
     shader_function = QgsColorRampShader(low, high)
-    shader_function.setColorRampType(QgsColorRampShader.Interpolated)
+    shader_function.setColorRampType(QgsColorRampShader.Type.Interpolated)
     shader_function.setColorRampItemList(items)
     shader = QgsRasterShader()
     shader.setRasterShaderFunction(shader_function)
@@ -333,12 +333,12 @@ def write_geojson_gpkg(layers: dict, crs_wkt: str | None, path: str | Path) -> P
         options = QgsVectorFileWriter.SaveVectorOptions()
         options.driverName = "GPKG"
         options.layerName = name
-        options.actionOnExistingFile = (QgsVectorFileWriter.CreateOrOverwriteFile if first
-                                        else QgsVectorFileWriter.CreateOrOverwriteLayer)
+        options.actionOnExistingFile = (QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteFile if first
+                                        else QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteLayer)
         write = getattr(QgsVectorFileWriter, "writeAsVectorFormatV3", None) \
             or QgsVectorFileWriter.writeAsVectorFormatV2  # V3: QGIS 3.20+
         result = write(layer, str(path), QgsCoordinateTransformContext(), options)
-        if result[0] != QgsVectorFileWriter.NoError:
+        if result[0] != QgsVectorFileWriter.WriterError.NoError:
             raise OSError(f"cannot write {path} ({result[1]})")
         first = False
     return path
