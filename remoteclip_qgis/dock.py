@@ -53,7 +53,7 @@ PRESETS: dict[str, list[str]] = {
                   "sparse residential", "storage tanks", "tennis court"],
 }
 MAX_RECENT = 30
-LAYER_IDS_ROLE = Qt.UserRole
+LAYER_IDS_ROLE = Qt.ItemDataRole.UserRole
 
 
 MIN_TILE_PX = 8  # the backend's smallest default tile (backend/raster/reader.py)
@@ -129,7 +129,7 @@ class RemoteClipDock(QgsDockWidget):
         row = QHBoxLayout()
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.refresh_button = QPushButton(tr("Refresh"))
         self.refresh_button.setToolTip(tr("Ask the backend for its health and models (starts a local backend "
                                           "when none is running)"))
@@ -251,7 +251,7 @@ class RemoteClipDock(QgsDockWidget):
         row.addWidget(self.count_button)
         lay.addLayout(row)
         self.similar_button = QToolButton()
-        self.similar_button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.similar_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         if getattr(plugin, "similar_action", None) is not None:
             self.similar_button.setDefaultAction(plugin.similar_action)
         lay.addWidget(self.similar_button)
@@ -520,12 +520,13 @@ class RemoteClipDock(QgsDockWidget):
         except RuntimeError:  # the dock was deleted (plugin unloaded) while it ran
             return
         if task.ok:
-            report(tr("{0}: weights downloaded").format(task.name), Qgis.Success, self.iface)
+            report(tr("{0}: weights downloaded").format(task.name), Qgis.MessageLevel.Success, self.iface)
             manager = self._manager()
             manager.forget_models()  # what GET /models says has changed
             self._fill_models(manager.models(start=False))
         elif task.cancelled:
-            report(tr("Download of {0} cancelled: nothing was kept").format(task.name), Qgis.Info, self.iface)
+            report(tr("Download of {0} cancelled: nothing was kept").format(task.name), Qgis.MessageLevel.Info,
+                   self.iface)
             self._update_model_row()
         else:
             report_error(tr("Download of {0} failed: {1}").format(task.name, task.error), self.iface)

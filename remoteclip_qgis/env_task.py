@@ -51,7 +51,7 @@ class BackendEnvTask(QgsTask):
 
     def __init__(self, plan: EnvPlan, on_finished: Callable[[BackendEnvTask], None] | None = None,
                  probe_index: bool = True) -> None:
-        super().__init__(tr("RemoteCLIP: creating the backend environment"), QgsTask.CanCancel)
+        super().__init__(tr("RemoteCLIP: creating the backend environment"), QgsTask.Flag.CanCancel)
         self.plan = plan
         self.on_finished = on_finished
         self.probe_index = probe_index
@@ -173,12 +173,12 @@ class BackendEnvTask(QgsTask):
     def finished(self, result: bool) -> None:
         if result:
             QgsMessageLog.logMessage(tr("Backend environment ready: {0} (torch {1})").format(
-                self.plan.interpreter, self.torch_version), LOG_TAG, Qgis.Success)
+                self.plan.interpreter, self.torch_version), LOG_TAG, Qgis.MessageLevel.Success)
         elif self.cancelled or self.isCanceled():
             self.cancelled = True
-            QgsMessageLog.logMessage(tr("Backend environment not created: cancelled"), LOG_TAG, Qgis.Info)
+            QgsMessageLog.logMessage(tr("Backend environment not created: cancelled"), LOG_TAG, Qgis.MessageLevel.Info)
         else:
             QgsMessageLog.logMessage(self.error or tr("The backend environment could not be created"), LOG_TAG,
-                                     Qgis.Critical)
+                                     Qgis.MessageLevel.Critical)
         if self.on_finished is not None:
             self.on_finished(self)

@@ -156,7 +156,7 @@ def report(message: str, level, iface=None) -> None:
 
 
 def report_error(message: str, iface=None) -> None:
-    report(message, Qgis.Critical, iface)
+    report(message, Qgis.MessageLevel.Critical, iface)
 
 
 def ask_to_embed(estimate: dict, iface=None) -> bool:
@@ -168,8 +168,9 @@ def ask_to_embed(estimate: dict, iface=None) -> bool:
               "cancelled from the task manager; later searches of this raster are instant. Start now?").format(
         estimate.get("model", ""), estimate.get("summary", ""))
     answer = QMessageBox.question(parent, tr("RemoteCLIP: embed raster"), text,
-                                  QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Yes)
-    return answer == QMessageBox.Yes
+                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                                  QMessageBox.StandardButton.Yes)
+    return answer == QMessageBox.StandardButton.Yes
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,7 @@ class RemoteClipTask(QgsTask):
         name = layer_name or (render.name if render is not None else Path(params.raster).stem)
         self.name_of_layer = name
         self.name = task_name(params, name)
-        super().__init__(self.name, QgsTask.CanCancel)
+        super().__init__(self.name, QgsTask.Flag.CanCancel)
         self.params = params
         self.store_key = store_request(params)  # before the raster becomes the backend's name for it
         self.query_key = query_request(params)
@@ -283,7 +284,7 @@ class RemoteClipTask(QgsTask):
         self.estimate = estimate
         if not estimate.get("embedded"):
             QgsMessageLog.logMessage(tr("Embedding {0}: {1}").format(self.description(), estimate.get("summary")),
-                                     LOG_TAG, Qgis.Info)
+                                     LOG_TAG, Qgis.MessageLevel.Info)
             self.setDescription(tr("{0} (embedding: {1})").format(self.name, estimate.get("summary")))
 
     def _confirm(self, estimate: dict) -> bool:
@@ -332,7 +333,7 @@ class RemoteClipTask(QgsTask):
 
             if isinstance(exc, RasterSourceError):
                 return Failed(str(exc))
-            QgsMessageLog.logMessage(traceback.format_exc(), LOG_TAG, Qgis.Critical)
+            QgsMessageLog.logMessage(traceback.format_exc(), LOG_TAG, Qgis.MessageLevel.Critical)
             return Failed(f"{type(exc).__name__}: {exc}".splitlines()[0])
 
     def _ask_and_follow_up(self, outcome: Unconfirmed) -> TaskResult:
@@ -340,7 +341,7 @@ class RemoteClipTask(QgsTask):
         the copy has its own), on no the task ends Cancelled."""
         if not self.ask(outcome.estimate, self.iface):
             QgsMessageLog.logMessage(tr("Not embedded: {0}").format(outcome.estimate.get("summary")), LOG_TAG,
-                                     Qgis.Info)
+                                     Qgis.MessageLevel.Info)
             return Cancelled()
         from qgis.core import QgsApplication
 
@@ -354,7 +355,7 @@ class RemoteClipTask(QgsTask):
 
     def finished(self, result: bool) -> None:  # main thread; ``result`` is run()'s, self.outcome says more
         if self.restarted:  # say so: a crash (out of memory, killed) must not pass unnoticed
-            report(self.restarted, Qgis.Warning, self.iface)
+            report(self.restarted, Qgis.MessageLevel.Warning, self.iface)
         outcome = self.outcome
         if outcome is None or (not isinstance(outcome, Done) and self.isCanceled()):
             outcome = Cancelled()  # cancelled before run() began, or a failure caused by the cancel
@@ -371,13 +372,13 @@ class RemoteClipTask(QgsTask):
 
                 note = fallback_note(output) if output else None  # an unsaved project: say where results went
                 if note:
-                    report(note, Qgis.Info, self.iface)
+                    report(note, Qgis.MessageLevel.Info, self.iface)
             elif isinstance(outcome, Unconfirmed):
                 outcome = self._ask_and_follow_up(outcome)
             elif isinstance(outcome, Cancelled):
-                report(tr("{0}: cancelled").format(self.name), Qgis.Info, self.iface)
+                report(tr("{0}: cancelled").format(self.name), Qgis.MessageLevel.Info, self.iface)
             elif outcome.env_missing:  # the plugin offers to create the environment (on_finished)
-                QgsMessageLog.logMessage(outcome.reason, LOG_TAG, Qgis.Warning)
+                QgsMessageLog.logMessage(outcome.reason, LOG_TAG, Qgis.MessageLevel.Warning)
             else:
                 report_error(outcome.reason or tr("The task failed"), self.iface)
         except Exception as exc:  # noqa: BLE001

@@ -47,7 +47,7 @@ class ModelDownloadTask(QgsTask):
     ``ok``, ``cancelled`` and ``error`` (one line) set."""
 
     def __init__(self, manager, name: str, on_finished: Callable[[ModelDownloadTask], None] | None = None) -> None:
-        super().__init__(tr("RemoteCLIP: download {0}").format(name), QgsTask.CanCancel)
+        super().__init__(tr("RemoteCLIP: download {0}").format(name), QgsTask.Flag.CanCancel)
         self.manager = manager
         self.name = name
         self.on_finished = on_finished

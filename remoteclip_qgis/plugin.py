@@ -72,8 +72,9 @@ def ask_create_env(plan, iface) -> bool:
                  "background and can be cancelled.").format(plan.summary())
     answer = QMessageBox.question(iface.mainWindow() if iface is not None else None,
                                   QCoreApplication.translate(CONTEXT, "RemoteCLIP: backend environment"), text,
-                                  QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Yes)
-    return answer == QMessageBox.Yes
+                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                                  QMessageBox.StandardButton.Yes)
+    return answer == QMessageBox.StandardButton.Yes
 
 
 class RemoteClipPlugin:
@@ -159,7 +160,7 @@ class RemoteClipPlugin:
         from .dock import RemoteClipDock
 
         self.dock = RemoteClipDock(self, self.iface.mainWindow())
-        self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+        self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock_action = QAction(icon, self.tr("RemoteCLIP panel"), self.iface.mainWindow())
         self.dock_action.setObjectName("RemoteClipDockAction")
         self.dock.setToggleVisibilityAction(self.dock_action)
@@ -284,7 +285,8 @@ class RemoteClipPlugin:
         running = self.embedding_task(params)
         name = layer_name or (render.name if render is not None else "")
         if running is not None and running.query_key == query_request(params):
-            report(self.tr("{0}: already running (see its progress)").format(running.name), Qgis.Info, self.iface)
+            report(self.tr("{0}: already running (see its progress)").format(running.name), Qgis.MessageLevel.Info,
+                   self.iface)
             return running
 
         def done(task) -> None:
@@ -303,7 +305,7 @@ class RemoteClipPlugin:
                               confirmed=running is not None, layer_name=name)
         if running is not None:
             report(self.tr("{0}: waits for the embedding already running ({1})").format(
-                task_name(params, task.name_of_layer), running.name), Qgis.Info, self.iface)
+                task_name(params, task.name_of_layer), running.name), Qgis.MessageLevel.Info, self.iface)
         self.tasks.add(task)
         if self.dock is not None:
             self.dock.watch(task)
@@ -388,7 +390,8 @@ class RemoteClipPlugin:
 
         if self.env_task is not None:
             self.iface.messageBar().pushMessage("RemoteCLIP", self.tr(
-                "The backend environment is being created: see the task manager"), level=Qgis.Info, duration=5)
+                "The backend environment is being created: see the task manager"), level=Qgis.MessageLevel.Info,
+                duration=5)
             return None
         settings = get_manager().settings
         root = backend_root()
@@ -409,7 +412,7 @@ class RemoteClipPlugin:
         QgsApplication.taskManager().addTask(task)
         self.iface.messageBar().pushMessage("RemoteCLIP", self.tr(
             "Creating the backend environment (progress in the task manager, log: {0})").format(task.log_file),
-            level=Qgis.Info, duration=10)
+            level=Qgis.MessageLevel.Info, duration=10)
         return task
 
     def _env_done(self, task, retry) -> None:
@@ -431,9 +434,10 @@ class RemoteClipPlugin:
         if old is not None:
             old.stop()
         self.iface.messageBar().pushMessage("RemoteCLIP", self.tr("Backend environment ready: {0}").format(
-            task.plan.interpreter), level=Qgis.Success, duration=10)
+            task.plan.interpreter), level=Qgis.MessageLevel.Success, duration=10)
         if task.model_note:  # the environment works; the model can be downloaded from the panel
-            self.iface.messageBar().pushMessage("RemoteCLIP", task.model_note, level=Qgis.Warning, duration=15)
+            self.iface.messageBar().pushMessage("RemoteCLIP", task.model_note, level=Qgis.MessageLevel.Warning,
+                                                duration=15)
         if retry is not None:
             retry()
 
@@ -443,7 +447,7 @@ class RemoteClipPlugin:
 
         current = get_manager().settings
         dialog = SettingsDialog(current, self.iface.mainWindow(), manager=get_manager())
-        if not dialog.exec_():
+        if not dialog.exec():
             return
         new = replace(dialog.settings(), **{name: getattr(current, name) for name in TILING_FIELDS})
         new.save()

@@ -100,12 +100,12 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(model)
         self.addParameter(QgsProcessingParameterNumber(
             self.TILE_PIXELS, tr("Tile size in pixels (0: use the ground size, else the plugin's tiling)"),
-            QgsProcessingParameterNumber.Integer, defaultValue=0, optional=True, minValue=0))
+            QgsProcessingParameterNumber.Type.Integer, defaultValue=0, optional=True, minValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.TILE_SIZE, tr("Tile size on the ground in metres (0: use the pixel size)"),
-            QgsProcessingParameterNumber.Double, defaultValue=0.0, optional=True, minValue=0.0))
+            QgsProcessingParameterNumber.Type.Double, defaultValue=0.0, optional=True, minValue=0.0))
         self.addParameter(QgsProcessingParameterNumber(
-            self.OVERLAP, tr("Tile overlap (fraction, 0 to 0.9)"), QgsProcessingParameterNumber.Double,
+            self.OVERLAP, tr("Tile overlap (fraction, 0 to 0.9)"), QgsProcessingParameterNumber.Type.Double,
             defaultValue=DEFAULT_OVERLAP, optional=True, minValue=0.0, maxValue=0.9))
         precision = QgsProcessingParameterEnum(self.PRECISION, tr("Precision (empty: the plugin's setting; int8: the "
                                                                   "fast CPU path, cached apart from exact)"),
@@ -123,11 +123,11 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
             QgsProcessingParameterNumber(self.RENDER_PIXEL_SIZE, tr("Pixel size to render at, in the layer's "
                                                                     "units (0: the layer's own, or 4096 pixels "
                                                                     "across)"),
-                                         QgsProcessingParameterNumber.Double, defaultValue=0.0, optional=True,
+                                         QgsProcessingParameterNumber.Type.Double, defaultValue=0.0, optional=True,
                                          minValue=0.0),
         ]
         for p in advanced:
-            p.setFlags(p.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            p.setFlags(p.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
             self.addParameter(p)
 
     def render_spec(self, parameters, context):
@@ -242,7 +242,7 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
             out = QgsFeature(fields)
             out.setGeometry(feature.geometry())
             out.setAttributes([feature[n] for n in names])
-            sink.addFeature(out, QgsFeatureSink.FastInsert)
+            sink.addFeature(out, QgsFeatureSink.Flag.FastInsert)
             if i % 1000 == 0:
                 feedback.setProgress(100.0 * i / total)
         if context.willLoadLayerOnCompletion(dest_id):
@@ -310,11 +310,12 @@ class TextSearch(RemoteClipAlgorithm):
         self.add_raster_parameters()
         self.addParameter(QgsProcessingParameterString(self.QUERY, tr("Search phrase")))
         self.addParameter(QgsProcessingParameterNumber(self.K, tr("Number of hits"),
-                                                       QgsProcessingParameterNumber.Integer, defaultValue=10,
+                                                       QgsProcessingParameterNumber.Type.Integer, defaultValue=10,
                                                        minValue=1))
-        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Hits"), QgsProcessing.TypeVectorPolygon))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Hits"),
+                                                            QgsProcessing.SourceType.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterFeatureSink(self.SIMILARITY, tr("Similarity"),
-                                                            QgsProcessing.TypeVectorPolygon, optional=True,
+                                                            QgsProcessing.SourceType.TypeVectorPolygon, optional=True,
                                                             createByDefault=True))
         self.addOutput(QgsProcessingOutputNumber(self.BEST_SCORE, tr("Best score")))
 
@@ -354,7 +355,7 @@ class ZeroShot(RemoteClipAlgorithm):
         self.addParameter(QgsProcessingParameterBoolean(
             self.TRANSDUCTIVE, tr("Transductive: classify all tiles together (TransCLIP)"), defaultValue=False))
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Classes"),
-                                                            QgsProcessing.TypeVectorPolygon))
+                                                            QgsProcessing.SourceType.TypeVectorPolygon))
         self.addOutput(QgsProcessingOutputString(self.CLASS_SHARES, tr("Class shares (JSON)")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
@@ -393,7 +394,7 @@ class CountObjects(RemoteClipAlgorithm):
         self.add_raster_parameters()
         self.addParameter(QgsProcessingParameterString(self.OBJECT, tr("Object to count")))
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Counts"),
-                                                            QgsProcessing.TypeVectorPolygon))
+                                                            QgsProcessing.SourceType.TypeVectorPolygon))
         self.addOutput(QgsProcessingOutputNumber(self.TOTAL, tr("Expected total")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
@@ -426,12 +427,12 @@ class SimilarTiles(RemoteClipAlgorithm):
         self.add_raster_parameters()
         self.addParameter(QgsProcessingParameterPoint(self.POINT, tr("Example point")))
         self.addParameter(QgsProcessingParameterNumber(self.K, tr("Number of similar tiles"),
-                                                       QgsProcessingParameterNumber.Integer, defaultValue=10,
+                                                       QgsProcessingParameterNumber.Type.Integer, defaultValue=10,
                                                        minValue=1))
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Similar tiles"),
-                                                            QgsProcessing.TypeVectorPolygon))
+                                                            QgsProcessing.SourceType.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterFeatureSink(self.SIMILARITY, tr("Similarity"),
-                                                            QgsProcessing.TypeVectorPolygon, optional=True,
+                                                            QgsProcessing.SourceType.TypeVectorPolygon, optional=True,
                                                             createByDefault=True))
         self.addOutput(QgsProcessingOutputNumber(self.EXAMPLE, tr("Example tile")))
 

@@ -155,7 +155,7 @@ def render_to_geotiff(spec: RenderSpec, path: str | Path, feedback=None) -> Path
     if feedback is not None and feedback.isCanceled():
         Path(path).unlink(missing_ok=True)
         raise RasterSourceError(tr("Rendering cancelled"))
-    if status != QgsRasterFileWriter.NoError:
+    if status != QgsRasterFileWriter.WriterError.NoError:
         Path(path).unlink(missing_ok=True)
         raise RasterSourceError(tr("Rendering '{0}' failed (QgsRasterFileWriter error {1})").format(
             spec.name, int(status)))

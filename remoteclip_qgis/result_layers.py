@@ -85,7 +85,7 @@ def _labels(layer: QgsVectorLayer, field: str, size: float = 10.0, colour: str =
     settings = QgsPalLayerSettings()
     settings.fieldName = field
     settings.isExpression = False
-    settings.placement = QgsPalLayerSettings.OverPoint
+    settings.placement = QgsPalLayerSettings.Placement.OverPoint
     fmt = QgsTextFormat()
     fmt.setSize(size)
     fmt.setColor(QColor(colour))
@@ -247,7 +247,7 @@ def style_heatmap(layer: QgsRasterLayer) -> None:
     low = classes[-1][2] if classes else 0.0
     high = classes[0][3] if classes else 1.0
     shader_function = QgsColorRampShader(low, high)
-    shader_function.setColorRampType(QgsColorRampShader.Discrete)
+    shader_function.setColorRampType(QgsColorRampShader.Type.Discrete)
     shader_function.setColorRampItemList(items)
     shader = QgsRasterShader()
     shader.setRasterShaderFunction(shader_function)
@@ -447,12 +447,12 @@ def write_geojson_gpkg(layers: dict, crs_wkt: str | None, path: str | Path) -> P
         options = QgsVectorFileWriter.SaveVectorOptions()
         options.driverName = "GPKG"
         options.layerName = name
-        options.actionOnExistingFile = (QgsVectorFileWriter.CreateOrOverwriteFile if first
-                                        else QgsVectorFileWriter.CreateOrOverwriteLayer)
+        options.actionOnExistingFile = (QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteFile if first
+                                        else QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteLayer)
         write = getattr(QgsVectorFileWriter, "writeAsVectorFormatV3", None) \
             or QgsVectorFileWriter.writeAsVectorFormatV2  # V3: QGIS 3.20+
         result = write(layer, str(path), QgsCoordinateTransformContext(), options)
-        if result[0] != QgsVectorFileWriter.NoError:
+        if result[0] != QgsVectorFileWriter.WriterError.NoError:
             raise OSError(f"cannot write {path} ({result[1]})")
         first = False
     return path
