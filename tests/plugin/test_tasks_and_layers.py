@@ -421,10 +421,11 @@ def test_settings_dialog_names_where_an_unsaved_project_s_results_go(qgis_app, t
     from remoteclip_qgis.settings_dialog import SettingsDialog
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    dialog = SettingsDialog(PluginSettings(), [])
+    dialog = SettingsDialog(PluginSettings())
     try:
-        form = dialog.findChild(QFormLayout)
-        label = form.labelForField(dialog.output).text()
+        forms = [f for f in dialog.findChildren(QFormLayout) if f.labelForField(dialog.output) is not None]
+        assert len(forms) == 1  # the output folder is in one of the dialog's forms
+        label = forms[0].labelForField(dialog.output).text()
         where = short_path(fallback_output_folder())
         assert where == str(tmp_path / "xdg" / "remoteclip-qgis" / "results")  # not under home here: kept whole
         assert "the project's folder" in label and where in label and "unsaved" in label
