@@ -201,6 +201,8 @@ class CliRun:
         model, plan = prepared.model, prepared.plan
         print(f"model: {model.spec.name} ({model.spec.arch}), weights: {model.weights_path}, device: {model.device}"
               f", precision: {model.precision}", file=sys.stderr)
+        for note in plan.info.notes:
+            print(f"note: {plan.info.path}: {note}", file=sys.stderr)
         if plan.info.crs_wkt is None:
             print(f"warning: {plan.info.path} has no CRS: outputs use pixel coordinates", file=sys.stderr)
 
