@@ -77,7 +77,7 @@ class SubdatasetsError(UserError, ValueError):
 
     def __init__(self, path: str, subdatasets: list[str], shown: int = 4) -> None:
         example = subdatasets[0]
-        names = ", ".join(s.rsplit(":", 1)[-1] for s in subdatasets[:shown])
+        names = ", ".join(s.rsplit(":", 1)[-1].lstrip("/") for s in subdatasets[:shown])
         more = f" and {len(subdatasets) - shown} more" if len(subdatasets) > shown else ""
         super().__init__(f"{path} holds {len(subdatasets)} rasters and no bands of its own ({names}{more}): "
                          f"give one as the raster, in GDAL's form, e.g. '{example}'")
@@ -90,6 +90,15 @@ class DamagedRasterError(UserError, OSError):
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(f"{path} is damaged or incomplete: GDAL cannot read its pixels ({reason})")
         self.path, self.reason = path, reason
+
+
+class NoValidPixelsError(UserError, ValueError):
+    """A raster whose every pixel is nodata, masked or not a number: there is nothing to embed."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} has no valid pixels: every one is nodata, masked or not a number (NaN, ±inf); "
+                         "check its nodata value and mask")
+        self.path = path
 
 
 class JobCancelled(Exception):

@@ -18,7 +18,7 @@ import rasterio
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
-from ..errors import DamagedRasterError
+from ..errors import DamagedRasterError, NoValidPixelsError
 from .gdal_messages import quiet_gdal
 from .sources import source_file
 
@@ -74,7 +74,8 @@ def _missing_source(path: str) -> str | None:
 
 def check_pixels(path: str, whole_bytes: int = WHOLE_READ_BYTES, blocks: int = SAMPLE_BLOCKS) -> None:
     """Read what :func:`sample_blocks` picks (or all of a raster of at most ``whole_bytes`` decoded bytes) of
-    every band; DamagedRasterError with GDAL's first line when a read fails or a VRT's source is missing.
+    every band; DamagedRasterError with GDAL's first line when a read fails or a VRT's source is missing, and
+    NoValidPixelsError when a raster read whole has no pixel valid in any band (all nodata, masked, NaN or ±inf).
 
     ``path``: the raster's name as the user gave it (a file or a subdataset name). It is read through a handle
     of its own, closed after, so the caller's dataset starts with a cold block cache (a file cut later, while a
@@ -95,11 +96,19 @@ def check_pixels(path: str, whole_bytes: int = WHOLE_READ_BYTES, blocks: int = S
             windows = [Window(0, r, src.width, min(rows, src.height - r)) for r in range(0, src.height, rows)]
         else:
             windows = sample_blocks(src.width, src.height, block_w, block_h, blocks)
+        any_valid = False
         for window in windows:
             try:
-                src.read(window=window)
+                data = src.read(window=window)
+                if not any_valid:
+                    valid = src.dataset_mask(window=window) > 0
+                    if data.dtype.kind in "fc":
+                        valid &= np.all(np.isfinite(data), axis=0)
+                    any_valid = bool(valid.any())
             except RasterioIOError as exc:
                 raise DamagedRasterError(path, reason(exc)) from None
+        if decoded <= whole_bytes and not any_valid:
+            raise NoValidPixelsError(path)
 
 
 def reason(exc: BaseException) -> str:
