@@ -303,7 +303,7 @@ def vrt(d: Path, missing: bool = False, mosaic: bool = False) -> str:
     tag = ("missing" if missing else "ok") + ("_mosaic" if mosaic else "")
     left = write(d / f"vrt_left_{tag}.tif", _pixels("uint8", 1, W // 2, H))
     right = write(d / f"vrt_right_{tag}.tif", _pixels("uint8", 1, W // 2, H),
-                  transform=GRID * Affine.translation(W // 2, 0))
+                  transform=GRID @ Affine.translation(W // 2, 0))
     sources = [left, right] if mosaic else [left]
     width = W if mosaic else W // 2
     body = "".join(
@@ -374,8 +374,8 @@ def _cases() -> list[Case]:
               Case("nodata_posinf", float_nodata(float("inf"), "posinf"), "ok"),
               Case("nodata_neginf", float_nodata(float("-inf"), "neginf"), "ok"),
               Case("all_nodata", all_nodata, "refused", "no valid pixels")]
-    cases += [Case("rotated", transform_case("rotated", GRID * Affine.rotation(30)), "ok"),
-              Case("sheared", transform_case("sheared", GRID * Affine.shear(20, 10)), "ok"),
+    cases += [Case("rotated", transform_case("rotated", GRID @ Affine.rotation(30)), "ok"),
+              Case("sheared", transform_case("sheared", GRID @ Affine.shear(20, 10)), "ok"),
               Case("geographic", transform_case("geographic", Affine(0.001, 0, 10, 0, -0.001, 50), "EPSG:4326"), "ok"),
               Case("no_crs", transform_case("no_crs", Affine.identity(), None), "ok"),
               Case("gcps_with_crs", gcp_only(True), "ok"), Case("gcps_without_crs", gcp_only(False), "ok"),
