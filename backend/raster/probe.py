@@ -103,7 +103,7 @@ def check_pixels(path: str, whole_bytes: int = WHOLE_READ_BYTES, blocks: int = S
                 if not any_valid:
                     valid = src.dataset_mask(window=window) > 0
                     if data.dtype.kind in "fc":
-                        valid &= np.all(np.isfinite(data), axis=0)
+                        valid &= np.any(np.isfinite(data), axis=0)
                     any_valid = bool(valid.any())
             except RasterioIOError as exc:
                 raise DamagedRasterError(path, reason(exc)) from None

@@ -217,16 +217,20 @@ def truncated(make: Callable[[Path], str | None], fraction: float = 0.5) -> Call
     return cut
 
 
-def bit_flipped(make: Callable[[Path], str | None], seed: int = 0, flips: int = 24) -> Callable[[Path], str | None]:
+def bit_flipped(make: Callable[[Path], str | None], seed: int = 0, flips: int = 24,
+                region: tuple[int, int] | None = None) -> Callable[[Path], str | None]:
+    """A copy of ``make``'s file with ``flips`` bytes changed at random (``region``: in those byte offsets, such
+    as the first IFD's, where libtiff warns about the tags it reads)."""
     def flip(d: Path) -> str | None:
         source = make(d)
         if source is None:
             return None
         data = bytearray(Path(source).read_bytes())
         rng = np.random.default_rng(seed)
-        for i in rng.integers(16, len(data), flips):
+        lo, hi = region or (16, len(data))
+        for i in rng.integers(lo, min(hi, len(data)), flips):
             data[i] ^= int(rng.integers(1, 256))
-        path = Path(source).with_name("flip_" + Path(source).name)
+        path = Path(source).with_name(f"flip{seed}_" + Path(source).name)
         path.write_bytes(bytes(data))
         return str(path)
     return flip
@@ -395,6 +399,8 @@ def _cases() -> list[Case]:
                                                                blockysize=16, compress="deflate"), 0.8),
                    "refused", "damaged"),
               Case("flipped_header", bit_flipped(layout("fh"), seed=3, flips=6), "either"),
+              *(Case(f"flipped_ifd_{seed}", bit_flipped(compressed("packbits", (120, 100)), seed, 4, (8, 300)),
+                     "either") for seed in range(8)),  # seeds 1, 4 and 7 make libtiff warn ("Warning 1: ...")
               Case("header_only", header_only, "refused", "not a raster")]
     cases += [Case("png", other_format("PNG", "png"), "ok"), Case("jpeg", other_format("JPEG", "jpg"), "ok"),
               Case("jp2", other_format("JP2OpenJPEG", "jp2"), "ok"), Case("cog", other_format("COG", "cog.tif"), "ok"),
