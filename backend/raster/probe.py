@@ -10,12 +10,11 @@ included); a VRT's source files are checked to exist first. Sizes are in pixels,
 from __future__ import annotations
 
 import os
-import warnings
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import rasterio
-from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from ..errors import DamagedRasterError, NoValidPixelsError
@@ -72,18 +71,13 @@ def _missing_source(path: str) -> str | None:
     return None
 
 
-def check_pixels(path: str, whole_bytes: int = WHOLE_READ_BYTES, blocks: int = SAMPLE_BLOCKS) -> None:
+def check_pixels(src: rasterio.DatasetReader, path: str, whole_bytes: int = WHOLE_READ_BYTES,
+                 blocks: int = SAMPLE_BLOCKS) -> None:
     """Read what :func:`sample_blocks` picks (or all of a raster of at most ``whole_bytes`` decoded bytes) of
-    every band; DamagedRasterError with GDAL's first line when a read fails or a VRT's source is missing, and
-    NoValidPixelsError when a raster read whole has no pixel valid in any band (all nodata, masked, NaN or ±inf).
-
-    ``path``: the raster's name as the user gave it (a file or a subdataset name). It is read through a handle
-    of its own, closed after, so the caller's dataset starts with a cold block cache (a file cut later, while a
-    job reads it, is still found)."""
-    with quiet_gdal(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        src = rasterio.open(path)
-    with quiet_gdal(), src:
+    every band of the open ``src``; DamagedRasterError with GDAL's first line when a read fails or a VRT's source
+    is missing, and NoValidPixelsError when a raster read whole has no pixel valid in any band (all nodata,
+    masked, NaN or ±inf). ``path``: the raster's name as the user gave it (a file or a subdataset name)."""
+    with quiet_gdal():
         if src.driver == "VRT":
             missing = _missing_source(source_file(path))
             if missing is not None:

@@ -135,7 +135,7 @@ def open_raster(path: str | os.PathLike, *, probe: bool = True) -> rasterio.Data
             raise UserError(f"raster {name} has no pixels ({width} x {height}, {count} bands)")
         if probe:
             try:
-                check_pixels(name)
+                check_pixels(src, name)
             except UserError:
                 src.close()
                 raise

@@ -16,6 +16,11 @@ from .. import raster_corpus as rc
 from .. import raster_factory as rf
 
 
+def _check(path, **options) -> None:
+    with rasterio.open(path) as src:
+        check_pixels(src, str(path), **options)
+
+
 def test_sample_blocks_spreads_over_the_raster_first_and_last_included() -> None:
     windows = sample_blocks(1000, 900, 100, 100, n=8)  # 10 x 9 = 90 blocks
     assert len(windows) == 8
@@ -46,27 +51,27 @@ def test_a_damaged_block_in_the_middle_is_found_not_only_the_last(tmp_path: Path
     data = np.random.default_rng(0).integers(0, 255, (1, 64, 512), dtype=np.uint8)
     path = rf.write_raster(tmp_path / "strip.tif", data, compress="deflate", tiled=True, blockxsize=16,
                            blockysize=16)  # 32 x 4 blocks
-    check_pixels(str(path), whole_bytes=0, blocks=16)
+    _check(path, whole_bytes=0, blocks=16)
     # 16 samples of 128 blocks pick block 68 (column 4, row 2), far from either end
     assert any((w.col_off, w.row_off) == (64, 32) for w in sample_blocks(512, 64, 16, 16, 16))
     _damage_block(path, 4, 2)
     with rasterio.open(path) as src:
         src.read(window=rasterio.windows.Window(511, 63, 1, 1))  # the last block still reads
     with pytest.raises(DamagedRasterError, match="damaged or incomplete"):
-        check_pixels(str(path), whole_bytes=0, blocks=16)
+        _check(path, whole_bytes=0, blocks=16)
 
 
 def test_a_vrt_with_a_missing_source_is_refused_before_reading(tmp_path: Path) -> None:
     path = rc.vrt(tmp_path, missing=True, mosaic=True)
     assert [Path(s).name for s in vrt_sources(path)] == ["vrt_left_missing_mosaic.tif", "vrt_right_missing_mosaic.tif"]
     with pytest.raises(DamagedRasterError, match="vrt_right_missing_mosaic.tif does not exist"):
-        check_pixels(path)
+        _check(path)
 
 
 def test_a_raster_without_a_valid_pixel_is_refused(tmp_path: Path) -> None:
     nan = rf.write_raster(tmp_path / "nan.tif", np.full((2, 5, 5), np.nan, "float32"))
     with pytest.raises(NoValidPixelsError, match="no valid pixels"):
-        check_pixels(str(nan))
+        _check(nan)
     half = np.full((2, 5, 5), np.nan, "float32")
     half[0, 0, 0] = 1.0
-    check_pixels(str(rf.write_raster(tmp_path / "one.tif", half)))  # one valid pixel is enough
+    _check(rf.write_raster(tmp_path / "one.tif", half))  # one valid pixel is enough
