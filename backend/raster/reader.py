@@ -142,7 +142,8 @@ def open_raster(path: str | os.PathLike, *, probe: bool = True) -> rasterio.Data
         if _only_gcps(src) and src.gcps[1] is not None:
             try:
                 src = _GcpWarped(src, src_crs=src.gcps[1], resampling=Resampling.nearest)
-            except (RasterioIOError, ValueError) as exc:  # too few or degenerate points: keep pixel coordinates
+            except Exception as exc:  # noqa: BLE001  too few or collinear points (GDAL's CPLE_* errors, whose
+                # base class rasterio keeps private): keep pixel coordinates, and raster_notes says why
                 DEBUG_LOG.debug("cannot warp %s through its GCPs: %s", name, exc)
     return src
 
@@ -159,8 +160,11 @@ def raster_notes(src: rasterio.DatasetReader) -> tuple[str, ...]:
     if isinstance(src, WarpedVRT):
         n = len(src.src_dataset.gcps[0])
         notes.append(f"georeferenced through its {n} ground control points (warped to {src.width} x {src.height} px)")
-    elif _only_gcps(src):
+    elif _only_gcps(src) and src.gcps[1] is None:
         notes.append(f"its {len(src.gcps[0])} ground control points have no CRS: outputs use pixel coordinates")
+    elif _only_gcps(src):
+        notes.append(f"its {len(src.gcps[0])} ground control points could not be warped through (too few, or in a "
+                     "line): outputs use pixel coordinates")
     elif src.crs is None and src.transform == Affine.identity() and src.rpcs is not None:
         notes.append("it has only RPCs (no geotransform), which are not used: outputs use pixel coordinates")
     if any(dt.startswith("complex") for dt in src.dtypes):

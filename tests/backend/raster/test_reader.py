@@ -569,3 +569,16 @@ def test_a_container_of_subdatasets_names_them(tmp_path: Path) -> None:
     with open_raster(name) as src:  # the name it gives opens
         info = describe(src)
     assert info.path == name and info.count == 3 and info.file_size == os.path.getsize(path)
+
+
+def test_gcps_that_cannot_be_warped_through_leave_pixel_coordinates_and_say_so(tmp_path: Path) -> None:
+    from rasterio.control import GroundControlPoint
+
+    from .. import raster_corpus as rc
+
+    line = [GroundControlPoint(0, 0, 10.0, 50.0), GroundControlPoint(0, 10, 10.001, 50.0)]  # two points: no warp
+    path = rc.write(tmp_path / "two_gcps.tif", np.full((1, 8, 12), 9, "uint8"), crs="EPSG:4326", transform=None,
+                    gcps=line)
+    with open_raster(path) as src:
+        info = describe(src)
+    assert info.crs_wkt is None and "could not be warped" in info.notes[0]
