@@ -64,6 +64,44 @@ class CannotCountError(UserError):
         self.model = model
 
 
+class SymlinkLoopError(UserError, OSError):
+    """A raster path whose symbolic links lead back to themselves and never reach a file."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} is a symbolic link loop: it never reaches a file (fix or remove the link)")
+        self.errno = errno.ELOOP
+        self.path = path
+
+
+class SubdatasetsError(UserError, ValueError):
+    """A container (netCDF, HDF5, GeoPackage) of several rasters opened as one: the user must name one."""
+
+    def __init__(self, path: str, subdatasets: list[str], shown: int = 4) -> None:
+        example = subdatasets[0]
+        names = ", ".join(s.rsplit(":", 1)[-1].lstrip("/") for s in subdatasets[:shown])
+        more = f" and {len(subdatasets) - shown} more" if len(subdatasets) > shown else ""
+        super().__init__(f"{path} holds {len(subdatasets)} rasters and no bands of its own ({names}{more}): "
+                         f"give one as the raster, in GDAL's form, e.g. '{example}'")
+        self.path, self.subdatasets = path, subdatasets
+
+
+class DamagedRasterError(UserError, OSError):
+    """A raster GDAL opens but whose pixels (or a VRT's source files) it cannot read."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path} is damaged or incomplete: GDAL cannot read its pixels ({reason})")
+        self.path, self.reason = path, reason
+
+
+class NoValidPixelsError(UserError, ValueError):
+    """A raster whose every pixel is nodata, masked or not a number: there is nothing to embed."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} has no valid pixels: every one is nodata, masked or not a number (NaN, ±inf); "
+                         "check its nodata value and mask")
+        self.path = path
+
+
 class JobCancelled(Exception):
     """Raised inside a job when its cancel flag is set; nothing half-written is kept."""
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from ..config import env_number
 from ..embedding.store import EMBEDDINGS_FILE, META_FILE, TILES_FILE, EmbeddingStore, find_store
 from ..raster.reader import RasterInfo, describe, open_raster
+from ..raster.sources import real_name, source_file
 
 OPEN_STORES_ENV = "REMOTECLIP_OPEN_STORES"
 DEFAULT_OPEN_STORES = 8  # the plugin queries one or two rasters at a time; a kept store costs its tile records
@@ -87,9 +88,9 @@ class OpenStores:
 def raster_stamp(path: str) -> tuple | None:
     """(real path, device, inode, size, mtime, ctime) of a regular file; None for anything else (missing, a
     folder, a pipe): those are never cached, so :func:`open_raster` says what is wrong each time."""
-    real = os.path.realpath(path)
+    real = real_name(path)  # a subdataset name (NETCDF:"f.nc":var) keeps its form, its file made real
     try:
-        st = os.stat(real)
+        st = os.stat(source_file(real))
     except OSError:
         return None
     if not stat.S_ISREG(st.st_mode):

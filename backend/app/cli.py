@@ -232,25 +232,33 @@ class CliRun:
     store (with the estimate, a progress bar and the store's line on stderr)."""
 
     def __init__(self, args: argparse.Namespace) -> None:
+        from ..raster.uploads import resolve_raster
+        from .caches import RasterInfos
+
+        self.args = args
+        self.spec = raster_spec(args)
+        rasters = RasterInfos()  # a bad raster is refused in a second, before torch is imported or a model loads
+        rasters.describe(resolve_raster(self.spec.raster))
+
         from ..embedding import distributed
         from ..models.factory import load_model
         from .orchestration import Workspace
 
-        self.args = args
         self.ranks = distributed.ranks_from_env()
         if self.ranks.distributed and args.command not in ("embed", "catalog"):
             raise UserError(f"only 'embed' runs under torchrun (WORLD_SIZE={self.ranks.world_size}); run "
                             f"'{args.command}' as one process once the store is written")
-        self.spec = raster_spec(args)
         self.workspace = Workspace(distributed.rank_device(args.device, self.ranks), load_model=load_model,
                                    when_missing=lambda prepared: self.embed(prepared).store,
-                                   on_prepared=self._report if self.ranks.is_main else None)
+                                   on_prepared=self._report if self.ranks.is_main else None, rasters=rasters)
 
     @staticmethod
     def _report(prepared: Prepared) -> None:
         model, plan = prepared.model, prepared.plan
         print(f"model: {model.spec.name} ({model.spec.arch}), weights: {model.weights_path}, device: {model.device}"
               f", precision: {model.precision}", file=sys.stderr)
+        for note in plan.info.notes:
+            print(f"note: {plan.info.path}: {note}", file=sys.stderr)
         if plan.info.crs_wkt is None:
             print(f"warning: {plan.info.path} has no CRS: outputs use pixel coordinates", file=sys.stderr)
 

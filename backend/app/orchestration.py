@@ -119,18 +119,20 @@ class Workspace:
     ``load_model``: :func:`cached_model` (the service; the default) or :func:`~backend.models.factory.load_model`
     (the CLI, one request). ``when_missing(prepared)``: the store of a query whose raster is not embedded yet
     (the CLI embeds it now; the service refuses). ``on_prepared(prepared)``: told each request's model and plan
-    (the CLI prints them).
+    (the CLI prints them). ``rasters``: rasters described already (the CLI checks its raster before importing
+    torch).
     """
 
     def __init__(self, device: str | None = None, *, load_model: Callable[..., LoadedModel] = cached_model,
                  when_missing: Callable[[Prepared], EmbeddingStore] = refuse_missing,
-                 on_prepared: Callable[[Prepared], None] | None = None, open_stores: int | None = None) -> None:
+                 on_prepared: Callable[[Prepared], None] | None = None, open_stores: int | None = None,
+                 rasters: RasterInfos | None = None) -> None:
         self.device = device
         self.load_model = load_model
         self.when_missing = when_missing
         self.on_prepared = on_prepared
         self.stores = OpenStores(open_stores or DEFAULT_OPEN_STORES)
-        self.rasters = RasterInfos()
+        self.rasters = rasters if rasters is not None else RasterInfos()
 
     def prepare(self, spec: RasterSpec) -> Prepared:
         """The model and plan for ``spec``; the raster is opened first, so a bad one is reported before

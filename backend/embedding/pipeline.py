@@ -137,7 +137,7 @@ class _ThreadDatasets:
     def get(self):
         src = getattr(self._local, "src", None)
         if src is None:
-            src = open_raster(self.path)
+            src = open_raster(self.path, probe=False)  # probed when planned
             self._local.src = src
             with self._lock:
                 self._opened.append(src)
@@ -334,7 +334,7 @@ def embed_raster(
     positions = np.arange(start, total, dtype=np.int64)
     batches = [positions[i:i + batch_size] for i in range(0, len(positions), batch_size)][ranks.rank::ranks.world_size]
     started = time.perf_counter()
-    with open_raster(plan.info.path) as src:
+    with open_raster(plan.info.path, probe=False) as src:
         limits = stretch_limits(src, plan.bands.bands)
     cache_limit = nullcontext() if os.environ.get("GDAL_CACHEMAX") else rasterio.Env(GDAL_CACHEMAX=READ_CACHE_BYTES)
     try:

@@ -8,7 +8,8 @@ import numpy as np
 from rasterio.enums import Resampling
 
 from ..embedding.store import EmbeddingStore
-from ..raster.reader import open_raster
+from ..raster.gdal_messages import quiet_gdal
+from ..raster.reader import amplitude, open_raster
 
 # Longest side of the rendered image in pixels.
 MAP_PX = 1000
@@ -35,9 +36,10 @@ def render_surface_png(store: EmbeddingStore, scores: np.ndarray, hits: np.ndarr
     shape = (max(1, round(height * scale)), max(1, round(width * scale)))
     bands = store.meta["tiling"]["bands"]
     limits = np.asarray(store.meta["stretch_limits"])
-    with open_raster(raster["path"]) as src:
+    with open_raster(raster["path"], probe=False) as src, quiet_gdal():
         unique = sorted(set(bands))
-        data = src.read(unique, out_shape=(len(unique), *shape), resampling=Resampling.average).astype(np.float32)
+        data = amplitude(src.read(unique, out_shape=(len(unique), *shape), resampling=Resampling.average))
+    data = data.astype(np.float32)
     rgb = np.stack([(data[unique.index(b)] - lo) / (hi - lo) for b, (lo, hi) in zip(bands, limits)], axis=-1)
     surface = np.full((height, width), np.nan, dtype=np.float32)
     for (c, r, w, h), s in zip(store.cores, scores):

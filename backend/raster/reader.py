@@ -10,7 +10,6 @@ import math
 import os
 import warnings
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import rasterio
@@ -19,10 +18,15 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import GeodError, ProjError
 from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window, WindowError
 
-from ..errors import NotFoundError, UserError
+from ..errors import SubdatasetsError, UserError
 from .bands import BandChoice, choose_bands
+from .gdal_messages import DEBUG_LOG, quiet_gdal
+from .probe import check_pixels
+from .probe import reason as _reason
+from .sources import check_source, real_name, source_file
 from .tile_grid import GridSpec, grid_spec
 
 # Robust stretch limits for non-8-bit rasters: percentiles of valid pixels, per band.
@@ -79,6 +83,7 @@ class RasterInfo:
     pixel_size_m: tuple[float, float] | None  # ground size of one pixel (x, y) in metres
     file_size: int
     mtime_ns: int
+    notes: tuple[str, ...] = ()  # how it is read, for the user: a GCP warp, pixel coordinates, complex amplitude
 
     @property
     def identity(self) -> dict:
@@ -89,45 +94,87 @@ class RasterInfo:
         return asdict(self)
 
 
-def open_raster(path: str | os.PathLike) -> rasterio.DatasetReader:
-    """Open a raster for reading, turning every failure into one clear line."""
-    p = Path(path)
-    if not p.exists():
-        raise NotFoundError(f"raster not found: {p}")
-    if p.is_dir():
-        raise UserError(f"{p} is a folder, not a raster file")
-    if not p.is_file():  # GDAL would block forever reading a pipe with no writer, or a terminal
-        raise UserError(f"{p} is not a regular file (a pipe, socket or device): give a raster file")
-    if not os.access(p, os.R_OK):
-        raise UserError(f"raster {p} is not readable (check its permissions)")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            src = rasterio.open(p)
-    except RasterioIOError as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else "unknown format"
-        raise UserError(f"{p} is not a raster GDAL can read ({reason})") from None
-    if src.width <= 0 or src.height <= 0 or src.count <= 0:
-        src.close()
-        raise UserError(f"raster {p} has no pixels ({src.width} x {src.height}, {src.count} bands)")
-    try:
-        # Opening reads the header only: a cut or damaged file fails on its last block.
-        src.read(window=Window(src.width - 1, src.height - 1, 1, 1))
-    except RasterioIOError as exc:
-        src.close()
-        raise UserError(f"{p} is damaged or incomplete: GDAL cannot read its pixels ({_reason(exc)})") from None
+class _GcpWarped(WarpedVRT):
+    """A GCP-georeferenced raster seen through its ground control points; closing it closes the file too."""
+
+    def close(self) -> None:
+        source = self.src_dataset
+        super().close()
+        source.close()
+
+
+def _only_gcps(src: rasterio.DatasetReader) -> bool:
+    return src.crs is None and src.transform == Affine.identity() and bool(src.gcps[0])
+
+
+def open_raster(path: str | os.PathLike, *, probe: bool = True) -> rasterio.DatasetReader:
+    """Open a raster for reading, turning every failure into one clear line.
+
+    ``path`` is a file or a GDAL subdataset name (``NETCDF:"file.nc":var``). A raster whose only
+    georeferencing is ground control points with a CRS is returned warped through them (a
+    :class:`~rasterio.vrt.WarpedVRT`), so its tiles and outputs are georeferenced. ``probe``: read a sample
+    of the pixels (:func:`~backend.raster.probe.check_pixels`) so a damaged file is refused now, before a
+    model loads; reader threads of a raster already probed skip it.
+    """
+    name = str(path)
+    check_source(name)
+    with quiet_gdal():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                src = rasterio.open(name)
+        except RasterioIOError as exc:
+            raise UserError(f"{name} is not a raster GDAL can read ({_reason(exc)})") from None
+        width, height, count = src.width, src.height, src.count
+        if count <= 0 and src.subdatasets:
+            subdatasets = list(src.subdatasets)
+            src.close()
+            raise SubdatasetsError(name, subdatasets)
+        if width <= 0 or height <= 0 or count <= 0:
+            src.close()
+            raise UserError(f"raster {name} has no pixels ({width} x {height}, {count} bands)")
+        if probe:
+            try:
+                check_pixels(src, name)
+            except UserError:
+                src.close()
+                raise
+        if _only_gcps(src) and src.gcps[1] is not None:
+            try:
+                src = _GcpWarped(src, src_crs=src.gcps[1], resampling=Resampling.nearest)
+            except Exception as exc:  # noqa: BLE001  too few or collinear points (GDAL's CPLE_* errors, whose
+                # base class rasterio keeps private): keep pixel coordinates, and raster_notes says why
+                DEBUG_LOG.debug("cannot warp %s through its GCPs: %s", name, exc)
     return src
 
 
-def _reason(exc: BaseException) -> str:
-    """First line of a rasterio error, or of the GDAL error behind it ("Read failed. See previous...")."""
-    cause = exc.__cause__ if exc.__cause__ is not None else exc
-    text = str(cause).strip() or str(exc).strip()
-    return text.splitlines()[0] if text else "unknown error"
+def source_name(src: rasterio.DatasetReader) -> str:
+    """The name a dataset was opened by (the file, not the WarpedVRT, for a GCP-warped raster)."""
+    return src.src_dataset.name if isinstance(src, WarpedVRT) else src.name
+
+
+def raster_notes(src: rasterio.DatasetReader) -> tuple[str, ...]:
+    """What a user should know of how this raster is read: a GCP warp, pixel coordinates despite GCPs or RPCs,
+    complex pixels taken as their amplitude."""
+    notes = []
+    if isinstance(src, WarpedVRT):
+        n = len(src.src_dataset.gcps[0])
+        notes.append(f"georeferenced through its {n} ground control points (warped to {src.width} x {src.height} px)")
+    elif _only_gcps(src) and src.gcps[1] is None:
+        notes.append(f"its {len(src.gcps[0])} ground control points have no CRS: outputs use pixel coordinates")
+    elif _only_gcps(src):
+        notes.append(f"its {len(src.gcps[0])} ground control points could not be warped through (too few, or in a "
+                     "line): outputs use pixel coordinates")
+    elif src.crs is None and src.transform == Affine.identity() and src.rpcs is not None:
+        notes.append("it has only RPCs (no geotransform), which are not used: outputs use pixel coordinates")
+    if any(dt.startswith("complex") for dt in src.dtypes):
+        notes.append(f"its pixels are complex ({src.dtypes[0]}): the amplitude |z| of each is used")
+    return tuple(notes)
 
 
 def _read_failed(src: rasterio.DatasetReader, exc: BaseException) -> UserError:
-    return UserError(f"cannot read the pixels of {src.name}: {_reason(exc)} (was the file changed or damaged?)")
+    return UserError(f"cannot read the pixels of {source_name(src)}: {_reason(exc)} (was the file changed or "
+                     "damaged?)")
 
 
 def pixel_size_metres(crs_wkt: str | None, transform: tuple, width: int, height: int) -> tuple[float, float] | None:
@@ -167,10 +214,13 @@ def pixel_size_metres(crs_wkt: str | None, transform: tuple, width: int, height:
 
 def describe(src: rasterio.DatasetReader) -> RasterInfo:
     """RasterInfo of an open dataset."""
-    path = os.path.realpath(src.name)
-    stat = os.stat(path)
-    crs_wkt = src.crs.to_wkt() if src.crs else None
-    transform = tuple(src.transform)[:6]  # a, b, c, d, e, f: JSON-friendly in the store's metadata
+    path = real_name(source_name(src))
+    stat = os.stat(source_file(path))
+    with quiet_gdal():
+        crs_wkt = src.crs.to_wkt() if src.crs else None
+        transform = tuple(src.transform)[:6]  # a, b, c, d, e, f: JSON-friendly in the store's metadata
+        colorinterp = tuple(ci.name for ci in src.colorinterp)
+        notes = raster_notes(src)
     return RasterInfo(
         path=path,
         width=src.width,
@@ -179,16 +229,27 @@ def describe(src: rasterio.DatasetReader) -> RasterInfo:
         dtype=src.dtypes[0],
         crs_wkt=crs_wkt,
         transform=transform,
-        colorinterp=tuple(ci.name for ci in src.colorinterp),
+        colorinterp=colorinterp,
         pixel_size_m=pixel_size_metres(crs_wkt, transform, src.width, src.height),
         file_size=stat.st_size,
         mtime_ns=stat.st_mtime_ns,
+        notes=notes,
     )
 
 
 def select_bands(info: RasterInfo, explicit: tuple[int, ...] | None) -> BandChoice:
     """The band choice for this raster (see bands.choose_bands)."""
     return choose_bands(list(info.colorinterp), info.count, explicit)
+
+
+def amplitude(data: np.ndarray) -> np.ndarray:
+    """``data`` unchanged, or the amplitude ``|z|`` (float) of complex pixels (a masked array stays masked):
+    the model sees a radar image's brightness, never a silently dropped imaginary part."""
+    if not np.iscomplexobj(data):
+        return data
+    if np.ma.isMaskedArray(data):
+        return np.ma.masked_array(np.abs(data.data), mask=np.ma.getmaskarray(data))
+    return np.abs(data)
 
 
 def stretch_limits(src: rasterio.DatasetReader, bands: tuple[int, ...]) -> np.ndarray:
@@ -203,9 +264,11 @@ def stretch_limits(src: rasterio.DatasetReader, bands: tuple[int, ...]) -> np.nd
     shape = (max(1, round(src.height * scale)), max(1, round(src.width * scale)))
     unique = sorted(set(bands))
     try:
-        data = src.read(unique, out_shape=(len(unique), *shape), resampling=Resampling.nearest, masked=True)
+        with quiet_gdal():
+            data = src.read(unique, out_shape=(len(unique), *shape), resampling=Resampling.nearest, masked=True)
     except RasterioIOError as exc:
         raise _read_failed(src, exc) from None
+    data = amplitude(data)
     limits = []
     for b in bands:
         band = data[unique.index(b)]
@@ -263,6 +326,10 @@ def read_tile(
     The part of ``window`` outside the raster is padded by mirroring the part inside (black padding
     looks like water or shadow to a model and pulled edge tiles to the top of searches); padding does
     not count as valid. Nodata, alpha-masked and non-finite pixels are zero and not valid either.
+
+    The fraction is of the tile's area, or of the raster's own where the raster is narrower or shorter than one
+    tile (its side on that axis replaces the tile's): a 3 x 2 raster wholly valid is 100 % valid, not 0.01 %,
+    while an edge tile of a large raster still counts its padding against it.
     """
     out = np.zeros((3, read_px, read_px), dtype=np.float32)
     try:
@@ -277,13 +344,14 @@ def read_tile(
     unique = sorted(set(bands))
     resampling = Resampling.average if scale < 1 else Resampling.nearest
     try:
-        data = src.read(unique, window=clipped, out_shape=(len(unique), out_h, out_w), resampling=resampling)
-        masks = src.read_masks(unique, window=clipped, out_shape=(len(unique), out_h, out_w),
-                               resampling=Resampling.nearest)
+        with quiet_gdal():
+            data = src.read(unique, window=clipped, out_shape=(len(unique), out_h, out_w), resampling=resampling)
+            masks = src.read_masks(unique, window=clipped, out_shape=(len(unique), out_h, out_w),
+                                   resampling=Resampling.nearest)
     except RasterioIOError as exc:
         raise _read_failed(src, exc) from None
     valid = np.all(masks > 0, axis=0)
-    data = data.astype(np.float32, copy=False)
+    data = amplitude(data).astype(np.float32, copy=False)
     valid &= np.all(np.isfinite(data), axis=0)
     for channel, band in enumerate(bands):
         lo, hi = limits[channel]
@@ -295,7 +363,8 @@ def read_tile(
         block = out[:, row0:row0 + out_h, col0:col0 + out_w]
         pad = ((0, 0), (row0, read_px - row0 - out_h), (col0, read_px - col0 - out_w))
         out = np.pad(block, pad, mode="symmetric")
-    return out, float(valid.sum()) / float(read_px * read_px)
+    area = min(read_px, max(1, round(src.width * scale))) * min(read_px, max(1, round(src.height * scale)))
+    return out, min(1.0, float(valid.sum()) / float(area))
 
 
 def footprints(transform: tuple, windows: np.ndarray) -> np.ndarray:

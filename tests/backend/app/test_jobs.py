@@ -94,7 +94,9 @@ def test_all_nodata_raster_has_no_usable_tiles(cache_dir, tmp_path, tiny_model):
     path = tmp_path / "empty.tif"
     with rasterio.open(path, "w", driver="GTiff", width=100, height=80, count=3, dtype="uint8", nodata=0,
                        crs="EPSG:32633", transform=rasterio.transform.from_origin(500000, 6000000, 1, 1)) as dst:
-        dst.write(np.zeros((3, 80, 100), np.uint8))
+        data = np.zeros((3, 80, 100), np.uint8)
+        data[:, 0, 0] = 5  # one valid pixel: past the probe (which refuses none at all), below 1 % of any tile
+        dst.write(data)
     with pytest.raises(UserError, match="no usable tiles"):
         _embed(path, tiny_model, TilingParams(tile_px=32))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from pyproj import CRS
 from rasterio.transform import Affine
 from rasterio.windows import Window
 
-from backend.errors import NotFoundError, UserError
+from backend.errors import NotFoundError, SubdatasetsError, UserError
 from backend.raster.reader import (
     MIN_TILE_PX,
     TilingParams,
@@ -281,7 +282,7 @@ def test_read_failure_after_open_is_one_line_user_error(tmp_path: Path) -> None:
     path = rf.write_raster(tmp_path / "shrinks.tif", data)
     whole = path.read_bytes()
     with pytest.raises(UserError) as exc:
-        with open_raster(path) as src:
+        with open_raster(path, probe=False) as src:  # as a job's reader threads open it (probed when planned)
             os.truncate(path, len(whole) // 2)
             for row in range(0, 200, 50):
                 read_tile(src, Window(0, row, 200, 50), (1, 2, 3), 200, U8)
@@ -354,7 +355,7 @@ def test_edge_tile_mirror_padded_with_in_raster_share(tmp_path: Path) -> None:
     with open_raster(path) as src:
         tile, valid = read_tile(src, Window(64, 32, 64, 64), (1, 2, 3), 64, U8)
     assert tile.shape == (3, 64, 64)
-    assert valid == pytest.approx(36 * 28 / 64**2)
+    assert valid == pytest.approx(36 * 28 / (64 * 60))  # of the raster's own 60 rows: it is shorter than a tile
     np.testing.assert_allclose(tile[:, :28, :36], data[:, 32:60, 64:100], atol=1e-6)
     # outside the raster the tile mirrors its inside: no black band for the model to see
     np.testing.assert_allclose(tile[:, 28:56, :36], data[:, 32:60, 64:100][:, ::-1, :], atol=1e-6)
@@ -434,8 +435,10 @@ def test_big_edge_tile_read_decimated(tmp_path: Path) -> None:
     with open_raster(path) as src:
         tile, valid = read_tile(src, Window(100, 100, 200, 200), (1, 2, 3), 50, U8)
     assert tile.shape == (3, 50, 50)
-    share = 50 * 50 / 200**2
-    assert abs(valid - share) <= 2 * 13 / 50**2  # within one output row and one column
+    # of the raster's own area (150 px read at the tile's 1/4 scale: 38 px), as it is smaller than one tile
+    area = round(150 / 4) ** 2
+    share = (50 / 4) ** 2 / area
+    assert abs(valid - share) <= 2 * 13 / area  # within one output row and one column
     assert tile[:, 14:, :].any() and tile[:, :, 14:].any()  # mirrored, not black
     n = round(50 * 50 / 200)  # rows and columns read from inside the raster
     np.testing.assert_allclose(tile[:, n:2 * n, :n], tile[:, :n, :n][:, ::-1, :], atol=1e-6)
@@ -501,3 +504,81 @@ def test_pixel_of_inverts_transform(affine: Affine) -> None:
 def test_pixel_of_degenerate_transform() -> None:
     with pytest.raises(UserError):
         pixel_of((1.0, 2.0, 0.0, 2.0, 4.0, 0.0), 1.0, 1.0)
+
+
+# --- rasters GDAL opens oddly (issue 15) ------------------------------------------------------
+
+
+def test_a_raster_smaller_than_a_tile_counts_its_own_area(tmp_path: Path) -> None:
+    path = rf.write_raster(tmp_path / "tiny.tif", np.full((3, 2, 3), 100, "uint8"))  # 3 x 2 px, all valid
+    with open_raster(path) as src:
+        tile, valid = read_tile(src, Window(0, 0, 224, 224), (1, 2, 3), 224, U8)
+    assert valid == 1.0  # not 6 / 224**2: the padding is not the raster's fault
+    assert tile.shape == (3, 224, 224) and np.allclose(tile, 100 / 255)
+    strip = rf.write_raster(tmp_path / "strip.tif", np.full((1, 300, 1), 7, "uint8"))  # 1 px wide, 300 high
+    with open_raster(strip) as src:
+        _, valid = read_tile(src, Window(0, 0, 64, 64), (1, 1, 1), 64, U8)
+    assert valid == 1.0
+
+
+def test_complex_pixels_are_read_as_their_amplitude(tmp_path: Path) -> None:
+    data = np.full((1, 8, 8), 3 + 4j, dtype="complex64")
+    path = rf.write_raster(tmp_path / "c.tif", data)
+    with open_raster(path) as src:
+        assert describe(src).notes == ("its pixels are complex (complex64): the amplitude |z| of each is used",)
+        limits = stretch_limits(src, (1, 1, 1))
+        assert limits[0, 0] == pytest.approx(5.0)  # |3 + 4i|
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy's ComplexWarning would be an error here
+            tile, valid = read_tile(src, Window(0, 0, 8, 8), (1, 1, 1), 8, np.array([[0.0, 10.0]] * 3))
+    assert valid == 1.0 and np.allclose(tile, 0.5)
+
+
+def test_a_gcp_only_raster_is_warped_through_its_gcps(tmp_path: Path) -> None:
+    from .. import raster_corpus as rc
+
+    path = rc.gcp_only(True)(tmp_path)
+    with open_raster(path) as src:
+        info = describe(src)
+    assert src.closed and src.src_dataset.closed  # closing the warp closes the file
+    assert CRS.from_wkt(info.crs_wkt).to_epsg() == 4326
+    assert info.path == os.path.realpath(path) and info.pixel_size_m is not None
+    assert "ground control points" in info.notes[0]
+    west, north = Affine(*info.transform) @ (0, 0)
+    assert west == pytest.approx(10.0, abs=1e-3) and north == pytest.approx(50.0, abs=1e-3)
+
+
+def test_gcps_without_a_crs_and_rpcs_say_why_outputs_are_in_pixels(tmp_path: Path) -> None:
+    from .. import raster_corpus as rc
+
+    for make, words in ((rc.gcp_only(False), "ground control points have no CRS"), (rc.rpc_only, "only RPCs")):
+        with open_raster(make(tmp_path)) as src:
+            info = describe(src)
+        assert info.crs_wkt is None and words in info.notes[0] and "pixel coordinates" in info.notes[0]
+
+
+def test_a_container_of_subdatasets_names_them(tmp_path: Path) -> None:
+    from .. import raster_corpus as rc
+
+    path = rc.gpkg_tables(tmp_path)
+    with pytest.raises(SubdatasetsError) as exc:
+        open_raster(path)
+    message = one_line_user_error(exc.value)
+    assert "holds 2 rasters" in message and "(FIRST, SECOND)" in message and f"'GPKG:{path}:FIRST'" in message
+    name = exc.value.subdatasets[1]
+    with open_raster(name) as src:  # the name it gives opens
+        info = describe(src)
+    assert info.path == name and info.count == 3 and info.file_size == os.path.getsize(path)
+
+
+def test_gcps_that_cannot_be_warped_through_leave_pixel_coordinates_and_say_so(tmp_path: Path) -> None:
+    from rasterio.control import GroundControlPoint
+
+    from .. import raster_corpus as rc
+
+    line = [GroundControlPoint(0, 0, 10.0, 50.0), GroundControlPoint(0, 10, 10.001, 50.0)]  # two points: no warp
+    path = rc.write(tmp_path / "two_gcps.tif", np.full((1, 8, 12), 9, "uint8"), crs="EPSG:4326", transform=None,
+                    gcps=line)
+    with open_raster(path) as src:
+        info = describe(src)
+    assert info.crs_wkt is None and "could not be warped" in info.notes[0]

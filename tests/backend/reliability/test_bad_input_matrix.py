@@ -60,7 +60,8 @@ def _truncated_tiled(folder: Path) -> Path:
 
 def _corrupt_blocks(folder: Path) -> Path:
     """A tiled DEFLATE GeoTIFF whose compressed blocks (not its header, not its last block) are garbage:
-    it opens, and fails while tiles are read, inside the embedding job."""
+    it opens, and fails when its pixels are probed on opening, before a model loads (it used to fail inside the
+    embedding job)."""
     path = rf.write_raster(folder / "corrupt.tif", np.random.default_rng(2).integers(1, 255, (3, 256, 256)),
                            dtype="uint8", tiled=True, blockxsize=64, blockysize=64, compress="deflate")
     with rasterio.open(path) as src:
@@ -126,10 +127,10 @@ class RasterCase:
 RASTERS = [
     RasterCase("truncated", _truncated, "damaged or incomplete"),
     RasterCase("truncated_tiled", _truncated_tiled, "damaged or incomplete"),
-    RasterCase("corrupt_blocks", _corrupt_blocks, "cannot read the pixels"),
+    RasterCase("corrupt_blocks", _corrupt_blocks, "damaged or incomplete"),
     RasterCase("corrupt_header", _corrupt_header, "is not a raster GDAL can read"),
     RasterCase("zero_bytes", _zero_bytes, "is not a raster GDAL can read"),
-    RasterCase("all_nodata", _no_pixels_valid, "no usable tiles"),
+    RasterCase("all_nodata", _no_pixels_valid, "no valid pixels"),
     RasterCase("too_large_for_disk_budget", _huge_sparse, "over the budget of 50.0 MB", (507,)),
     RasterCase("single_band", lambda d: rf.single_band(d, width=96, height=80)),
     RasterCase("uint16", _uint16),
@@ -377,9 +378,9 @@ def test_cli_refuses_a_pipe(cli, tmp_path):
 
 
 def test_cli_subprocess(tmp_path, tiny_weights):
-    """A damaged raster found mid-job, through a real ``python -m backend`` process (one case only: each
+    """A damaged raster found on opening, through a real ``python -m backend`` process (one case only: each
     process costs seconds of imports; the non-ASCII path crosses a process boundary in the HTTP cases)."""
-    raster, error = _corrupt_blocks(tmp_path), "cannot read the pixels"
+    raster, error = _corrupt_blocks(tmp_path), "damaged or incomplete"
     env = backend_env(tmp_path / "cache", REMOTECLIP_DISK_BUDGET_MB=str(DISK_BUDGET_MB))
     proc = subprocess.run([PYTHON, "-m", "backend", "embed", str(raster), "--model", "tiny-local", "--weights",
                            str(tiny_weights), "--tile-size", "64"], cwd=ROOT, env=env, capture_output=True,
