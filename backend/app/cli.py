@@ -238,7 +238,9 @@ class CliRun:
         self.args = args
         self.spec = raster_spec(args)
         rasters = RasterInfos()  # a bad raster is refused in a second, before torch is imported or a model loads
-        rasters.describe(resolve_raster(self.spec.raster))
+        for path in (self.spec.raster, getattr(args, "after", None)):  # a catalogue's rasters: in catalog_add
+            if path:
+                rasters.describe(resolve_raster(path))
 
         from ..embedding import distributed
         from ..models.factory import load_model
