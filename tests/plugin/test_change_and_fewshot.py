@@ -222,7 +222,7 @@ def _change_params(dates, tiny_weights, after, **extra):
     return params | extra
 
 
-def test_change_algorithm_with_an_after_on_another_grid(provider, processing, backend, dates, tiny_weights):
+def test_change_algorithm_with_an_after_on_another_grid(plugin, with_backend, processing, dates, tiny_weights):  # noqa: F811
     """AFTER in EPSG:4326: the backend puts it on BEFORE's grid as a warped VRT in its cache, which only its 409
     names; the algorithm embeds that view and ranks the pasted tile first."""
     from remoteclip_qgis.result_layers import style_layer
@@ -409,7 +409,7 @@ def _examples_layer(points: list[tuple[QgsPointXY, str]], crs: str) -> QgsVector
     return layer
 
 
-def test_fewshot_algorithm_classifies_and_ranks_from_a_layer_in_another_crs(provider, processing, backend, dates,
+def test_fewshot_algorithm_classifies_and_ranks_from_a_layer_in_another_crs(plugin, with_backend, processing, dates,  # noqa: F811
                                                                             tiny_weights):
     from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform
 
