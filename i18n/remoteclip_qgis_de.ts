@@ -854,8 +854,8 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Markierte Beispiele (Punkte oder Polygone)</translation>
     </message>
     <message>
-      <source>Label field</source>
-      <translation>Beschriftungsfeld</translation>
+      <source>Label field (empty: label)</source>
+      <translation>Beschriftungsfeld (leer: label)</translation>
     </message>
     <message>
       <source>Number of hits (a ranking)</source>
@@ -1084,6 +1084,10 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     <message>
       <source>Output folder (empty: the project's folder, or {0} while the project is unsaved)</source>
       <translation>Ausgabeordner (leer: Ordner des Projekts, oder {0}, solange das Projekt nicht gespeichert ist)</translation>
+    </message>
+    <message>
+      <source>Label field</source>
+      <translation type="vanished">Beschriftungsfeld</translation>
     </message>
     <message>
       <source>RemoteCLIP: embedding, {0}</source>

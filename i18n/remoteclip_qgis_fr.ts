@@ -854,8 +854,8 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Exemples marqués (points ou polygones)</translation>
     </message>
     <message>
-      <source>Label field</source>
-      <translation>Champ d'étiquette</translation>
+      <source>Label field (empty: label)</source>
+      <translation>Champ d'étiquette (vide : label)</translation>
     </message>
     <message>
       <source>Number of hits (a ranking)</source>
@@ -1084,6 +1084,10 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     <message>
       <source>Output folder (empty: the project's folder, or {0} while the project is unsaved)</source>
       <translation>Dossier de sortie (vide : le dossier du projet, ou {0} tant que le projet n'est pas enregistré)</translation>
+    </message>
+    <message>
+      <source>Label field</source>
+      <translation type="vanished">Champ d'étiquette</translation>
     </message>
     <message>
       <source>RemoteCLIP: embedding, {0}</source>

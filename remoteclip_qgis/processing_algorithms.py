@@ -572,8 +572,9 @@ class FewShot(RemoteClipAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.EXAMPLES, tr("Marked examples (points or polygons)"),
             [QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVectorPolygon]))
-        self.addParameter(QgsProcessingParameterField(self.LABEL_FIELD, tr("Label field"), defaultValue="label",
-                                                      parentLayerParameterName=self.EXAMPLES))
+        self.addParameter(QgsProcessingParameterField(self.LABEL_FIELD, tr("Label field (empty: label)"),
+                                                      defaultValue="label", parentLayerParameterName=self.EXAMPLES,
+                                                      optional=True))
         mode = QgsProcessingParameterEnum(self.MODE, tr("Mode (auto: classes with two or more labels, a ranking "
                                                         "with one)"), options=list(FEWSHOT_MODES),
                                           defaultValue="auto")
