@@ -34,7 +34,7 @@ def raster_combo():
 
         combo.setFilters(Qgis.LayerFilter.RasterLayer)
     except (AttributeError, TypeError):
-        combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        combo.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
     combo.setAllowEmptyLayer(True)
     return combo
 

@@ -129,7 +129,7 @@ def examples_geojson(features, label_field: str, crs: QgsCoordinateReferenceSyst
         out.append({"type": "Feature", "geometry": geojson, "properties": {label_field: value}})
     collection: dict = {"type": "FeatureCollection", "features": out}
     if crs is not None and crs.isValid():
-        collection["crs_wkt"] = crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED_GDAL)
+        collection["crs_wkt"] = crs.toWkt(QgsCoordinateReferenceSystem.WktVariant.WKT_PREFERRED_GDAL)
     return collection
 
 
@@ -142,11 +142,12 @@ class MarkTool(QgsMapTool):
         self.label = label
         self.marked = marked
         self.refused = refused
-        self.setCursor(Qt.CrossCursor)
+        self.setCursor(Qt.CursorShape.CrossCursor)
 
     def canvasReleaseEvent(self, event) -> None:  # noqa: N802 - QGIS API name
-        negative = event.button() == Qt.RightButton or bool(event.modifiers() & Qt.ShiftModifier)
-        if event.button() not in (Qt.LeftButton, Qt.RightButton):
+        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        negative = event.button() == Qt.MouseButton.RightButton or shift
+        if event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             return
         label = NEGATIVE_LABEL if negative else (self.label() or "").strip()
         if not label:

@@ -499,12 +499,12 @@ class ChangeBetweenDates(RemoteClipAlgorithm):
                                                                       "separates phrases, averaged)"),
                                                        optional=True))
         self.addParameter(QgsProcessingParameterNumber(self.K, tr("Number of changed tiles"),
-                                                       QgsProcessingParameterNumber.Integer, defaultValue=10,
+                                                       QgsProcessingParameterNumber.Type.Integer, defaultValue=10,
                                                        minValue=1))
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Most changed tiles"),
-                                                            QgsProcessing.TypeVectorPolygon))
+                                                            QgsProcessing.SourceType.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterFeatureSink(self.CHANGE, tr("Change of every tile"),
-                                                            QgsProcessing.TypeVectorPolygon, optional=True,
+                                                            QgsProcessing.SourceType.TypeVectorPolygon, optional=True,
                                                             createByDefault=True))
         self.addOutput(QgsProcessingOutputNumber(self.TILES_COMPARED, tr("Tiles compared")))
         self.addOutput(QgsProcessingOutputNumber(self.MEAN_CHANGE, tr("Mean change")))
@@ -571,7 +571,7 @@ class FewShot(RemoteClipAlgorithm):
         self.add_raster_parameters()
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.EXAMPLES, tr("Marked examples (points or polygons)"),
-            [QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVectorPolygon]))
+            [QgsProcessing.SourceType.TypeVectorPoint, QgsProcessing.SourceType.TypeVectorPolygon]))
         self.addParameter(QgsProcessingParameterField(self.LABEL_FIELD, tr("Label field (empty: label)"),
                                                       defaultValue="label", parentLayerParameterName=self.EXAMPLES,
                                                       optional=True))
@@ -581,15 +581,15 @@ class FewShot(RemoteClipAlgorithm):
         mode.setUsesStaticStrings(True)  # MODE=rank, as the backend spells it
         self.addParameter(mode)
         self.addParameter(QgsProcessingParameterNumber(self.K, tr("Number of hits (a ranking)"),
-                                                       QgsProcessingParameterNumber.Integer, defaultValue=10,
+                                                       QgsProcessingParameterNumber.Type.Integer, defaultValue=10,
                                                        minValue=1))
         self.addParameter(QgsProcessingParameterBoolean(
             self.TEXT_PRIOR, tr("Use the labels' words as a hint (a label that is a phrase adds its text "
                                 "embedding)"), defaultValue=True))
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Classes, or the hits of a ranking"),
-                                                            QgsProcessing.TypeVectorPolygon))
+                                                            QgsProcessing.SourceType.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterFeatureSink(self.SCORES, tr("Scores of every tile (a ranking)"),
-                                                            QgsProcessing.TypeVectorPolygon, optional=True,
+                                                            QgsProcessing.SourceType.TypeVectorPolygon, optional=True,
                                                             createByDefault=True))
         self.addOutput(QgsProcessingOutputString(self.MODE_USED, tr("Mode used")))
 

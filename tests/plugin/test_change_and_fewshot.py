@@ -135,7 +135,7 @@ def _groups() -> list[str]:
 
 
 def _one_error(qgis_iface) -> str:
-    messages = qgis_iface.messageBar().get_messages(Qgis.Critical)
+    messages = qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Critical)
     assert len(messages) == 1, messages
     return messages[0]
 
@@ -266,10 +266,12 @@ def _canvas_on(qgis_iface, path: Path):
     return canvas
 
 
-def _click(canvas, point: QgsPointXY, button=Qt.LeftButton, modifiers=Qt.NoModifier) -> None:
+def _click(canvas, point: QgsPointXY, button=Qt.MouseButton.LeftButton,
+           modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+    """A mouse button released over ``point`` (map units) on the canvas, handed to its map tool."""
     pixel = canvas.getCoordinateTransform().transform(point)
-    event = QgsMapMouseEvent(canvas, QEvent.MouseButtonRelease, QPoint(round(pixel.x()), round(pixel.y())), button,
-                             button, modifiers)
+    event = QgsMapMouseEvent(canvas, QEvent.Type.MouseButtonRelease, QPoint(round(pixel.x()), round(pixel.y())),
+                             button, button, modifiers)
     canvas.mapTool().canvasReleaseEvent(event)
 
 
@@ -300,8 +302,9 @@ def test_the_mark_tool_places_labelled_marks_where_clicked(plugin, qgis_iface, d
     _click(canvas, tile_centre(dates["before"], *targets[0]))
     box.label_edit.setText("pond")
     _click(canvas, tile_centre(dates["before"], *targets[1]))
-    _click(canvas, tile_centre(dates["before"], *targets[2]), Qt.RightButton)  # a counter-example
-    _click(canvas, tile_centre(dates["before"], *targets[3]), Qt.LeftButton, Qt.ShiftModifier)  # so is shift+click
+    _click(canvas, tile_centre(dates["before"], *targets[2]), Qt.MouseButton.RightButton)  # a counter-example
+    _click(canvas, tile_centre(dates["before"], *targets[3]), Qt.MouseButton.LeftButton,
+           Qt.KeyboardModifier.ShiftModifier)  # so is a shift click
     layer = marks_layer(create=False)
     assert layer is not None and layer.customProperty(MARKS_PROPERTY)
     assert QgsProject.instance().layerTreeRoot().findLayer(layer.id()) is not None  # seen in the layer tree
@@ -344,6 +347,8 @@ def test_fewshot_from_marks_gives_classes_and_a_rerun_replaces_them(plugin, with
     box.label_edit.setText("pond")
     _click(canvas, tile_centre(dates["before"], 2, 3))
 
+    listed = [box.raster_combo.layer(i) for i in range(box.raster_combo.count())]
+    assert raster in listed and marks_layer(create=False) not in listed  # the picker lists raster layers only
     task = box.run()
     _wait(plugin)
     assert isinstance(task.outcome, Done), task.outcome
@@ -372,6 +377,33 @@ def test_fewshot_from_marks_gives_classes_and_a_rerun_replaces_them(plugin, with
     assert all(QgsProject.instance().mapLayer(lyr.id()) is not None for lyr in again.outcome.layers)
     assert _classes_by_tile(again.params.output)[_tile_id(dates["before"], 1, 2)][1] == "field"
     assert marks_layer(create=False).featureCount() == 3  # the marks stay
+
+
+def test_one_label_and_counter_examples_rank_the_tiles_like_search_hits(plugin, with_backend, qgis_iface,  # noqa: F811
+                                                                         dates):
+    raster = _layer(dates["before"], "scene")
+    canvas = _canvas_on(qgis_iface, dates["before"])
+    box = plugin.dock.fewshot_box
+    box.raster_combo.setLayer(raster)
+    box.k_spin.setValue(3)
+    box.mark_button.setChecked(True)
+    box.label_edit.setText("field")
+    _click(canvas, tile_centre(dates["before"], 0, 0))
+    _click(canvas, tile_centre(dates["before"], 0, 1))
+    _click(canvas, tile_centre(dates["before"], 2, 3), Qt.MouseButton.RightButton)
+    task = box.run()
+    _wait(plugin)
+    assert isinstance(task.outcome, Done), task.outcome
+    assert task.outcome.answer["summary"]["mode"] == "rank"
+    assert _groups() == ["RemoteCLIP: more like these: field"]
+    hits, heat = task.outcome.layers  # the hits, and the score raster in place of the score polygons
+    assert isinstance(hits, QgsVectorLayer) and hits.source().endswith("layername=fewshot_hits")
+    assert [f["rank"] for f in sorted(hits.getFeatures(), key=lambda f: f["rank"])] == [1, 2, 3]
+    assert hits.labelsEnabled() and hits.labeling().settings().fieldName == "rank"
+    assert not {0, 1, 2 * COLS + 3} & {f["tile_id"] for f in hits.getFeatures()}  # no marked tile is a hit
+    assert isinstance(heat, QgsRasterLayer) and isinstance(heat.renderer(), QgsSingleBandPseudoColorRenderer)
+    labels = [item.label for item in heat.renderer().shader().rasterShaderFunction().colorRampItemList()]
+    assert labels and all("(score " in label for label in labels), labels
 
 
 def test_marks_outside_the_raster_are_one_line(plugin, with_backend, qgis_iface, dates):  # noqa: F811
