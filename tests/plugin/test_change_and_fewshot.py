@@ -191,6 +191,36 @@ def test_change_from_the_dock_embeds_both_dates_and_ranks_the_pasted_tile_first(
     assert row.text(1) == "change" and row.text(0) == "change: 2019 → 2020"
 
 
+def test_a_long_change_is_asked_about_once_and_then_embeds_both_dates(plugin, with_backend, dates, tmp_path,  # noqa: F811
+                                                                       monkeypatch):
+    from remoteclip_qgis.jobs import RemoteClipTask, Unconfirmed
+
+    asked = []
+
+    def ask(estimate, iface=None) -> bool:  # the user says yes
+        asked.append(estimate)
+        return True
+
+    monkeypatch.setattr(RemoteClipTask, "ask", staticmethod(ask))
+    monkeypatch.setattr(with_backend.settings, "confirm_above_s", 1e-9)  # ask about any embedding
+    before = _crop(tmp_path / "b.tif", 300, 200)  # dates no other test embedded
+    after = _pasted(before, tmp_path / "a.tif")
+    box = plugin.dock.change_box
+    box.before_combo.setLayer(_layer(before, "b"))
+    box.after_combo.setLayer(_layer(after, "a"))
+    first = box.run()
+    _wait(plugin)
+    assert isinstance(first.outcome, Unconfirmed) and len(asked) == 1 and asked[0]["tiles"] == COLS * ROWS
+    follow = first.follow_up
+    assert follow is not None and follow.confirmed and isinstance(follow.outcome, Done), follow.outcome
+    assert len(asked) == 1  # yes once: the confirmed task embedded both dates without asking again
+    jobs = [j["result"]["raster"] for j in with_backend.client().jobs() if j["kind"] == "embed" and j["result"]]
+    assert jobs.count(str(before)) == 1 and jobs.count(str(after)) == 1
+    changed = next(lyr for lyr in follow.outcome.layers if isinstance(lyr, QgsVectorLayer))
+    best = min(changed.getFeatures(), key=lambda f: f["rank"])
+    assert same_box(best.geometry().boundingBox(), tile_box(before, *PASTED))
+
+
 def test_change_bad_input_is_one_line(plugin, with_backend, qgis_iface, dates):  # noqa: F811
     before, far = _layer(dates["before"], "here"), _layer(dates["far"], "far away")
     box = plugin.dock.change_box
