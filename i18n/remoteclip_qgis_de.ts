@@ -442,6 +442,10 @@ river or lake</translation>
       <translation>ähnliche Kacheln zu</translation>
     </message>
     <message>
+      <source>{0} (before) and {1} (after)</source>
+      <translation>{0} (vorher) und {1} (nachher)</translation>
+    </message>
+    <message>
       <source>Embedding this raster with {0} will take {1}.
 
 It runs in the background and can be cancelled from the task manager; later searches of this raster are instant. Start now?</source>

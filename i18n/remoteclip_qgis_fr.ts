@@ -442,6 +442,10 @@ river or lake</translation>
       <translation>tuiles semblables à</translation>
     </message>
     <message>
+      <source>{0} (before) and {1} (after)</source>
+      <translation>{0} (avant) et {1} (après)</translation>
+    </message>
+    <message>
       <source>Embedding this raster with {0} will take {1}.
 
 It runs in the background and can be cancelled from the task manager; later searches of this raster are instant. Start now?</source>

@@ -124,13 +124,34 @@ def missing_store(client: BackendClient, params: EmbedParams, refusal: BackendEr
     """What to embed after the backend's 409 ``refusal`` of ``params``' query, its cost checked (see check_cost):
     the query's raster, or, when that one is embedded already (a change's BEFORE), the raster the 409 names
     (AFTER, or the warped view of AFTER on BEFORE's grid that the backend made in its cache)."""
-    estimate = check_cost(client, params, on_estimate, confirm)
-    named = refusal.body.get("raster")
-    if not estimate.get("embedded") or not named or params.endpoint != "change":
+    if params.endpoint != "change":
+        check_cost(client, params, on_estimate, confirm)
         return params
-    target = replace(params, raster=named)
-    check_cost(client, target, on_estimate, confirm)
-    return target
+    estimate = client.estimate(**params.embed_request())
+    named = refusal.body.get("raster")
+    if estimate.get("embedded") and named:
+        target = replace(params, raster=named)
+        check_cost(client, target, on_estimate, confirm)
+        return target
+    if getattr(params, "after", None):  # the user is asked once, about both dates
+        estimate = both_dates(estimate, client.estimate(**replace(params, raster=params.after).embed_request()))
+    if on_estimate is not None:
+        on_estimate(estimate)
+    if confirm is not None and not confirm(estimate):
+        raise NeedsConfirmation(estimate)
+    return params
+
+
+def both_dates(before: dict, after: dict) -> dict:
+    """One estimate for embedding a change's two dates: tiles, seconds and disk added up, both lines in the summary
+    (AFTER's as it is on disk: on BEFORE's grid, where the backend embeds it, it is about the same)."""
+    if after.get("embedded"):
+        return before
+    out = dict(before)
+    for key in ("tiles", "seconds", "disk_bytes"):
+        out[key] = (before.get(key) or 0) + (after.get(key) or 0)
+    out["summary"] = tr("{0} (before) and {1} (after)").format(before.get("summary", ""), after.get("summary", ""))
+    return out
 
 
 def run_to_gpkg(client: BackendClient, params: EmbedParams, remote: bool, progress: Progress | None = None,

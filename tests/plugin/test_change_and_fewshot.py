@@ -210,7 +210,8 @@ def test_a_long_change_is_asked_about_once_and_then_embeds_both_dates(plugin, wi
     box.after_combo.setLayer(_layer(after, "a"))
     first = box.run()
     _wait(plugin)
-    assert isinstance(first.outcome, Unconfirmed) and len(asked) == 1 and asked[0]["tiles"] == COLS * ROWS
+    assert isinstance(first.outcome, Unconfirmed) and len(asked) == 1
+    assert asked[0]["tiles"] == 2 * COLS * ROWS and "(before) and " in asked[0]["summary"]  # both dates, once
     follow = first.follow_up
     assert follow is not None and follow.confirmed and isinstance(follow.outcome, Done), follow.outcome
     assert len(asked) == 1  # yes once: the confirmed task embedded both dates without asking again
