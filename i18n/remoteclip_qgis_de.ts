@@ -4,6 +4,122 @@
   <context>
     <name>RemoteClip</name>
     <message>
+      <source>Change between two dates</source>
+      <translation>Veränderung zwischen zwei Zeitpunkten</translation>
+    </message>
+    <message>
+      <source>The earlier raster</source>
+      <translation>Das frühere Raster</translation>
+    </message>
+    <message>
+      <source>Before</source>
+      <translation>Vorher</translation>
+    </message>
+    <message>
+      <source>The later raster of the same place (put on the grid of the earlier one when its grid or CRS differ)</source>
+      <translation>Das spätere Raster desselben Ortes (auf das Raster des früheren gelegt, wenn Gitter oder KBS abweichen)</translation>
+    </message>
+    <message>
+      <source>After</source>
+      <translation>Nachher</translation>
+    </message>
+    <message>
+      <source>optional: what appeared, e.g. new buildings</source>
+      <translation>optional: was hinzukam, z. B. neue Gebäude</translation>
+    </message>
+    <message>
+      <source>Empty: rank the tiles by how much they changed. A phrase: by how much closer they came to it</source>
+      <translation>Leer: Kacheln nach der Stärke ihrer Veränderung ordnen. Eine Phrase: danach, wie viel näher sie ihr kamen</translation>
+    </message>
+    <message>
+      <source>Phrase</source>
+      <translation>Phrase</translation>
+    </message>
+    <message>
+      <source>Tiles</source>
+      <translation>Kacheln</translation>
+    </message>
+    <message>
+      <source>Find changes</source>
+      <translation>Veränderungen finden</translation>
+    </message>
+    <message>
+      <source>More like these</source>
+      <translation>Mehr wie diese</translation>
+    </message>
+    <message>
+      <source>Raster</source>
+      <translation>Raster</translation>
+    </message>
+    <message>
+      <source>label of the marks, e.g. forest</source>
+      <translation>Beschriftung der Markierungen, z. B. Wald</translation>
+    </message>
+    <message>
+      <source>A left click marks a tile with this label; a right or shift click marks a counter-example ("negative"). Two or more labels give classes, one label a ranking</source>
+      <translation>Ein Linksklick markiert eine Kachel mit dieser Beschriftung; ein Rechts- oder Umschalt-Klick markiert ein Gegenbeispiel („negative“). Zwei oder mehr Beschriftungen ergeben Klassen, eine Beschriftung eine Rangfolge</translation>
+    </message>
+    <message>
+      <source>Label</source>
+      <translation>Beschriftung</translation>
+    </message>
+    <message>
+      <source>Mark</source>
+      <translation>Markieren</translation>
+    </message>
+    <message>
+      <source>Click tiles on the map to mark them (right click: counter-example)</source>
+      <translation>Kacheln auf der Karte anklicken, um sie zu markieren (Rechtsklick: Gegenbeispiel)</translation>
+    </message>
+    <message>
+      <source>Clear marks</source>
+      <translation>Markierungen löschen</translation>
+    </message>
+    <message>
+      <source>Use the labels' words as a hint</source>
+      <translation>Die Wörter der Beschriftungen als Hinweis nutzen</translation>
+    </message>
+    <message>
+      <source>A label that is a phrase (forest, bare soil) adds its text embedding as one more example</source>
+      <translation>Eine Beschriftung, die eine Phrase ist (Wald, offener Boden), fügt ihr Text-Embedding als weiteres Beispiel hinzu</translation>
+    </message>
+    <message>
+      <source>Hits of a ranking (one label)</source>
+      <translation>Treffer einer Rangfolge (eine Beschriftung)</translation>
+    </message>
+    <message>
+      <source>Hits</source>
+      <translation>Treffer</translation>
+    </message>
+    <message>
+      <source>Find more like these</source>
+      <translation>Mehr wie diese finden</translation>
+    </message>
+    <message>
+      <source>Choose the raster layers of the two dates (before and after)</source>
+      <translation>Rasterlayer der beiden Zeitpunkte wählen (vorher und nachher)</translation>
+    </message>
+    <message>
+      <source>Choose two different raster layers for the two dates</source>
+      <translation>Zwei verschiedene Rasterlayer für die beiden Zeitpunkte wählen</translation>
+    </message>
+    <message>
+      <source>No marks yet: press Mark and click tiles on the map</source>
+      <translation>Noch keine Markierungen: Markieren drücken und Kacheln auf der Karte anklicken</translation>
+    </message>
+    <message>
+      <source>Choose the raster layer to find more like the marks in</source>
+      <translation>Den Rasterlayer wählen, in dem mehr wie die Markierungen gesucht wird</translation>
+    </message>
+    <message>
+      <source>Mark some tiles first: type a label, press Mark and click them on the map</source>
+      <translation>Zuerst Kacheln markieren: eine Beschriftung eingeben, Markieren drücken und sie auf der Karte anklicken</translation>
+    </message>
+    <message>
+      <source>Marks: {0}</source>
+      <translation>Markierungen: {0}</translation>
+    </message>
+    <message>
       <source>model's default: its input size in pixels (press Refresh to see the model's ground size)</source>
       <translation>Standard des Modells: seine Eingabegröße in Pixeln (Aktualisieren zeigt die Bodengröße des Modells)</translation>
     </message>
@@ -160,6 +276,14 @@ river or lake</translation>
     <message>
       <source>similar tiles</source>
       <translation>ähnliche Kacheln</translation>
+    </message>
+    <message>
+      <source>change</source>
+      <translation>Veränderung</translation>
+    </message>
+    <message>
+      <source>more like these</source>
+      <translation>mehr wie diese</translation>
     </message>
     <message>
       <source>Query</source>
@@ -326,6 +450,10 @@ river or lake</translation>
       <translation>ähnliche Kacheln zu</translation>
     </message>
     <message>
+      <source>{0} (before) and {1} (after)</source>
+      <translation>{0} (vorher) und {1} (nachher)</translation>
+    </message>
+    <message>
       <source>Embedding this raster with {0} will take {1}.
 
 It runs in the background and can be cancelled from the task manager; later searches of this raster are instant. Start now?</source>
@@ -336,6 +464,14 @@ Es läuft im Hintergrund und kann im Task-Manager abgebrochen werden; spätere S
     <message>
       <source>RemoteCLIP: {0} '{1}' on {2}</source>
       <translation>RemoteCLIP: {0} '{1}' auf {2}</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: {0}</source>
+      <translation>RemoteCLIP: {0}</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: {0} on {1}</source>
+      <translation>RemoteCLIP: {0} auf {1}</translation>
     </message>
     <message>
       <source>RemoteCLIP: {0} {1}</source>
@@ -360,6 +496,22 @@ Es läuft im Hintergrund und kann im Task-Manager abgebrochen werden; spätere S
     <message>
       <source>The task failed</source>
       <translation>Die Aufgabe ist fehlgeschlagen</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP marks</source>
+      <translation>RemoteCLIP-Markierungen</translation>
+    </message>
+    <message>
+      <source>example</source>
+      <translation>Beispiel</translation>
+    </message>
+    <message>
+      <source>negative (counter-example)</source>
+      <translation>negative (Gegenbeispiel)</translation>
+    </message>
+    <message>
+      <source>Type a label for the marks first (e.g. forest); a right click marks a counter-example</source>
+      <translation>Zuerst eine Beschriftung für die Markierungen eingeben (z. B. Wald); ein Rechtsklick markiert ein Gegenbeispiel</translation>
     </message>
     <message>
       <source>{0} (choose a weights file)</source>
@@ -442,6 +594,10 @@ Es läuft im Hintergrund und kann im Task-Manager abgebrochen werden; spätere S
       <translation>ähnlich der Kachel bei {0}, {1}</translation>
     </message>
     <message>
+      <source>more like these: {0}</source>
+      <translation>mehr wie diese: {0}</translation>
+    </message>
+    <message>
       <source>Bands must be band numbers, e.g. 3,2,1</source>
       <translation>Bänder müssen Bandnummern sein, z. B. 3,2,1</translation>
     </message>
@@ -452,6 +608,14 @@ Es läuft im Hintergrund und kann im Task-Manager abgebrochen werden; spätere S
     <message>
       <source>similar to tile {0}</source>
       <translation>ähnlich Kachel {0}</translation>
+    </message>
+    <message>
+      <source>change toward {0}</source>
+      <translation>Veränderung hin zu {0}</translation>
+    </message>
+    <message>
+      <source>more like these: {0} labels</source>
+      <translation>mehr wie diese: {0} Beschriftungen</translation>
     </message>
     <message>
       <source>Precision must be one of: {0}</source>
@@ -542,6 +706,10 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>{0}: wartet auf die bereits laufende Einbettung ({1})</translation>
     </message>
     <message>
+      <source>Raster layer</source>
+      <translation>Rasterlayer</translation>
+    </message>
+    <message>
       <source>Embed raster</source>
       <translation>Raster einbetten</translation>
     </message>
@@ -582,6 +750,22 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Findet die Kacheln, die der Kachel unter einem Beispielpunkt am ähnlichsten sehen.</translation>
     </message>
     <message>
+      <source>Before (the earlier raster)</source>
+      <translation>Vorher (das frühere Raster)</translation>
+    </message>
+    <message>
+      <source>Compare two rasters of the same place tile by tile (the later one is put on the grid of the earlier one): the most changed tiles (change = 1 - cosine of their embeddings) and the change of every tile. With a phrase, tiles rank by how much closer they came to it (gain).</source>
+      <translation>Zwei Raster desselben Ortes Kachel für Kachel vergleichen (das spätere wird auf das Gitter des früheren gelegt): die am stärksten veränderten Kacheln (Veränderung = 1 - Kosinus ihrer Embeddings) und die Veränderung jeder Kachel. Mit einer Phrase werden die Kacheln danach geordnet, wie viel näher sie ihr kamen (Zugewinn).</translation>
+    </message>
+    <message>
+      <source>More like these (few-shot from marked tiles)</source>
+      <translation>Mehr wie diese (Few-Shot aus markierten Kacheln)</translation>
+    </message>
+    <message>
+      <source>Learn from marked examples (points or polygons with a label) over the raster's tiles: with two or more labels every tile gets a class and the probability of each; with one label (and counter-examples labelled 'negative') the tiles most like the examples, ranked. The examples are sent as GeoJSON in their layer's CRS, so this works with a remote backend too.</source>
+      <translation>Aus markierten Beispielen (Punkte oder Polygone mit Beschriftung) über den Kacheln des Rasters lernen: mit zwei oder mehr Beschriftungen erhält jede Kachel eine Klasse und die Wahrscheinlichkeit jeder Klasse; mit einer Beschriftung (und Gegenbeispielen mit der Beschriftung 'negative') die den Beispielen ähnlichsten Kacheln, geordnet. Die Beispiele werden als GeoJSON im KBS ihres Layers gesendet, das funktioniert also auch mit einem entfernten Backend.</translation>
+    </message>
+    <message>
       <source>Model (empty: the best one whose weights are present)</source>
       <translation>Modell (leer: das beste, dessen Gewichte vorhanden sind)</translation>
     </message>
@@ -594,8 +778,8 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Das Raster wird einmal je Modell und Kachelung eingebettet (ein Hintergrundauftrag mit Fortschritt; Abbrechen hält ihn an) und vom Backend zwischengespeichert; spätere Abfragen darauf sind schnell. Kachelgröße: Pixel oder Meter am Boden (mit dem wahren Maßstab des Rasters umgerechnet, wie im Panel); 0 für beide nimmt die Kachelung des Plugins (das Kachelung-Feld des Panels), sonst den Standard des Modells (seine Trainings-Bodengröße, wo die Pixelgröße des Rasters bekannt ist, sonst seine Eingabegröße). Überlappung: 0,25, sofern nicht gesetzt.</translation>
     </message>
     <message>
-      <source>Raster layer</source>
-      <translation>Rasterlayer</translation>
+      <source>Mode (auto: classes with two or more labels, a ranking with one)</source>
+      <translation>Modus (auto: Klassen bei zwei oder mehr Beschriftungen, eine Rangfolge bei einer)</translation>
     </message>
     <message>
       <source>Tile size in pixels (0: use the ground size, else the plugin's tiling)</source>
@@ -648,10 +832,6 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     <message>
       <source>Number of hits</source>
       <translation>Anzahl der Treffer</translation>
-    </message>
-    <message>
-      <source>Hits</source>
-      <translation>Treffer</translation>
     </message>
     <message>
       <source>Similarity</source>
@@ -714,6 +894,70 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Beispielkachel</translation>
     </message>
     <message>
+      <source>After (the later raster)</source>
+      <translation>Nachher (das spätere Raster)</translation>
+    </message>
+    <message>
+      <source>Phrase: what appeared (optional; ';' separates phrases, averaged)</source>
+      <translation>Phrase: was hinzukam (optional; ';' trennt Phrasen, gemittelt)</translation>
+    </message>
+    <message>
+      <source>Number of changed tiles</source>
+      <translation>Anzahl veränderter Kacheln</translation>
+    </message>
+    <message>
+      <source>Most changed tiles</source>
+      <translation>Am stärksten veränderte Kacheln</translation>
+    </message>
+    <message>
+      <source>Change of every tile</source>
+      <translation>Veränderung jeder Kachel</translation>
+    </message>
+    <message>
+      <source>Tiles compared</source>
+      <translation>Verglichene Kacheln</translation>
+    </message>
+    <message>
+      <source>Mean change</source>
+      <translation>Mittlere Veränderung</translation>
+    </message>
+    <message>
+      <source>No raster layer given for the later date</source>
+      <translation>Kein Rasterlayer für den späteren Zeitpunkt angegeben</translation>
+    </message>
+    <message>
+      <source>Marked examples (points or polygons)</source>
+      <translation>Markierte Beispiele (Punkte oder Polygone)</translation>
+    </message>
+    <message>
+      <source>Label field (empty: label)</source>
+      <translation>Beschriftungsfeld (leer: label)</translation>
+    </message>
+    <message>
+      <source>Number of hits (a ranking)</source>
+      <translation>Anzahl der Treffer (eine Rangfolge)</translation>
+    </message>
+    <message>
+      <source>Use the labels' words as a hint (a label that is a phrase adds its text embedding)</source>
+      <translation>Die Wörter der Beschriftungen als Hinweis nutzen (eine Beschriftung, die eine Phrase ist, fügt ihr Text-Embedding hinzu)</translation>
+    </message>
+    <message>
+      <source>Classes, or the hits of a ranking</source>
+      <translation>Klassen oder die Treffer einer Rangfolge</translation>
+    </message>
+    <message>
+      <source>Scores of every tile (a ranking)</source>
+      <translation>Bewertung jeder Kachel (eine Rangfolge)</translation>
+    </message>
+    <message>
+      <source>Mode used</source>
+      <translation>Verwendeter Modus</translation>
+    </message>
+    <message>
+      <source>No layer of examples given</source>
+      <translation>Kein Layer mit Beispielen angegeben</translation>
+    </message>
+    <message>
       <source>Cancelled</source>
       <translation>Abgebrochen</translation>
     </message>
@@ -722,12 +966,20 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>{0} Kacheln eingebettet</translation>
     </message>
     <message>
+      <source>{0} tiles compared, mean change {1:.4f}</source>
+      <translation>{0} Kacheln verglichen, mittlere Veränderung {1:.4f}</translation>
+    </message>
+    <message>
       <source>Layer '{0}' has no file the backend can read: rendering it, {1} x {2} pixels</source>
       <translation>Layer '{0}' hat keine Datei, die das Backend lesen kann: er wird gerendert, {1} x {2} Pixel</translation>
     </message>
     <message>
       <source>The backend wrote no '{0}' layer in {1}</source>
       <translation>Das Backend hat keinen Layer '{0}' in {1} geschrieben</translation>
+    </message>
+    <message>
+      <source>The examples have no field '{0}'</source>
+      <translation>Die Beispiele haben kein Feld '{0}'</translation>
     </message>
     <message>
       <source>Sent to the backend as {0}</source>
@@ -794,12 +1046,32 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Ähnlichkeit</translation>
     </message>
     <message>
+      <source>most changed</source>
+      <translation>am stärksten verändert</translation>
+    </message>
+    <message>
+      <source>scores</source>
+      <translation>Bewertungen</translation>
+    </message>
+    <message>
       <source>cosine {0} to {1}</source>
       <translation>Kosinus {0} bis {1}</translation>
     </message>
     <message>
       <source>top {0}–{1} % ({2})</source>
       <translation>beste {0}–{1} % ({2})</translation>
+    </message>
+    <message>
+      <source>change {0} to {1}</source>
+      <translation>Veränderung {0} bis {1}</translation>
+    </message>
+    <message>
+      <source>gain {0} to {1}</source>
+      <translation>Zugewinn {0} bis {1}</translation>
+    </message>
+    <message>
+      <source>score {0} to {1}</source>
+      <translation>Bewertung {0} bis {1}</translation>
     </message>
     <message>
       <source>top {0} % ({1})</source>
@@ -966,10 +1238,6 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation type="vanished">Gewichtsdatei</translation>
     </message>
     <message>
-      <source>RemoteCLIP: {0}</source>
-      <translation type="vanished">RemoteCLIP: {0}</translation>
-    </message>
-    <message>
       <source>RemoteCLIP: embedding, {0}</source>
       <translation type="vanished">RemoteCLIP: Einbetten, {0}</translation>
     </message>
@@ -1024,6 +1292,10 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     <message>
       <source>A checkpoint file of this model on this machine (.pt)</source>
       <translation type="vanished" />
+    </message>
+    <message>
+      <source>Label field</source>
+      <translation type="vanished">Beschriftungsfeld</translation>
     </message>
   </context>
 </TS>

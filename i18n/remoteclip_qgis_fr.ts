@@ -4,6 +4,122 @@
   <context>
     <name>RemoteClip</name>
     <message>
+      <source>Change between two dates</source>
+      <translation>Changement entre deux dates</translation>
+    </message>
+    <message>
+      <source>The earlier raster</source>
+      <translation>Le raster antérieur</translation>
+    </message>
+    <message>
+      <source>Before</source>
+      <translation>Avant</translation>
+    </message>
+    <message>
+      <source>The later raster of the same place (put on the grid of the earlier one when its grid or CRS differ)</source>
+      <translation>Le raster ultérieur du même lieu (mis sur la grille de l'antérieur quand sa grille ou son SCR diffèrent)</translation>
+    </message>
+    <message>
+      <source>After</source>
+      <translation>Après</translation>
+    </message>
+    <message>
+      <source>optional: what appeared, e.g. new buildings</source>
+      <translation>facultatif : ce qui est apparu, p. ex. nouveaux bâtiments</translation>
+    </message>
+    <message>
+      <source>Empty: rank the tiles by how much they changed. A phrase: by how much closer they came to it</source>
+      <translation>Vide : classer les tuiles selon l'ampleur de leur changement. Une phrase : selon combien elles s'en sont rapprochées</translation>
+    </message>
+    <message>
+      <source>Phrase</source>
+      <translation>Phrase</translation>
+    </message>
+    <message>
+      <source>Tiles</source>
+      <translation>Tuiles</translation>
+    </message>
+    <message>
+      <source>Find changes</source>
+      <translation>Trouver les changements</translation>
+    </message>
+    <message>
+      <source>More like these</source>
+      <translation>Plus comme celles-ci</translation>
+    </message>
+    <message>
+      <source>Raster</source>
+      <translation>Raster</translation>
+    </message>
+    <message>
+      <source>label of the marks, e.g. forest</source>
+      <translation>étiquette des marques, p. ex. forêt</translation>
+    </message>
+    <message>
+      <source>A left click marks a tile with this label; a right or shift click marks a counter-example ("negative"). Two or more labels give classes, one label a ranking</source>
+      <translation>Un clic gauche marque une tuile avec cette étiquette ; un clic droit ou Maj+clic marque un contre-exemple (« negative »). Deux étiquettes ou plus donnent des classes, une seule étiquette un classement</translation>
+    </message>
+    <message>
+      <source>Label</source>
+      <translation>Étiquette</translation>
+    </message>
+    <message>
+      <source>Mark</source>
+      <translation>Marquer</translation>
+    </message>
+    <message>
+      <source>Click tiles on the map to mark them (right click: counter-example)</source>
+      <translation>Cliquer sur des tuiles de la carte pour les marquer (clic droit : contre-exemple)</translation>
+    </message>
+    <message>
+      <source>Clear marks</source>
+      <translation>Effacer les marques</translation>
+    </message>
+    <message>
+      <source>Use the labels' words as a hint</source>
+      <translation>Utiliser les mots des étiquettes comme indice</translation>
+    </message>
+    <message>
+      <source>A label that is a phrase (forest, bare soil) adds its text embedding as one more example</source>
+      <translation>Une étiquette qui est une phrase (forêt, sol nu) ajoute son embedding de texte comme exemple supplémentaire</translation>
+    </message>
+    <message>
+      <source>Hits of a ranking (one label)</source>
+      <translation>Résultats d'un classement (une étiquette)</translation>
+    </message>
+    <message>
+      <source>Hits</source>
+      <translation>Résultats</translation>
+    </message>
+    <message>
+      <source>Find more like these</source>
+      <translation>Trouver plus comme celles-ci</translation>
+    </message>
+    <message>
+      <source>Choose the raster layers of the two dates (before and after)</source>
+      <translation>Choisir les couches raster des deux dates (avant et après)</translation>
+    </message>
+    <message>
+      <source>Choose two different raster layers for the two dates</source>
+      <translation>Choisir deux couches raster différentes pour les deux dates</translation>
+    </message>
+    <message>
+      <source>No marks yet: press Mark and click tiles on the map</source>
+      <translation>Pas encore de marques : appuyer sur Marquer et cliquer sur des tuiles de la carte</translation>
+    </message>
+    <message>
+      <source>Choose the raster layer to find more like the marks in</source>
+      <translation>Choisir la couche raster où chercher plus de tuiles comme les marques</translation>
+    </message>
+    <message>
+      <source>Mark some tiles first: type a label, press Mark and click them on the map</source>
+      <translation>Marquer d'abord des tuiles : saisir une étiquette, appuyer sur Marquer et cliquer dessus sur la carte</translation>
+    </message>
+    <message>
+      <source>Marks: {0}</source>
+      <translation>Marques : {0}</translation>
+    </message>
+    <message>
       <source>model's default: its input size in pixels (press Refresh to see the model's ground size)</source>
       <translation>défaut du modèle : sa taille d'entrée en pixels (Actualiser montre la taille au sol du modèle)</translation>
     </message>
@@ -160,6 +276,14 @@ river or lake</translation>
     <message>
       <source>similar tiles</source>
       <translation>tuiles similaires</translation>
+    </message>
+    <message>
+      <source>change</source>
+      <translation>changement</translation>
+    </message>
+    <message>
+      <source>more like these</source>
+      <translation>plus comme celles-ci</translation>
     </message>
     <message>
       <source>Query</source>
@@ -326,6 +450,10 @@ river or lake</translation>
       <translation>tuiles semblables à</translation>
     </message>
     <message>
+      <source>{0} (before) and {1} (after)</source>
+      <translation>{0} (avant) et {1} (après)</translation>
+    </message>
+    <message>
       <source>Embedding this raster with {0} will take {1}.
 
 It runs in the background and can be cancelled from the task manager; later searches of this raster are instant. Start now?</source>
@@ -336,6 +464,14 @@ Elle tourne en arrière-plan et peut être annulée depuis le gestionnaire de t�
     <message>
       <source>RemoteCLIP: {0} '{1}' on {2}</source>
       <translation>RemoteCLIP : {0} '{1}' sur {2}</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: {0}</source>
+      <translation>RemoteCLIP : {0}</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: {0} on {1}</source>
+      <translation>RemoteCLIP : {0} sur {1}</translation>
     </message>
     <message>
       <source>RemoteCLIP: {0} {1}</source>
@@ -360,6 +496,22 @@ Elle tourne en arrière-plan et peut être annulée depuis le gestionnaire de t�
     <message>
       <source>The task failed</source>
       <translation>La tâche a échoué</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP marks</source>
+      <translation>Marques RemoteCLIP</translation>
+    </message>
+    <message>
+      <source>example</source>
+      <translation>exemple</translation>
+    </message>
+    <message>
+      <source>negative (counter-example)</source>
+      <translation>negative (contre-exemple)</translation>
+    </message>
+    <message>
+      <source>Type a label for the marks first (e.g. forest); a right click marks a counter-example</source>
+      <translation>Saisir d'abord une étiquette pour les marques (p. ex. forêt) ; un clic droit marque un contre-exemple</translation>
     </message>
     <message>
       <source>{0} (choose a weights file)</source>
@@ -442,6 +594,10 @@ Elle tourne en arrière-plan et peut être annulée depuis le gestionnaire de t�
       <translation>semblable à la tuile en {0}, {1}</translation>
     </message>
     <message>
+      <source>more like these: {0}</source>
+      <translation>plus comme celles-ci : {0}</translation>
+    </message>
+    <message>
       <source>Bands must be band numbers, e.g. 3,2,1</source>
       <translation>Les bandes doivent être des numéros de bande, p. ex. 3,2,1</translation>
     </message>
@@ -452,6 +608,14 @@ Elle tourne en arrière-plan et peut être annulée depuis le gestionnaire de t�
     <message>
       <source>similar to tile {0}</source>
       <translation>semblable à la tuile {0}</translation>
+    </message>
+    <message>
+      <source>change toward {0}</source>
+      <translation>changement vers {0}</translation>
+    </message>
+    <message>
+      <source>more like these: {0} labels</source>
+      <translation>plus comme celles-ci : {0} étiquettes</translation>
     </message>
     <message>
       <source>Precision must be one of: {0}</source>
@@ -542,6 +706,10 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>{0} : attend le plongement déjà en cours ({1})</translation>
     </message>
     <message>
+      <source>Raster layer</source>
+      <translation>Couche raster</translation>
+    </message>
+    <message>
       <source>Embed raster</source>
       <translation>Encoder le raster</translation>
     </message>
@@ -582,6 +750,22 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Trouve les tuiles qui ressemblent le plus à la tuile située sous un point d'exemple.</translation>
     </message>
     <message>
+      <source>Before (the earlier raster)</source>
+      <translation>Avant (le raster antérieur)</translation>
+    </message>
+    <message>
+      <source>Compare two rasters of the same place tile by tile (the later one is put on the grid of the earlier one): the most changed tiles (change = 1 - cosine of their embeddings) and the change of every tile. With a phrase, tiles rank by how much closer they came to it (gain).</source>
+      <translation>Comparer deux rasters du même lieu tuile par tuile (l'ultérieur est mis sur la grille de l'antérieur) : les tuiles les plus changées (changement = 1 - cosinus de leurs embeddings) et le changement de chaque tuile. Avec une phrase, les tuiles sont classées selon combien elles s'en sont rapprochées (gain).</translation>
+    </message>
+    <message>
+      <source>More like these (few-shot from marked tiles)</source>
+      <translation>Plus comme celles-ci (few-shot à partir de tuiles marquées)</translation>
+    </message>
+    <message>
+      <source>Learn from marked examples (points or polygons with a label) over the raster's tiles: with two or more labels every tile gets a class and the probability of each; with one label (and counter-examples labelled 'negative') the tiles most like the examples, ranked. The examples are sent as GeoJSON in their layer's CRS, so this works with a remote backend too.</source>
+      <translation>Apprendre à partir d'exemples marqués (points ou polygones avec une étiquette) sur les tuiles du raster : avec deux étiquettes ou plus, chaque tuile reçoit une classe et la probabilité de chacune ; avec une étiquette (et des contre-exemples étiquetés 'negative'), les tuiles les plus proches des exemples, classées. Les exemples sont envoyés en GeoJSON dans le SCR de leur couche, cela fonctionne donc aussi avec un backend distant.</translation>
+    </message>
+    <message>
       <source>Model (empty: the best one whose weights are present)</source>
       <translation>Modèle (vide : le meilleur dont les poids sont présents)</translation>
     </message>
@@ -594,8 +778,8 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Le raster est plongé une fois par modèle et découpage (une tâche de fond avec progression ; l'annuler l'arrête) et mis en cache par le backend ; les requêtes suivantes sont rapides. Taille des tuiles : en pixels, ou en mètres au sol (convertis avec la vraie échelle du raster, comme le panneau) ; 0 pour les deux prend le découpage de l'extension (le panneau Découpage), sinon le défaut du modèle (sa taille au sol d'entraînement là où la taille des pixels du raster est connue, sinon sa taille d'entrée). Recouvrement : 0,25 sauf indication.</translation>
     </message>
     <message>
-      <source>Raster layer</source>
-      <translation>Couche raster</translation>
+      <source>Mode (auto: classes with two or more labels, a ranking with one)</source>
+      <translation>Mode (auto : des classes avec deux étiquettes ou plus, un classement avec une seule)</translation>
     </message>
     <message>
       <source>Tile size in pixels (0: use the ground size, else the plugin's tiling)</source>
@@ -648,10 +832,6 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     <message>
       <source>Number of hits</source>
       <translation>Nombre de résultats</translation>
-    </message>
-    <message>
-      <source>Hits</source>
-      <translation>Résultats</translation>
     </message>
     <message>
       <source>Similarity</source>
@@ -714,6 +894,70 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Tuile d'exemple</translation>
     </message>
     <message>
+      <source>After (the later raster)</source>
+      <translation>Après (le raster ultérieur)</translation>
+    </message>
+    <message>
+      <source>Phrase: what appeared (optional; ';' separates phrases, averaged)</source>
+      <translation>Phrase : ce qui est apparu (facultatif ; ';' sépare des phrases, moyennées)</translation>
+    </message>
+    <message>
+      <source>Number of changed tiles</source>
+      <translation>Nombre de tuiles changées</translation>
+    </message>
+    <message>
+      <source>Most changed tiles</source>
+      <translation>Tuiles les plus changées</translation>
+    </message>
+    <message>
+      <source>Change of every tile</source>
+      <translation>Changement de chaque tuile</translation>
+    </message>
+    <message>
+      <source>Tiles compared</source>
+      <translation>Tuiles comparées</translation>
+    </message>
+    <message>
+      <source>Mean change</source>
+      <translation>Changement moyen</translation>
+    </message>
+    <message>
+      <source>No raster layer given for the later date</source>
+      <translation>Aucune couche raster donnée pour la date ultérieure</translation>
+    </message>
+    <message>
+      <source>Marked examples (points or polygons)</source>
+      <translation>Exemples marqués (points ou polygones)</translation>
+    </message>
+    <message>
+      <source>Label field (empty: label)</source>
+      <translation>Champ d'étiquette (vide : label)</translation>
+    </message>
+    <message>
+      <source>Number of hits (a ranking)</source>
+      <translation>Nombre de résultats (un classement)</translation>
+    </message>
+    <message>
+      <source>Use the labels' words as a hint (a label that is a phrase adds its text embedding)</source>
+      <translation>Utiliser les mots des étiquettes comme indice (une étiquette qui est une phrase ajoute son embedding de texte)</translation>
+    </message>
+    <message>
+      <source>Classes, or the hits of a ranking</source>
+      <translation>Classes, ou les résultats d'un classement</translation>
+    </message>
+    <message>
+      <source>Scores of every tile (a ranking)</source>
+      <translation>Scores de chaque tuile (un classement)</translation>
+    </message>
+    <message>
+      <source>Mode used</source>
+      <translation>Mode utilisé</translation>
+    </message>
+    <message>
+      <source>No layer of examples given</source>
+      <translation>Aucune couche d'exemples donnée</translation>
+    </message>
+    <message>
       <source>Cancelled</source>
       <translation>Annulé</translation>
     </message>
@@ -722,12 +966,20 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>{0} tuiles encodées</translation>
     </message>
     <message>
+      <source>{0} tiles compared, mean change {1:.4f}</source>
+      <translation>{0} tuiles comparées, changement moyen {1:.4f}</translation>
+    </message>
+    <message>
       <source>Layer '{0}' has no file the backend can read: rendering it, {1} x {2} pixels</source>
       <translation>La couche '{0}' n'a pas de fichier lisible par le backend : rendu en cours, {1} x {2} pixels</translation>
     </message>
     <message>
       <source>The backend wrote no '{0}' layer in {1}</source>
       <translation>Le backend n'a écrit aucune couche « {0} » dans {1}</translation>
+    </message>
+    <message>
+      <source>The examples have no field '{0}'</source>
+      <translation>Les exemples n'ont pas de champ '{0}'</translation>
     </message>
     <message>
       <source>Sent to the backend as {0}</source>
@@ -794,12 +1046,32 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>similarité</translation>
     </message>
     <message>
+      <source>most changed</source>
+      <translation>les plus changées</translation>
+    </message>
+    <message>
+      <source>scores</source>
+      <translation>scores</translation>
+    </message>
+    <message>
       <source>cosine {0} to {1}</source>
       <translation>cosinus {0} à {1}</translation>
     </message>
     <message>
       <source>top {0}–{1} % ({2})</source>
       <translation>meilleurs {0}–{1} % ({2})</translation>
+    </message>
+    <message>
+      <source>change {0} to {1}</source>
+      <translation>changement {0} à {1}</translation>
+    </message>
+    <message>
+      <source>gain {0} to {1}</source>
+      <translation>gain {0} à {1}</translation>
+    </message>
+    <message>
+      <source>score {0} to {1}</source>
+      <translation>score {0} à {1}</translation>
     </message>
     <message>
       <source>top {0} % ({1})</source>
@@ -966,10 +1238,6 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation type="vanished">Fichier de poids</translation>
     </message>
     <message>
-      <source>RemoteCLIP: {0}</source>
-      <translation type="vanished">RemoteCLIP : {0}</translation>
-    </message>
-    <message>
       <source>RemoteCLIP: embedding, {0}</source>
       <translation type="vanished">RemoteCLIP : intégration, {0}</translation>
     </message>
@@ -1024,6 +1292,10 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     <message>
       <source>A checkpoint file of this model on this machine (.pt)</source>
       <translation type="vanished" />
+    </message>
+    <message>
+      <source>Label field</source>
+      <translation type="vanished">Champ d'étiquette</translation>
     </message>
   </context>
 </TS>

@@ -17,13 +17,16 @@ class BackendError(Exception):
     for people, never with the status code or command-line flags: the backend words its HTTP lines so).
 
     ``status`` is the HTTP status (None when the backend could not be reached); ``reason`` is the
-    backend's own one-line message.
+    backend's own one-line message without the status suffix; ``body`` its whole JSON answer (a 409 names
+    the raster to embed in ``body["raster"]``).
     """
 
-    def __init__(self, message: str, status: int | None = None, reason: str | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, reason: str | None = None,
+                 body: dict | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason or message
+        self.body = body or {}
 
 
 class BackendEnvMissing(BackendError):
@@ -69,11 +72,13 @@ class BackendClient:
                 return json.loads(resp.read() or b"null")
         except urllib.error.HTTPError as exc:
             try:
-                reason = json.loads(exc.read()).get("error") or exc.reason
+                body = json.loads(exc.read())
+                reason = body.get("error") or exc.reason
             except (ValueError, AttributeError):
-                reason = exc.reason
+                body, reason = None, exc.reason
             line = str(reason).strip().splitlines()[0] if str(reason).strip() else f"HTTP {exc.code}"
-            raise BackendError(line, status=exc.code, reason=line) from None
+            raise BackendError(line, status=exc.code, reason=line, body=body if isinstance(body, dict) else None
+                               ) from None
         except urllib.error.URLError as exc:
             raise BackendError(f"backend at {self.connection.url} is not reachable ({exc.reason})") from None
         except (ConnectionError, TimeoutError) as exc:  # reset mid-answer, or a read timeout
@@ -129,3 +134,9 @@ class BackendClient:
 
     def similar(self, **request) -> dict:
         return self._request("POST", "/similar", request)
+
+    def change(self, **request) -> dict:
+        return self._request("POST", "/change", request)
+
+    def fewshot(self, **request) -> dict:
+        return self._request("POST", "/fewshot", request)

@@ -257,6 +257,14 @@ class RemoteClipDock(QgsDockWidget):
         lay.addWidget(self.similar_button)
         outer.addWidget(box)
 
+        # --- change between two dates; more like these (few-shot from marked tiles)
+        from .change_panel import ChangeBox, FewShotBox
+
+        self.change_box = ChangeBox(self)
+        self.fewshot_box = FewShotBox(self)
+        outer.addWidget(self.change_box)
+        outer.addWidget(self.fewshot_box)
+
         # --- recent results
         box = QGroupBox(tr("Recent results"))
         lay = QVBoxLayout(box)
@@ -413,6 +421,9 @@ class RemoteClipDock(QgsDockWidget):
             except RuntimeError:
                 self.job_label.setText(getattr(task, "name", ""))
         self.classify_button.setEnabled(not busy)
+        for section in (getattr(self, "change_box", None), getattr(self, "fewshot_box", None)):
+            if section is not None:
+                section.set_busy(busy)
         self._update_count_button()
 
     def cancel_running(self) -> None:
@@ -693,7 +704,7 @@ class RemoteClipDock(QgsDockWidget):
         ids = [layer.id() for layer in layers]
         title = task.params.title() or task.params.endpoint
         kinds = {"search": tr("search"), "classify": tr("classes"), "count": tr("counts"),
-                 "similar": tr("similar tiles")}
+                 "similar": tr("similar tiles"), "change": tr("change"), "fewshot": tr("more like these")}
         item = QTreeWidgetItem([title, kinds.get(task.params.endpoint, task.params.endpoint), str(len(ids))])
         item.setData(0, LAYER_IDS_ROLE, ids)
         item.setToolTip(0, "\n".join(layer.name() for layer in layers))

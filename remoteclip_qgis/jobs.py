@@ -102,19 +102,56 @@ def run_job(client: BackendClient, params: EmbedParams, progress: Progress | Non
             progress(100.0)
         return job
     query = getattr(client, params.endpoint)
-    try:
-        answer = query(**params.request())
-    except BackendError as exc:
-        if exc.status != 409:
-            raise
-        check_cost(client, params, on_estimate, confirm)
-        embed(client, params, progress, is_canceled, on_job, poll_s)
-        if is_canceled is not None and is_canceled():
-            raise JobCancelled("") from None
-        answer = query(**params.request())
+    rasters = 2 if params.endpoint == "change" else 1  # a change has two dates to embed, one per 409
+    for attempt in range(rasters + 1):
+        try:
+            answer = query(**params.request())
+            break
+        except BackendError as exc:
+            if exc.status != 409 or attempt == rasters:
+                raise
+            target = missing_store(client, params, exc, on_estimate, confirm)
+            embed(client, target, progress, is_canceled, on_job, poll_s)
+            if is_canceled is not None and is_canceled():
+                raise JobCancelled("") from None
     if progress is not None:
         progress(100.0)
     return answer
+
+
+def missing_store(client: BackendClient, params: EmbedParams, refusal: BackendError,
+                  on_estimate: OnEstimate | None = None, confirm: Confirm | None = None) -> EmbedParams:
+    """What to embed after the backend's 409 ``refusal`` of ``params``' query, its cost checked (see check_cost):
+    the query's raster, or, when that one is embedded already (a change's BEFORE), the raster the 409 names
+    (AFTER, or the warped view of AFTER on BEFORE's grid that the backend made in its cache)."""
+    if params.endpoint != "change":
+        check_cost(client, params, on_estimate, confirm)
+        return params
+    estimate = client.estimate(**params.embed_request())
+    named = refusal.body.get("raster")
+    if estimate.get("embedded") and named:
+        target = replace(params, raster=named)
+        check_cost(client, target, on_estimate, confirm)
+        return target
+    if getattr(params, "after", None):  # the user is asked once, about both dates
+        estimate = both_dates(estimate, client.estimate(**replace(params, raster=params.after).embed_request()))
+    if on_estimate is not None:
+        on_estimate(estimate)
+    if confirm is not None and not confirm(estimate):
+        raise NeedsConfirmation(estimate)
+    return params
+
+
+def both_dates(before: dict, after: dict) -> dict:
+    """One estimate for embedding a change's two dates: tiles, seconds and disk added up, both lines in the summary
+    (AFTER's as it is on disk: on BEFORE's grid, where the backend embeds it, it is about the same)."""
+    if after.get("embedded"):
+        return before
+    out = dict(before)
+    for key in ("tiles", "seconds", "disk_bytes"):
+        out[key] = (before.get(key) or 0) + (after.get(key) or 0)
+    out["summary"] = tr("{0} (before) and {1} (after)").format(before.get("summary", ""), after.get("summary", ""))
+    return out
 
 
 def run_to_gpkg(client: BackendClient, params: EmbedParams, remote: bool, progress: Progress | None = None,
@@ -228,6 +265,10 @@ def task_name(params: EmbedParams, layer_name: str) -> str:
     kinds = {"embed": tr("embed"), "search": tr("search"), "classify": tr("classify"), "count": tr("count"),
              "similar": tr("tiles similar to")}
     kind = kinds.get(params.endpoint, params.endpoint)
+    if params.endpoint == "change":  # its title names both layers
+        return tr("RemoteCLIP: {0}").format(title)
+    if params.endpoint == "fewshot":
+        return tr("RemoteCLIP: {0} on {1}").format(title, layer_name)
     if params.endpoint == "embed" or not title:
         return tr("RemoteCLIP: {0} {1}").format(kind, layer_name)
     return tr("RemoteCLIP: {0} '{1}' on {2}").format(kind, title, layer_name)
@@ -315,6 +356,10 @@ class RemoteClipTask(QgsTask):
             self.setProgress(1.0)
             self.params.raster = backend_raster(client, self.params.raster, self.render,
                                                 remote=not self.manager.is_local())
+            if getattr(self.params, "after", None):  # a change's later date goes the same way
+                self.params.after = backend_raster(client, self.params.after, self.params.after_render,
+                                                   remote=not self.manager.is_local())
+                self.params.after_render = None
             if self.manager.is_local():
                 # Only a local backend: a remote one would write the raster on its own machine, where QGIS
                 # cannot open it, so there the map keeps the tile polygons of the GeoJSON answer.

@@ -124,8 +124,69 @@ def coordinate_text(value: float) -> str:
     return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.5f}".rstrip("0").rstrip(".")
 
 
+@dataclass
+class ChangeParams(EmbedParams):
+    """Change between two dates: ``raster`` is BEFORE, ``after`` the later raster of the same place (tiled on
+    BEFORE's grid by the backend); with ``queries`` tiles rank by how much closer they moved to the phrases."""
+
+    after: str = ""
+    queries: list[str] = field(default_factory=list)
+    k: int = 10
+    output: str | None = None
+    include_surface: bool = False
+    heatmap: str | None = None  # GeoTIFF of the change (or the gain toward the queries) on the stride grid
+
+    endpoint = "change"
+    dates = ""          # not a request field: "2019 → 2020", the two layers' names, for titles
+    after_render = None  # not a request field: AFTER's raster_source.RenderSpec when QGIS renders it
+
+    def title(self) -> str:
+        """"change: 2019 → 2020", "change toward new buildings: 2019 → 2020"."""
+        base = tr("change toward {0}").format(" + ".join(self.queries)) if self.queries else tr("change")
+        return f"{base}: {self.dates}" if self.dates else base
+
+
+NEGATIVE_LABEL = "negative"  # the backend's label of counter-examples of a ranking (backend/query/few_shot.py)
+FEWSHOT_MODES = ("auto", "classify", "rank")
+
+
+@dataclass
+class FewShotParams(EmbedParams):
+    """More like these: marked examples (GeoJSON ``examples``, or a vector file on the backend's machine) over
+    ``raster``; two or more labels give classes, one label (and "negative" marks) a ranking."""
+
+    examples_file: str | None = None
+    examples: dict | None = None  # a GeoJSON FeatureCollection, with an optional "crs_wkt" member
+    label_field: str = "label"
+    layer: str | None = None
+    mode: str = "auto"            # one of FEWSHOT_MODES
+    k: int = 10
+    text_prior: bool = True       # a label that is a phrase adds its text embedding as an example
+    output: str | None = None
+    include_surface: bool = False
+    class_raster: str | None = None  # GeoTIFF of the classes (or the ranking score) on the stride grid
+
+    endpoint = "fewshot"
+
+    def labels(self) -> list[str]:
+        """The labels of the GeoJSON examples, as the backend orders them ("negative" left out)."""
+        features = (self.examples or {}).get("features") or []
+        found = {str(value).strip() for f in features
+                 if (value := (f.get("properties") or {}).get(self.label_field)) is not None}
+        return sorted(v for v in found if v and v != NEGATIVE_LABEL)
+
+    def title(self) -> str:
+        labels = self.labels()
+        if not labels:
+            return tr("more like these")
+        if len(labels) > LISTED_CLASSES:
+            return tr("more like these: {0} labels").format(len(labels))
+        return tr("more like these: {0}").format(", ".join(labels))
+
+
 # Each job's parameters, by endpoint; POST /estimate takes the body of POST /embed.
-PARAMS = {cls.endpoint: cls for cls in (EmbedParams, SearchParams, ClassifyParams, CountParams, SimilarParams)}
+PARAMS = {cls.endpoint: cls for cls in (EmbedParams, SearchParams, ClassifyParams, CountParams, SimilarParams,
+                                        ChangeParams, FewShotParams)}
 ROUTES = {f"/{endpoint}": cls for endpoint, cls in PARAMS.items()} | {"/estimate": EmbedParams}
 
 
@@ -218,6 +279,8 @@ OUTPUT_LAYERS = {
     "classify": ("classes",),
     "count": ("counts",),
     "similar": ("similar", "similarity"),
+    "change": ("changed", "change"),
+    "fewshot": ("fewshot_classes", "fewshot_hits", "fewshot_scores"),
 }
 
 
@@ -226,6 +289,8 @@ RASTER_OUTPUTS = {
     "search": ("heatmap", "similarity"),
     "classify": ("class_raster", "classes"),
     "similar": ("heatmap", "similarity"),
+    "change": ("heatmap", "change"),
+    "fewshot": ("class_raster", "fewshot_classes"),  # a ranking's score raster replaces fewshot_scores instead
 }
 
 

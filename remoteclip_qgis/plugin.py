@@ -189,6 +189,7 @@ class RemoteClipPlugin:
             self.dock_action.deleteLater()
             self.dock_action = None
         if self.dock is not None:
+            self.dock.fewshot_box.release_tool()
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()
             self.dock = None

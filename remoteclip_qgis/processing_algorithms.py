@@ -1,4 +1,4 @@
-"""Processing algorithms: embedraster, textsearch, zeroshot, countobjects, similartiles.
+"""Processing algorithms: embedraster, textsearch, zeroshot, countobjects, similartiles, change, fewshot.
 
 Each reads its parameters as a ``params.JobOptions``, builds the job with ``params.build_params`` (the
 plugin's settings fill what is unset, as for the toolbar and the dock), runs it through
@@ -25,6 +25,8 @@ from qgis.core import (
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
     QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
     QgsProcessingParameterPoint,
@@ -36,7 +38,16 @@ from qgis.core import (
 
 from .backend_client import BackendError
 from .i18n import tr
-from .params import DEFAULT_OVERLAP, PRECISIONS, EmbedParams, JobOptions, build_params, split_classes, split_phrases
+from .params import (
+    DEFAULT_OVERLAP,
+    FEWSHOT_MODES,
+    PRECISIONS,
+    EmbedParams,
+    JobOptions,
+    build_params,
+    split_classes,
+    split_phrases,
+)
 from .raster_source import RasterSourceError, backend_raster, extent_render_spec, file_path
 
 _post_processors: list = []  # Processing keeps only a raw pointer: keep them alive here
@@ -76,6 +87,7 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
     def __init__(self) -> None:
         super().__init__()
         self._render = None  # RenderSpec for a layer the backend cannot read (made in prepareAlgorithm)
+        self._after_render = None  # the same for a change's AFTER
 
     def createInstance(self):  # noqa: N802
         return type(self)()
@@ -91,7 +103,7 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
     def add_raster_parameters(self) -> None:
         from .backend_process import get_manager
 
-        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, tr("Raster layer")))
+        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.input_label()))
         model = QgsProcessingParameterString(self.MODEL, tr("Model (empty: the best one whose weights are present)"),
                                              optional=True)
         names = get_manager().model_names()  # GET /models of a backend already up; none yet: type a name
@@ -130,9 +142,13 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
             p.setFlags(p.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
             self.addParameter(p)
 
-    def render_spec(self, parameters, context):
-        """The RenderSpec for a layer without a file the backend can read (None for a file)."""
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+    def input_label(self) -> str:
+        return tr("Raster layer")
+
+    def render_spec(self, parameters, context, key: str = ""):
+        """The RenderSpec for a layer (parameter ``key``, default INPUT) without a file the backend can read
+        (None for a file)."""
+        layer = self.parameterAsRasterLayer(parameters, key or self.INPUT, context)
         if layer is None or file_path(layer) is not None:
             return None
         extent = None
@@ -204,6 +220,11 @@ class RemoteClipAlgorithm(QgsProcessingAlgorithm):
             params.raster = backend_raster(client, raster, self._render, remote=not manager.is_local())
             if params.raster != raster:
                 feedback.pushInfo(tr("Sent to the backend as {0}").format(params.raster))
+            if getattr(params, "after", None):  # a change's later date goes the same way
+                after = params.after
+                params.after = backend_raster(client, after, self._after_render, remote=not manager.is_local())
+                if params.after != after:
+                    feedback.pushInfo(tr("Sent to the backend as {0}").format(params.after))
 
             def on_estimate(estimate: dict) -> None:
                 if not estimate.get("embedded"):
@@ -448,4 +469,154 @@ class SimilarTiles(RemoteClipAlgorithm):
         return out
 
 
-ALGORITHMS = (EmbedRaster, TextSearch, ZeroShot, CountObjects, SimilarTiles)
+class ChangeBetweenDates(RemoteClipAlgorithm):
+    INPUT = "BEFORE"  # the base class's raster parameter, named for what it is here
+    AFTER = "AFTER"
+    QUERY = "QUERY"
+    K = "K"
+    CHANGE = "CHANGE"
+    TILES_COMPARED = "TILES_COMPARED"
+    MEAN_CHANGE = "MEAN_CHANGE"
+    endpoint = "change"
+
+    def name(self):
+        return "change"
+
+    def displayName(self):  # noqa: N802
+        return tr("Change between two dates")
+
+    def input_label(self) -> str:
+        return tr("Before (the earlier raster)")
+
+    def help(self):
+        return tr("Compare two rasters of the same place tile by tile (the later one is put on the grid of the "
+                  "earlier one): the most changed tiles (change = 1 - cosine of their embeddings) and the change "
+                  "of every tile. With a phrase, tiles rank by how much closer they came to it (gain).")
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.add_raster_parameters()
+        self.addParameter(QgsProcessingParameterRasterLayer(self.AFTER, tr("After (the later raster)")))
+        self.addParameter(QgsProcessingParameterString(self.QUERY, tr("Phrase: what appeared (optional; ';' "
+                                                                      "separates phrases, averaged)"),
+                                                       optional=True))
+        self.addParameter(QgsProcessingParameterNumber(self.K, tr("Number of changed tiles"),
+                                                       QgsProcessingParameterNumber.Type.Integer, defaultValue=10,
+                                                       minValue=1))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Most changed tiles"),
+                                                            QgsProcessing.SourceType.TypeVectorPolygon))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.CHANGE, tr("Change of every tile"),
+                                                            QgsProcessing.SourceType.TypeVectorPolygon, optional=True,
+                                                            createByDefault=True))
+        self.addOutput(QgsProcessingOutputNumber(self.TILES_COMPARED, tr("Tiles compared")))
+        self.addOutput(QgsProcessingOutputNumber(self.MEAN_CHANGE, tr("Mean change")))
+
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        ok, message = super().checkParameterValues(parameters, context)
+        if ok:
+            try:
+                self.render_spec(parameters, context, self.AFTER)
+            except RasterSourceError as exc:
+                return False, str(exc)
+        return ok, message
+
+    def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        super().prepareAlgorithm(parameters, context, feedback)
+        after = self.parameterAsRasterLayer(parameters, self.AFTER, context)
+        if after is None:
+            raise QgsProcessingException(tr("No raster layer given for the later date"))
+        try:
+            self._after_render = self.render_spec(parameters, context, self.AFTER)
+        except RasterSourceError as exc:
+            raise QgsProcessingException(str(exc)) from None
+        return True
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        after_layer = self.parameterAsRasterLayer(parameters, self.AFTER, context)
+        after = file_path(after_layer) or (self._after_render.label() if self._after_render is not None else "")
+        queries = split_phrases(self.parameterAsString(parameters, self.QUERY, context) or "")
+        gpkg = self.temp_gpkg()
+        _, params = self.job(parameters, context, after=after, queries=queries,
+                             k=self.parameterAsInt(parameters, self.K, context), output=gpkg)
+        answer = self.run_params(params, feedback)
+        summary = answer.get("summary", {})
+        feedback.pushInfo(tr("{0} tiles compared, mean change {1:.4f}").format(
+            summary.get("tiles_compared"), float(summary.get("mean_change") or 0.0)))
+        return {self.OUTPUT: self.copy_to_sink(gpkg, "changed", self.OUTPUT, parameters, context, feedback),
+                self.CHANGE: self.copy_to_sink(gpkg, "change", self.CHANGE, parameters, context, feedback),
+                self.TILES_COMPARED: summary.get("tiles_compared"), self.MEAN_CHANGE: summary.get("mean_change")}
+
+
+class FewShot(RemoteClipAlgorithm):
+    EXAMPLES = "EXAMPLES"
+    LABEL_FIELD = "LABEL_FIELD"
+    MODE = "MODE"
+    K = "K"
+    TEXT_PRIOR = "TEXT_PRIOR"
+    SCORES = "SCORES"
+    MODE_USED = "MODE_USED"
+    endpoint = "fewshot"
+
+    def name(self):
+        return "fewshot"
+
+    def displayName(self):  # noqa: N802
+        return tr("More like these (few-shot from marked tiles)")
+
+    def help(self):
+        return tr("Learn from marked examples (points or polygons with a label) over the raster's tiles: with two "
+                  "or more labels every tile gets a class and the probability of each; with one label (and "
+                  "counter-examples labelled 'negative') the tiles most like the examples, ranked. The examples "
+                  "are sent as GeoJSON in their layer's CRS, so this works with a remote backend too.")
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.add_raster_parameters()
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.EXAMPLES, tr("Marked examples (points or polygons)"),
+            [QgsProcessing.SourceType.TypeVectorPoint, QgsProcessing.SourceType.TypeVectorPolygon]))
+        self.addParameter(QgsProcessingParameterField(self.LABEL_FIELD, tr("Label field (empty: label)"),
+                                                      defaultValue="label", parentLayerParameterName=self.EXAMPLES,
+                                                      optional=True))
+        mode = QgsProcessingParameterEnum(self.MODE, tr("Mode (auto: classes with two or more labels, a ranking "
+                                                        "with one)"), options=list(FEWSHOT_MODES),
+                                          defaultValue="auto")
+        mode.setUsesStaticStrings(True)  # MODE=rank, as the backend spells it
+        self.addParameter(mode)
+        self.addParameter(QgsProcessingParameterNumber(self.K, tr("Number of hits (a ranking)"),
+                                                       QgsProcessingParameterNumber.Type.Integer, defaultValue=10,
+                                                       minValue=1))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.TEXT_PRIOR, tr("Use the labels' words as a hint (a label that is a phrase adds its text "
+                                "embedding)"), defaultValue=True))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Classes, or the hits of a ranking"),
+                                                            QgsProcessing.SourceType.TypeVectorPolygon))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.SCORES, tr("Scores of every tile (a ranking)"),
+                                                            QgsProcessing.SourceType.TypeVectorPolygon, optional=True,
+                                                            createByDefault=True))
+        self.addOutput(QgsProcessingOutputString(self.MODE_USED, tr("Mode used")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        from .marks import examples_geojson
+
+        source = self.parameterAsSource(parameters, self.EXAMPLES, context)
+        if source is None:
+            raise QgsProcessingException(tr("No layer of examples given"))
+        label_field = (self.parameterAsString(parameters, self.LABEL_FIELD, context) or "label").strip()
+        if source.fields().indexOf(label_field) < 0:
+            raise QgsProcessingException(tr("The examples have no field '{0}'").format(label_field))
+        examples = examples_geojson(source.getFeatures(), label_field, source.sourceCrs())
+        gpkg = self.temp_gpkg()
+        _, params = self.job(parameters, context, examples=examples, label_field=label_field,
+                             mode=self.parameterAsEnumString(parameters, self.MODE, context) or "auto",
+                             k=self.parameterAsInt(parameters, self.K, context),
+                             text_prior=self.parameterAsBoolean(parameters, self.TEXT_PRIOR, context), output=gpkg)
+        answer = self.run_params(params, feedback)
+        mode = answer.get("summary", {}).get("mode", "")
+        if mode == "classify":
+            return {self.OUTPUT: self.copy_to_sink(gpkg, "fewshot_classes", self.OUTPUT, parameters, context,
+                                                   feedback), self.SCORES: None, self.MODE_USED: mode}
+        return {self.OUTPUT: self.copy_to_sink(gpkg, "fewshot_hits", self.OUTPUT, parameters, context, feedback),
+                self.SCORES: self.copy_to_sink(gpkg, "fewshot_scores", self.SCORES, parameters, context, feedback),
+                self.MODE_USED: mode}
+
+
+ALGORITHMS = (EmbedRaster, TextSearch, ZeroShot, CountObjects, SimilarTiles, ChangeBetweenDates, FewShot)

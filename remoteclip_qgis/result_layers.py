@@ -127,9 +127,22 @@ def _percent(share: float) -> str:
     return f"{value:.0f}" if value >= 1.0 or value == 0.0 else f"{value:.1f}"
 
 
-def rank_label(share_from: float, share_to: float, low: float, high: float) -> str:
-    """The legend label of a rank class: its share and its range in cosine similarity (3 decimals)."""
-    scores = tr("cosine {0} to {1}").format(f"{low:.3f}", f"{high:.3f}")
+def unit_range(unit: str, low: float, high: float) -> str:
+    """A range of values in ``unit`` (3 decimals): "cosine" (similarity), "change" (1 - cosine between two dates),
+    "gain" (cosine toward a phrase, after minus before) or "score" (a few-shot ranking's score)."""
+    a, b = f"{low:.3f}", f"{high:.3f}"
+    if unit == "change":
+        return tr("change {0} to {1}").format(a, b)
+    if unit == "gain":
+        return tr("gain {0} to {1}").format(a, b)
+    if unit == "score":
+        return tr("score {0} to {1}").format(a, b)
+    return tr("cosine {0} to {1}").format(a, b)
+
+
+def rank_label(share_from: float, share_to: float, low: float, high: float, unit: str = "cosine") -> str:
+    """The legend label of a rank class: its share and its range of values in ``unit`` (see unit_range)."""
+    scores = unit_range(unit, low, high)
     if share_from == 0.0:
         return tr("top {0} % ({1})").format(_percent(share_to), scores)
     if share_to >= 1.0:
@@ -147,11 +160,11 @@ def _rank_colour(share_from: float) -> QColor:
     return colour
 
 
-def style_similarity(layer: QgsVectorLayer) -> None:
-    """Tile cores in rank classes of ``score`` (:func:`rank_classes`), labelled with their cosine range."""
+def style_similarity(layer: QgsVectorLayer, field: str = "score", unit: str = "cosine") -> None:
+    """Tile cores in rank classes of ``field`` (:func:`rank_classes`), labelled with their range in ``unit``."""
     from qgis.core import QgsRendererRange
 
-    idx = layer.fields().indexOf("score")
+    idx = layer.fields().indexOf(field)
     values = [float(f[idx]) for f in layer.getFeatures() if f[idx] is not None and math.isfinite(float(f[idx]))]
     classes = rank_classes(values)
     ranges = []
@@ -159,11 +172,24 @@ def style_similarity(layer: QgsVectorLayer) -> None:
         symbol = QgsFillSymbol.createSimple({"outline_style": "no"})
         symbol.setColor(_rank_colour(share_from))
         upper = high if i == len(classes) - 1 else math.nextafter(classes[len(classes) - 2 - i][2], -math.inf)
-        ranges.append(QgsRendererRange(low, upper, symbol, rank_label(share_from, share_to, low, high)))
-    renderer = QgsGraduatedSymbolRenderer("score", ranges)
+        ranges.append(QgsRendererRange(low, upper, symbol, rank_label(share_from, share_to, low, high, unit)))
+    renderer = QgsGraduatedSymbolRenderer(field, ranges)
     renderer.setSourceSymbol(QgsFillSymbol.createSimple({"outline_style": "no"}))
     layer.setRenderer(renderer)
     layer.setOpacity(SURFACE_OPACITY / 0.9)  # each class carries its own alpha; the layer as a whole less so
+
+
+def style_change(layer: QgsVectorLayer) -> None:
+    """A change surface in rank classes: by ``gain`` toward the phrases when there is one, else by ``change``
+    (1 - cosine between the two dates), the most changed first, each class labelled with its range."""
+    if layer.fields().indexOf("gain") >= 0:
+        style_similarity(layer, "gain", "gain")
+    else:
+        style_similarity(layer, "change", "change")
+
+
+def style_fewshot_scores(layer: QgsVectorLayer) -> None:
+    style_similarity(layer, "score", "score")
 
 
 def style_hits(layer: QgsVectorLayer, colour: str = "#00e5ff") -> None:
@@ -227,7 +253,7 @@ def style_counts(layer: QgsVectorLayer) -> None:
     _labels(layer, "count", size=9.0)
 
 
-def style_heatmap(layer: QgsRasterLayer) -> None:
+def style_heatmap(layer: QgsRasterLayer, unit: str = "cosine") -> None:
     """The cells in rank classes (:func:`rank_classes` of the cell values: top 1 % of the scored area, ...),
     Magma from the best class down, the lower half see-through so the raster under it shows; each legend entry
     says its share and its range in cosine similarity."""
@@ -243,7 +269,7 @@ def style_heatmap(layer: QgsRasterLayer) -> None:
     for i, (share_from, share_to, low, high) in enumerate(reversed(classes)):  # ascending upper bounds
         upper = high if i == len(classes) - 1 else math.nextafter(classes[len(classes) - 2 - i][2], -math.inf)
         items.append(QgsColorRampShader.ColorRampItem(upper, _rank_colour(share_from),
-                                                      rank_label(share_from, share_to, low, high)))
+                                                      rank_label(share_from, share_to, low, high, unit)))
     low = classes[-1][2] if classes else 0.0
     high = classes[0][3] if classes else 1.0
     shader_function = QgsColorRampShader(low, high)
@@ -283,19 +309,49 @@ def style_class_raster(layer: QgsRasterLayer) -> None:
 RASTER_STYLES = {"heatmap": style_heatmap, "class_raster": style_class_raster}
 
 
+def raster_tag(path: str | Path, name: str) -> str:
+    """A dataset tag the backend wrote into a raster (``UNITS``, ``CLASSES``), or ""."""
+    from osgeo import gdal  # QGIS ships GDAL's Python bindings
+
+    ds = gdal.Open(str(path))
+    return (ds.GetMetadataItem(name) if ds is not None else None) or ""
+
+
+def raster_kind(path: str | Path, endpoint: str) -> tuple[str, str]:
+    """(style, unit) of a query's raster: "class_raster" or "heatmap" and the heatmap's unit. A few-shot raster
+    is a class map when it names classes (``CLASSES``), else a ranking's score; a change heatmap holds the gain
+    toward a phrase or the change itself, as its ``UNITS`` tag says."""
+    if endpoint == "fewshot":
+        return ("class_raster", "") if raster_tag(path, "CLASSES") else ("heatmap", "score")
+    if endpoint == "change":
+        return "heatmap", "gain" if raster_tag(path, "UNITS").startswith("gain") else "change"
+    return RASTER_OUTPUTS[endpoint][0], "cosine"
+
+
+def replaced_layer(endpoint: str, raster: QgsRasterLayer) -> str:
+    """The GeoPackage layer a query's raster stands in for on the map."""
+    if endpoint == "fewshot" and raster_kind(raster.source(), endpoint)[0] == "heatmap":
+        return "fewshot_scores"
+    return RASTER_OUTPUTS[endpoint][1]
+
+
 def load_raster(path: str | Path, endpoint: str, title: str) -> QgsRasterLayer | None:
     """The query's heatmap or class raster as a styled layer, or None when it is not there."""
-    field_name = RASTER_OUTPUTS[endpoint][0]
-    name = tr("heatmap") if field_name == "heatmap" else tr("class map")
+    style, unit = raster_kind(path, endpoint)
+    name = tr("heatmap") if style == "heatmap" else tr("class map")
     layer = QgsRasterLayer(str(path), f"{title} – {name}" if title else name, "gdal")
     if not layer.isValid():
         return None
-    RASTER_STYLES[field_name](layer)
+    if style == "heatmap":
+        style_heatmap(layer, unit)
+    else:
+        RASTER_STYLES[style](layer)
     return layer
 
 
 STYLES = {"similarity": style_similarity, "hits": style_hits, "similar": style_hits,
-          "classes": style_classes, "counts": style_counts}
+          "classes": style_classes, "counts": style_counts, "changed": style_hits, "change": style_change,
+          "fewshot_classes": style_classes, "fewshot_hits": style_hits, "fewshot_scores": style_fewshot_scores}
 
 
 def style_layer(layer: QgsVectorLayer, kind: str, classes: Sequence[str] | None = None) -> None:
@@ -303,7 +359,7 @@ def style_layer(layer: QgsVectorLayer, kind: str, classes: Sequence[str] | None 
     layer (else read from its fields)."""
     styler = STYLES.get(kind)
     if styler is not None and layer.featureCount() > 0:
-        if kind == "classes":
+        if kind in ("classes", "fewshot_classes"):
             style_classes(layer, classes)
         else:
             styler(layer)
@@ -315,7 +371,9 @@ def style_layer(layer: QgsVectorLayer, kind: str, classes: Sequence[str] | None 
 
 def layer_title(name: str) -> str:
     titles = {"hits": tr("hits"), "similarity": tr("similarity"), "classes": tr("classes"),
-              "counts": tr("counts"), "similar": tr("similar tiles")}
+              "counts": tr("counts"), "similar": tr("similar tiles"), "changed": tr("most changed"),
+              "change": tr("change"), "fewshot_classes": tr("classes"), "fewshot_hits": tr("hits"),
+              "fewshot_scores": tr("scores")}
     return titles.get(name, name)
 
 
@@ -366,11 +424,11 @@ def add_result(gpkg: str | Path, endpoint: str, title: str, project: QgsProject 
     polygons it replaces; returns the layers (hits / similar first). ``params``, the job's parameters when known:
     a classification's asked classes all go in its legend, and a similar-tiles group at a point names the CRS
     of the point's coordinates."""
-    classes = getattr(params, "classes", None)
+    classes = params.labels() if endpoint == "fewshot" and params is not None else getattr(params, "classes", None)
     names = OUTPUT_LAYERS.get(endpoint, ())
     raster_layer = load_raster(raster, endpoint, title) if raster and endpoint in RASTER_OUTPUTS else None
     if raster_layer is not None:
-        names = tuple(n for n in names if n != RASTER_OUTPUTS[endpoint][1])
+        names = tuple(n for n in names if n != replaced_layer(endpoint, raster_layer))
     layers = load_layers(gpkg, names, title, classes) + ([raster_layer] if raster_layer is not None else [])
     if layers:
         at_point = endpoint == "similar" and getattr(params, "x", None) is not None

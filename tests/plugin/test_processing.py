@@ -16,7 +16,7 @@ def _n_tiles(width=934, height=723, tile=TILE):
 
 def test_algorithms_are_registered(provider):
     names = {alg.name() for alg in provider.algorithms()}
-    assert names == {"embedraster", "textsearch", "zeroshot", "countobjects", "similartiles"}
+    assert names == {"embedraster", "textsearch", "zeroshot", "countobjects", "similartiles", "change", "fewshot"}
 
 
 def test_the_model_picker_lists_get_models_once_a_backend_is_up(provider, backend, tmp_path):

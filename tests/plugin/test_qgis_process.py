@@ -34,7 +34,7 @@ def test_qgis_process_runs_text_search(tmp_path, tiny_weights):
 
     assert qgis_process("plugins", "enable", "remoteclip_qgis").returncode == 0
     listed = qgis_process("list").stdout
-    for alg in ("embedraster", "textsearch", "zeroshot", "countobjects", "similartiles"):
+    for alg in ("embedraster", "textsearch", "zeroshot", "countobjects", "similartiles", "change", "fewshot"):
         assert f"remoteclip:{alg}" in listed
     out = tmp_path / "hits.gpkg"
     run = qgis_process("run", "remoteclip:textsearch", "--", f"INPUT={raster}", "QUERY=lake", "K=3",

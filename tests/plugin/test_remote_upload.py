@@ -138,3 +138,38 @@ def test_a_local_file_of_another_format_is_sent_as_a_geotiff(blind_backend):
     assert raster.startswith("upload:") and client.upload_status(digest)["raster"] == raster
     sent = gdal.Open(str(cache / "uploads" / f"{digest}.tif"))
     assert sent.GetDriver().ShortName == "GTiff" and (sent.RasterXSize, sent.RasterCount) == (256, 4)
+
+
+def test_change_and_fewshot_with_a_remote_backend_upload_both_dates_and_send_the_examples(
+        provider, processing, blind_backend, remote_manager, tiny_weights):
+    """Both dates are uploaded (the backend cannot see them) and embedded after its two 409s; the examples go as
+    GeoJSON in their layer's CRS; the answers come back as GeoJSON, written into local GeoPackages."""
+    from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayer
+
+    from .test_change_and_fewshot import COLS, PASTED, ROWS, _crop, _pasted, same_box, tile_box, tile_centre
+
+    client, hidden, cache = blind_backend
+    before = _crop(hidden / "before.tif")
+    after = _pasted(before, hidden / "after.tif")
+    digests = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (before, after)]
+    common = {"MODEL": "tiny-local", "WEIGHTS": str(tiny_weights), "TILE_PIXELS": TILE, "OVERLAP": 0.0}
+    res = processing.run("remoteclip:change", common | {"BEFORE": str(before), "AFTER": str(after), "K": 2,
+                                                        "OUTPUT": "memory:", "CHANGE": "memory:"})
+    assert all((cache / "uploads" / f"{d}.tif").is_file() for d in digests)
+    ranked = sorted(res["OUTPUT"].getFeatures(), key=lambda f: f["rank"])
+    assert same_box(ranked[0].geometry().boundingBox(), tile_box(before, *PASTED))
+    assert res["CHANGE"].featureCount() == COLS * ROWS == res["TILES_COMPARED"]
+
+    examples = QgsVectorLayer("Point?crs=EPSG:26914&field=label:string", "examples", "memory")
+    marks = []
+    for (row, col), label in (((0, 0), "field"), ((2, 3), "pond")):
+        feature = QgsFeature(examples.fields())
+        feature.setGeometry(QgsGeometry.fromPointXY(tile_centre(before, row, col)))
+        feature.setAttribute("label", label)
+        marks.append(feature)
+    examples.dataProvider().addFeatures(marks)
+    res = processing.run("remoteclip:fewshot", common | {"INPUT": str(before), "EXAMPLES": examples,
+                                                         "TEXT_PRIOR": False, "OUTPUT": "memory:"})
+    classes = {f["tile_id"]: (f["class"], f["example"]) for f in res["OUTPUT"].getFeatures()}
+    assert res["MODE_USED"] == "classify" and len(classes) == COLS * ROWS
+    assert classes[0] == ("field", "field") and classes[2 * COLS + 3] == ("pond", "pond")
