@@ -132,7 +132,22 @@ class Workspace:
         self.when_missing = when_missing
         self.on_prepared = on_prepared
         self.stores = OpenStores(open_stores or DEFAULT_OPEN_STORES)
+        self._phrases: dict[tuple, np.ndarray] = {}
         self.rasters = rasters if rasters is not None else RasterInfos()
+
+    def phrase_embeddings(self, model: LoadedModel, phrases: list[str]) -> dict[str, np.ndarray]:
+        """Unit text embeddings of ``phrases`` (the model's templates ensembled), kept for the process: marking
+        one more tile and asking again encodes nothing (21 phrases cost about a second on a 2-core CPU)."""
+        templates = tuple(model.spec.prompt_templates)
+        missing = [p for p in phrases if (model.identity, templates, p) not in self._phrases]
+        if missing:
+            from ..query.prompts import class_embeddings
+
+            if len(self._phrases) > 4096:
+                self._phrases.clear()
+            for phrase, vector in zip(missing, class_embeddings(model, missing, templates)):
+                self._phrases[(model.identity, templates, phrase)] = vector
+        return {p: self._phrases[(model.identity, templates, p)] for p in phrases}
 
     def prepare(self, spec: RasterSpec) -> Prepared:
         """The model and plan for ``spec``; the raster is opened first, so a bad one is reported before
@@ -381,11 +396,7 @@ def fewshot(workspace: Workspace, spec: RasterSpec, *, examples_file: str | None
     model = prepared.model
     labels = sorted({e.label for e in examples if e.label != few_shot_learning.NEGATIVE_LABEL})
     phrases = [label for label in labels if text_prior and few_shot_learning.is_phrase(label)]
-    text = {}
-    if phrases:
-        from ..query.prompts import class_embeddings
-
-        text = dict(zip(phrases, class_embeddings(model, phrases, model.spec.prompt_templates)))
+    text = workspace.phrase_embeddings(model, phrases)
     result = few_shot_learning.few_shot(store, examples, text, mode=mode, k=k)
     layers = few_shot_learning.few_shot_layers(store, result)
     summary: dict[str, Any] = {"mode": result.mode, "labels": result.labels, "method": result.method,
