@@ -17,13 +17,15 @@ class BackendError(Exception):
     for people, never with the status code or command-line flags: the backend words its HTTP lines so).
 
     ``status`` is the HTTP status (None when the backend could not be reached); ``reason`` is the
-    backend's own one-line message.
+    backend's own one-line message; ``raster``: a 409's raster to embed (first), when the body names one.
     """
 
-    def __init__(self, message: str, status: int | None = None, reason: str | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, reason: str | None = None,
+                 raster: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason or message
+        self.raster = raster
 
 
 class BackendEnvMissing(BackendError):
@@ -68,12 +70,14 @@ class BackendClient:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 return json.loads(resp.read() or b"null")
         except urllib.error.HTTPError as exc:
+            raster = None
             try:
-                reason = json.loads(exc.read()).get("error") or exc.reason
+                body = json.loads(exc.read())
+                reason, raster = body.get("error") or exc.reason, body.get("raster")
             except (ValueError, AttributeError):
                 reason = exc.reason
             line = str(reason).strip().splitlines()[0] if str(reason).strip() else f"HTTP {exc.code}"
-            raise BackendError(line, status=exc.code, reason=line) from None
+            raise BackendError(line, status=exc.code, reason=line, raster=raster) from None
         except urllib.error.URLError as exc:
             raise BackendError(f"backend at {self.connection.url} is not reachable ({exc.reason})") from None
         except (ConnectionError, TimeoutError) as exc:  # reset mid-answer, or a read timeout
@@ -129,3 +133,25 @@ class BackendClient:
 
     def similar(self, **request) -> dict:
         return self._request("POST", "/similar", request)
+
+    # ---------------------------------------------------------------- catalogues
+
+    def catalogs(self) -> list:
+        """The backend's catalogues: name, model, rasters, embedded."""
+        return self._request("GET", "/catalogs")
+
+    def catalog_search(self, **request) -> dict:
+        """Hits over every raster of ``request["catalog"]`` (GeoJSON in EPSG:4326); 409 names a changed raster."""
+        return self._request("POST", "/catalog/search", request)
+
+    def catalog_add(self, name: str, **request) -> dict:
+        """Start adding ``request["rasters"]`` to catalogue ``name`` (made when new): a job (``done``/``total``
+        tiles to embed)."""
+        from urllib.parse import quote
+
+        return self._request("POST", f"/catalogs/{quote(name, safe='')}/rasters", request)
+
+    def catalog_remove(self, name: str, rasters: list[str]) -> dict:
+        from urllib.parse import quote
+
+        return self._request("POST", f"/catalogs/{quote(name, safe='')}/remove", {"rasters": rasters})

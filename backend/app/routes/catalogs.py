@@ -1,5 +1,5 @@
 """``POST /catalogs/{name}/rasters`` (add rasters to a catalogue: a background job that embeds the missing ones
-and extends its index), ``DELETE /catalogs/{name}/rasters`` (take rasters out) and ``DELETE /catalogs/{name}``.
+and extends its index), ``POST /catalogs/{name}/remove`` (take rasters out) and ``DELETE /catalogs/{name}``.
 
 ``GET /catalogs`` and ``POST /catalog/search`` are with the other queries (:mod:`.queries`)."""
 
@@ -55,7 +55,7 @@ def add_rasters(name: str, req: CatalogAddRequest, workspace: WorkspaceDep, jobs
     return job.status()
 
 
-@router.delete("/catalogs/{name}/rasters")
+@router.post("/catalogs/{name}/remove")
 def remove_rasters(name: str, req: CatalogRemoveRequest) -> CatalogInfo:
     """Take rasters out of catalogue ``name``; their stores are kept (a raster added again is not re-embedded)."""
     catalogs.check_name(name)

@@ -206,12 +206,12 @@ def test_http_adds_rasters_as_a_job_re_embeds_a_changed_one_and_removes(cache_di
         r = client.post("/catalog/search", json=search, headers=headers)
         assert r.status_code == 200, r.text
 
-        r = client.request("DELETE", "/catalogs/city/rasters", json={"rasters": [str(rasters[1])]}, headers=headers)
+        r = client.post("/catalogs/city/remove", json={"rasters": [str(rasters[1])]}, headers=headers)
         assert r.status_code == 200 and r.json()["rasters"] == 1, r.text
         r = client.post("/catalog/search", json=search, headers=headers)
         assert {f["properties"]["raster"] for f in r.json()["layers"]["catalog_hits"]["features"]} == {
             str(rasters[0])}
-        r = client.request("DELETE", "/catalogs/city/rasters", json={"rasters": [str(rasters[1])]}, headers=headers)
+        r = client.post("/catalogs/city/remove", json={"rasters": [str(rasters[1])]}, headers=headers)
         assert r.status_code == 404 and "has no raster" in r.json()["error"]
         assert client.delete("/catalogs/city", headers=headers).status_code == 200
         assert client.get("/catalogs", headers=headers).json() == []
@@ -233,7 +233,7 @@ def test_http_add_refuses_bad_input_in_one_line_and_cancels(cache_dir, rasters, 
                         headers=headers)
         assert r.status_code == 404 and "not found" in r.json()["error"]
         assert client.post("/catalogs/bad/rasters", json={"rasters": [], **model}, headers=headers).status_code == 422
-        r = client.request("DELETE", "/catalogs/nope/rasters", json={"rasters": [str(rasters[0])]}, headers=headers)
+        r = client.post("/catalogs/nope/remove", json={"rasters": [str(rasters[0])]}, headers=headers)
         assert r.status_code == 404 and "no catalogue 'nope'" in r.json()["error"]
         # cancelled: the job stops, nothing is written for the catalogue
         big = rf.rgb_uint8(tmp_path, 1024, 1024, name="big.tif", seed=5)
