@@ -223,3 +223,59 @@ def test_bad_input_is_one_line(plugin, qgis_iface, tmp_path):
     bar.clear_messages()
     assert plugin.dock.add_active_layer_to_catalog() is None and not plugin.tasks
     assert any("catalogue's name" in m for m in bar.get_messages(Qgis.Critical))
+
+
+def test_adding_a_layer_can_be_cancelled(plugin, qgis_iface, tmp_path):
+    """The add task follows the backend's job (progress over its tiles); a cancel stops that job and nothing is
+    made: the catalogue is not listed."""
+    from remoteclip_qgis.catalog import fetch_catalogs
+    from remoteclip_qgis.jobs import Cancelled
+
+    rng = np.random.default_rng(4)
+    path = tmp_path / "large.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=4096, height=4096, count=3, dtype="uint8", crs="EPSG:32633",
+                       transform=rasterio.Affine(1, 0, 400000, 0, -1, 6000000), tiled=True) as dst:
+        dst.write(rng.integers(0, 255, (3, 4096, 4096), dtype=np.uint8))
+    qgis_iface.setActiveLayer(layer_of(path))
+    plugin.dock.set_search_in("large")
+    task = plugin.dock.add_active_layer_to_catalog()
+    wait_for(lambda: task.job_id is not None or task.outcome is not None, 60, "no job started")
+    assert task.outcome is None, task.outcome  # 1024 tiles: still running
+    task.cancel()
+    finish(plugin, task)
+    assert isinstance(task.outcome, Cancelled), task.outcome
+    from remoteclip_qgis.backend_process import get_manager
+
+    client = get_manager().client()
+    wait_for(lambda: client.job(task.job_id)["state"] != "running", 60, "the backend's job did not stop")
+    job = client.job(task.job_id)
+    assert job["state"] == "cancelled" and job["kind"] == "catalog" and job["done"] < job["total"] == 1024
+    assert "large" not in {c["name"] for c in fetch_catalogs(get_manager())}
+
+
+def test_a_remote_backend_is_sent_the_layer_and_answers_geojson(plugin, qgis_iface, backend, scenes):
+    """With a backend elsewhere (URL and token) the layer's file is uploaded (upload:<sha256>) and added as that;
+    the hits come back as GeoJSON and are written here, still one layer in EPSG:4326."""
+    import hashlib
+    from dataclasses import replace
+
+    from remoteclip_qgis.backend_process import BackendManager, set_manager
+
+    connection = backend.client().connection
+    remote = BackendManager(replace(backend.settings, mode="remote", url=connection.url, token=connection.token,
+                                    search_in=""))
+    set_manager(remote)
+    try:
+        plugin.dock.ask_catalog_name = lambda parent: "sent"
+        qgis_iface.setActiveLayer(layer_of(scenes[1]))
+        task = finish(plugin, plugin.dock.add_active_layer_to_catalog())
+        assert isinstance(task.outcome, Done), task.outcome
+        search = finish(plugin, plugin.search("lake"))
+        assert isinstance(search.outcome, Done), search.outcome
+        hits = search.outcome.layers[0]
+        assert hits.crs().authid() == "EPSG:4326" and hits.featureCount() == 4
+        digest = hashlib.sha256(scenes[1].read_bytes()).hexdigest()
+        rasters = {f["raster"] for f in hits.getFeatures()}
+        assert len(rasters) == 1 and digest in rasters.pop()  # the upload, not this machine's path
+    finally:
+        set_manager(backend)
