@@ -4,6 +4,50 @@
   <context>
     <name>RemoteClip</name>
     <message>
+      <source>RemoteCLIP: embed again</source>
+      <translation>RemoteCLIP: erneut einbetten</translation>
+    </message>
+    <message>
+      <source>{0} changed on disk since it was embedded in catalogue {1}: its embeddings no longer stand for it.
+
+Embed it again now (in the background; cancel from the task manager), then search again?</source>
+      <translation>{0} wurde auf der Festplatte geändert, seit es in den Katalog {1} eingebettet wurde: Seine Einbettungen stehen nicht mehr für das Raster.
+
+Jetzt erneut einbetten (im Hintergrund; im Task-Manager abbrechbar) und dann erneut suchen?</translation>
+    </message>
+    <message>
+      <source>The catalogue could not be updated</source>
+      <translation>Der Katalog konnte nicht aktualisiert werden</translation>
+    </message>
+    <message>
+      <source>A catalogue's name is 1 to 64 letters, digits, '_', '.' or '-', beginning with a letter or digit: '{0}' is not</source>
+      <translation>Der Name eines Katalogs besteht aus 1 bis 64 Buchstaben, Ziffern, '_', '.' oder '-' und beginnt mit einem Buchstaben oder einer Ziffer: '{0}' tut das nicht</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: add {0} to catalogue {1}</source>
+      <translation>RemoteCLIP: {0} zum Katalog {1} hinzufügen</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: search {0}</source>
+      <translation>RemoteCLIP: Suche {0}</translation>
+    </message>
+    <message>
+      <source>{0}: cancelled</source>
+      <translation>{0}: abgebrochen</translation>
+    </message>
+    <message>
+      <source>The task failed</source>
+      <translation>Die Aufgabe ist fehlgeschlagen</translation>
+    </message>
+    <message>
+      <source>Catalogue {0}: {1} rasters, {2} embedded</source>
+      <translation>Katalog {0}: {1} Raster, {2} eingebettet</translation>
+    </message>
+    <message>
+      <source>{0}: no hits</source>
+      <translation>{0}: keine Treffer</translation>
+    </message>
+    <message>
       <source>Change between two dates</source>
       <translation>Veränderung zwischen zwei Zeitpunkten</translation>
     </message>
@@ -118,6 +162,14 @@
     <message>
       <source>Marks: {0}</source>
       <translation>Markierungen: {0}</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: new catalogue</source>
+      <translation>RemoteCLIP: neuer Katalog</translation>
+    </message>
+    <message>
+      <source>Name of the new catalogue (letters, digits, '_', '.' or '-'):</source>
+      <translation>Name des neuen Katalogs (Buchstaben, Ziffern, '_', '.' oder '-'):</translation>
     </message>
     <message>
       <source>model's default: its input size in pixels (press Refresh to see the model's ground size)</source>
@@ -258,6 +310,22 @@ river or lake</translation>
       <translation>Hinzoomen</translation>
     </message>
     <message>
+      <source>What the toolbar's search box and the locator search: the active raster layer, or every raster of a catalogue (one layer of hits)</source>
+      <translation>Was das Suchfeld der Werkzeugleiste und die Locator-Suche durchsuchen: den aktiven Rasterlayer oder jedes Raster eines Katalogs (ein Layer mit Treffern)</translation>
+    </message>
+    <message>
+      <source>Add the active layer to the catalogue…</source>
+      <translation>Aktiven Layer zum Katalog hinzufügen…</translation>
+    </message>
+    <message>
+      <source>Embed the active raster layer into the chosen catalogue (a new one when the search is in the active layer)</source>
+      <translation>Den aktiven Rasterlayer in den gewählten Katalog einbetten (einen neuen, wenn im aktiven Layer gesucht wird)</translation>
+    </message>
+    <message>
+      <source>Search in</source>
+      <translation>Suchen in</translation>
+    </message>
+    <message>
       <source>Connecting to the backend…</source>
       <translation>Verbindung zum Backend wird hergestellt…</translation>
     </message>
@@ -286,6 +354,10 @@ river or lake</translation>
       <translation>mehr wie diese</translation>
     </message>
     <message>
+      <source>catalogue search</source>
+      <translation>Katalogsuche</translation>
+    </message>
+    <message>
       <source>Query</source>
       <translation>Anfrage</translation>
     </message>
@@ -296,6 +368,14 @@ river or lake</translation>
     <message>
       <source>Layers</source>
       <translation>Layer</translation>
+    </message>
+    <message>
+      <source>the active layer</source>
+      <translation>dem aktiven Layer</translation>
+    </message>
+    <message>
+      <source>New catalogue…</source>
+      <translation>Neuer Katalog…</translation>
     </message>
     <message>
       <source>Best model present</source>
@@ -388,6 +468,14 @@ river or lake</translation>
     <message>
       <source>The layers of "{0}" are no longer in the project</source>
       <translation>Die Layer von „{0}“ sind nicht mehr im Projekt</translation>
+    </message>
+    <message>
+      <source>catalogue {0} ({1} rasters)</source>
+      <translation>Katalog {0} ({1} Raster)</translation>
+    </message>
+    <message>
+      <source>catalogue {0} (new)</source>
+      <translation>Katalog {0} (neu)</translation>
     </message>
     <message>
       <source>Backend running at {0}</source>
@@ -486,16 +574,8 @@ Es läuft im Hintergrund und kann im Task-Manager abgebrochen werden; spätere S
       <translation>{0} (Einbettung: {1})</translation>
     </message>
     <message>
-      <source>{0}: cancelled</source>
-      <translation>{0}: abgebrochen</translation>
-    </message>
-    <message>
       <source>Not embedded: {0}</source>
       <translation>Nicht eingebettet: {0}</translation>
-    </message>
-    <message>
-      <source>The task failed</source>
-      <translation>Die Aufgabe ist fehlgeschlagen</translation>
     </message>
     <message>
       <source>RemoteCLIP marks</source>
@@ -598,6 +678,10 @@ Es läuft im Hintergrund und kann im Task-Manager abgebrochen werden; spätere S
       <translation>mehr wie diese: {0}</translation>
     </message>
     <message>
+      <source>'{0}' in catalogue {1}</source>
+      <translation>'{0}' im Katalog {1}</translation>
+    </message>
+    <message>
       <source>Bands must be band numbers, e.g. 3,2,1</source>
       <translation>Bänder müssen Bandnummern sein, z. B. 3,2,1</translation>
     </message>
@@ -670,10 +754,6 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>RemoteCLIP-Bedienfeld</translation>
     </message>
     <message>
-      <source>Search the active raster for "{0}"</source>
-      <translation>Aktiven Raster nach „{0}“ durchsuchen</translation>
-    </message>
-    <message>
       <source>Select a raster layer to search first</source>
       <translation>Bitte zuerst einen Rasterlayer zum Durchsuchen auswählen</translation>
     </message>
@@ -684,6 +764,14 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     <message>
       <source>RemoteCLIP needs its backend environment: create it from the RemoteCLIP menu, or choose a Python with its packages in the settings</source>
       <translation>RemoteCLIP braucht seine Backend-Umgebung: erstellen Sie sie im RemoteCLIP-Menü oder wählen Sie in den Einstellungen ein Python mit seinen Paketen</translation>
+    </message>
+    <message>
+      <source>Search catalogue {0} for "{1}"</source>
+      <translation>Katalog {0} nach "{1}" durchsuchen</translation>
+    </message>
+    <message>
+      <source>Search the active raster for "{0}"</source>
+      <translation>Aktiven Raster nach „{0}“ durchsuchen</translation>
     </message>
     <message>
       <source>No backend package found beside the plugin: reinstall the plugin ZIP</source>
@@ -704,6 +792,10 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     <message>
       <source>{0}: waits for the embedding already running ({1})</source>
       <translation>{0}: wartet auf die bereits laufende Einbettung ({1})</translation>
+    </message>
+    <message>
+      <source>Catalogue {0} cannot be searched until {1} is embedded again</source>
+      <translation>Katalog {0} kann erst durchsucht werden, wenn {1} erneut eingebettet ist</translation>
     </message>
     <message>
       <source>Raster layer</source>

@@ -4,6 +4,50 @@
   <context>
     <name>RemoteClip</name>
     <message>
+      <source>RemoteCLIP: embed again</source>
+      <translation>RemoteCLIP : plonger à nouveau</translation>
+    </message>
+    <message>
+      <source>{0} changed on disk since it was embedded in catalogue {1}: its embeddings no longer stand for it.
+
+Embed it again now (in the background; cancel from the task manager), then search again?</source>
+      <translation>{0} a changé sur le disque depuis son plongement dans le catalogue {1} : ses plongements ne le représentent plus.
+
+Le plonger à nouveau maintenant (en arrière-plan ; annulable depuis le gestionnaire de tâches), puis relancer la recherche ?</translation>
+    </message>
+    <message>
+      <source>The catalogue could not be updated</source>
+      <translation>Le catalogue n'a pas pu être mis à jour</translation>
+    </message>
+    <message>
+      <source>A catalogue's name is 1 to 64 letters, digits, '_', '.' or '-', beginning with a letter or digit: '{0}' is not</source>
+      <translation>Le nom d'un catalogue compte 1 à 64 lettres, chiffres, '_', '.' ou '-' et commence par une lettre ou un chiffre : '{0}' ne convient pas</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: add {0} to catalogue {1}</source>
+      <translation>RemoteCLIP : ajouter {0} au catalogue {1}</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: search {0}</source>
+      <translation>RemoteCLIP : recherche {0}</translation>
+    </message>
+    <message>
+      <source>{0}: cancelled</source>
+      <translation>{0} : annulé</translation>
+    </message>
+    <message>
+      <source>The task failed</source>
+      <translation>La tâche a échoué</translation>
+    </message>
+    <message>
+      <source>Catalogue {0}: {1} rasters, {2} embedded</source>
+      <translation>Catalogue {0} : {1} rasters, {2} plongés</translation>
+    </message>
+    <message>
+      <source>{0}: no hits</source>
+      <translation>{0} : aucun résultat</translation>
+    </message>
+    <message>
       <source>Change between two dates</source>
       <translation>Changement entre deux dates</translation>
     </message>
@@ -118,6 +162,14 @@
     <message>
       <source>Marks: {0}</source>
       <translation>Marques : {0}</translation>
+    </message>
+    <message>
+      <source>RemoteCLIP: new catalogue</source>
+      <translation>RemoteCLIP : nouveau catalogue</translation>
+    </message>
+    <message>
+      <source>Name of the new catalogue (letters, digits, '_', '.' or '-'):</source>
+      <translation>Nom du nouveau catalogue (lettres, chiffres, '_', '.' ou '-') :</translation>
     </message>
     <message>
       <source>model's default: its input size in pixels (press Refresh to see the model's ground size)</source>
@@ -258,6 +310,22 @@ river or lake</translation>
       <translation>Zoomer sur</translation>
     </message>
     <message>
+      <source>What the toolbar's search box and the locator search: the active raster layer, or every raster of a catalogue (one layer of hits)</source>
+      <translation>Ce que cherchent la zone de recherche de la barre d'outils et le localisateur : la couche raster active, ou chaque raster d'un catalogue (une couche de résultats)</translation>
+    </message>
+    <message>
+      <source>Add the active layer to the catalogue…</source>
+      <translation>Ajouter la couche active au catalogue…</translation>
+    </message>
+    <message>
+      <source>Embed the active raster layer into the chosen catalogue (a new one when the search is in the active layer)</source>
+      <translation>Plonger la couche raster active dans le catalogue choisi (un nouveau si la recherche porte sur la couche active)</translation>
+    </message>
+    <message>
+      <source>Search in</source>
+      <translation>Chercher dans</translation>
+    </message>
+    <message>
       <source>Connecting to the backend…</source>
       <translation>Connexion au backend…</translation>
     </message>
@@ -286,6 +354,10 @@ river or lake</translation>
       <translation>plus comme celles-ci</translation>
     </message>
     <message>
+      <source>catalogue search</source>
+      <translation>recherche dans un catalogue</translation>
+    </message>
+    <message>
       <source>Query</source>
       <translation>Requête</translation>
     </message>
@@ -296,6 +368,14 @@ river or lake</translation>
     <message>
       <source>Layers</source>
       <translation>Couches</translation>
+    </message>
+    <message>
+      <source>the active layer</source>
+      <translation>la couche active</translation>
+    </message>
+    <message>
+      <source>New catalogue…</source>
+      <translation>Nouveau catalogue…</translation>
     </message>
     <message>
       <source>Best model present</source>
@@ -388,6 +468,14 @@ river or lake</translation>
     <message>
       <source>The layers of "{0}" are no longer in the project</source>
       <translation>Les couches de « {0} » ne sont plus dans le projet</translation>
+    </message>
+    <message>
+      <source>catalogue {0} ({1} rasters)</source>
+      <translation>catalogue {0} ({1} rasters)</translation>
+    </message>
+    <message>
+      <source>catalogue {0} (new)</source>
+      <translation>catalogue {0} (nouveau)</translation>
     </message>
     <message>
       <source>Backend running at {0}</source>
@@ -486,16 +574,8 @@ Elle tourne en arrière-plan et peut être annulée depuis le gestionnaire de t�
       <translation>{0} (plongement : {1})</translation>
     </message>
     <message>
-      <source>{0}: cancelled</source>
-      <translation>{0} : annulé</translation>
-    </message>
-    <message>
       <source>Not embedded: {0}</source>
       <translation>Non intégré : {0}</translation>
-    </message>
-    <message>
-      <source>The task failed</source>
-      <translation>La tâche a échoué</translation>
     </message>
     <message>
       <source>RemoteCLIP marks</source>
@@ -598,6 +678,10 @@ Elle tourne en arrière-plan et peut être annulée depuis le gestionnaire de t�
       <translation>plus comme celles-ci : {0}</translation>
     </message>
     <message>
+      <source>'{0}' in catalogue {1}</source>
+      <translation>'{0}' dans le catalogue {1}</translation>
+    </message>
+    <message>
       <source>Bands must be band numbers, e.g. 3,2,1</source>
       <translation>Les bandes doivent être des numéros de bande, p. ex. 3,2,1</translation>
     </message>
@@ -670,10 +754,6 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Panneau RemoteCLIP</translation>
     </message>
     <message>
-      <source>Search the active raster for "{0}"</source>
-      <translation>Chercher « {0} » dans le raster actif</translation>
-    </message>
-    <message>
       <source>Select a raster layer to search first</source>
       <translation>Sélectionnez d'abord une couche raster à explorer</translation>
     </message>
@@ -684,6 +764,14 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     <message>
       <source>RemoteCLIP needs its backend environment: create it from the RemoteCLIP menu, or choose a Python with its packages in the settings</source>
       <translation>RemoteCLIP a besoin de son environnement de backend : créez-le depuis le menu RemoteCLIP, ou choisissez dans les paramètres un Python avec ses paquets</translation>
+    </message>
+    <message>
+      <source>Search catalogue {0} for "{1}"</source>
+      <translation>Chercher "{1}" dans le catalogue {0}</translation>
+    </message>
+    <message>
+      <source>Search the active raster for "{0}"</source>
+      <translation>Chercher « {0} » dans le raster actif</translation>
     </message>
     <message>
       <source>No backend package found beside the plugin: reinstall the plugin ZIP</source>
@@ -704,6 +792,10 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     <message>
       <source>{0}: waits for the embedding already running ({1})</source>
       <translation>{0} : attend le plongement déjà en cours ({1})</translation>
+    </message>
+    <message>
+      <source>Catalogue {0} cannot be searched until {1} is embedded again</source>
+      <translation>Le catalogue {0} ne peut être interrogé tant que {1} n'est pas plongé à nouveau</translation>
     </message>
     <message>
       <source>Raster layer</source>

@@ -17,8 +17,8 @@ class BackendError(Exception):
     for people, never with the status code or command-line flags: the backend words its HTTP lines so).
 
     ``status`` is the HTTP status (None when the backend could not be reached); ``reason`` is the
-    backend's own one-line message without the status suffix; ``body`` its whole JSON answer (a 409 names
-    the raster to embed in ``body["raster"]``).
+    backend's own one-line message without the status suffix; ``body`` its whole JSON answer, and ``raster`` a
+    409's raster to embed (``body["raster"]``), when the body names one.
     """
 
     def __init__(self, message: str, status: int | None = None, reason: str | None = None,
@@ -27,6 +27,8 @@ class BackendError(Exception):
         self.status = status
         self.reason = reason or message
         self.body = body or {}
+        raster = self.body.get("raster")
+        self.raster = raster if isinstance(raster, str) else None
 
 
 class BackendEnvMissing(BackendError):
@@ -140,3 +142,25 @@ class BackendClient:
 
     def fewshot(self, **request) -> dict:
         return self._request("POST", "/fewshot", request)
+
+    # ---------------------------------------------------------------- catalogues
+
+    def catalogs(self) -> list:
+        """The backend's catalogues: name, model, rasters, embedded."""
+        return self._request("GET", "/catalogs")
+
+    def catalog_search(self, **request) -> dict:
+        """Hits over every raster of ``request["catalog"]`` (GeoJSON in EPSG:4326); 409 names a changed raster."""
+        return self._request("POST", "/catalog/search", request)
+
+    def catalog_add(self, name: str, **request) -> dict:
+        """Start adding ``request["rasters"]`` to catalogue ``name`` (made when new): a job (``done``/``total``
+        tiles to embed)."""
+        from urllib.parse import quote
+
+        return self._request("POST", f"/catalogs/{quote(name, safe='')}/rasters", request)
+
+    def catalog_remove(self, name: str, rasters: list[str]) -> dict:
+        from urllib.parse import quote
+
+        return self._request("POST", f"/catalogs/{quote(name, safe='')}/remove", {"rasters": rasters})

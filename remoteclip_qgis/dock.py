@@ -89,6 +89,7 @@ class _Relay(QObject):
     """Carries a worker thread's answer to the main thread (a queued signal)."""
 
     status = pyqtSignal(object)
+    catalogs = pyqtSignal(object)
 
 
 def fetch_status(manager) -> dict:
@@ -100,11 +101,23 @@ def fetch_status(manager) -> dict:
         client = manager.client()
         health = client.health()
         models = manager.models(start=True)
-        return {"ok": True, "url": client.connection.url, "version": health.get("version", ""), "models": models}
+        from .catalog import fetch_catalogs
+
+        return {"ok": True, "url": client.connection.url, "version": health.get("version", ""), "models": models,
+                "catalogs": fetch_catalogs(manager)}
     except BackendError as exc:
         return {"ok": False, "error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - one line to the user
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+
+
+def ask_catalog_name(parent) -> str:
+    """Main thread: the name of a new catalogue ("" when cancelled)."""
+    from qgis.PyQt.QtWidgets import QInputDialog
+
+    text, ok = QInputDialog.getText(parent, tr("RemoteCLIP: new catalogue"),
+                                    tr("Name of the new catalogue (letters, digits, '_', '.' or '-'):"))
+    return text.strip() if ok else ""
 
 
 class RemoteClipDock(QgsDockWidget):
@@ -150,6 +163,7 @@ class RemoteClipDock(QgsDockWidget):
         self.weights_row.cancel_requested.connect(self.cancel_download)
         self.weights_row.weights_chosen.connect(self.set_weights)
         form.addRow(self.weights_row)
+        self._init_catalog_row(form)
         outer.addWidget(box)
 
         # --- tiling
@@ -290,6 +304,123 @@ class RemoteClipDock(QgsDockWidget):
                 self.iface.currentLayerChanged.connect(self.update_tile_hint)
             except (AttributeError, TypeError):  # a test interface without the signal
                 pass
+
+    # ------------------------------------------------------------ catalogues: what the search box searches
+
+    NEW_CATALOG = "\x00new"  # the combo's "New catalogue…" entry
+    ask_catalog_name = staticmethod(lambda parent: ask_catalog_name(parent))  # replaced in tests
+
+    def _init_catalog_row(self, form) -> None:
+        """"Search in": the active layer or a catalogue (GET /catalogs, filled when the backend answers: Refresh,
+        or the first job), kept in the settings; and "Add the active layer to the catalogue…"."""
+        self._relay.catalogs.connect(self._fill_catalogs)
+        self.catalog_infos: dict[str, dict] = {}
+        self.new_catalogs: list[str] = []  # named here, not yet in the backend (made by their first add)
+        self.catalogs_known = False
+        self.search_in_combo = QComboBox()
+        self.search_in_combo.setObjectName("RemoteClipSearchIn")
+        self.search_in_combo.setToolTip(tr("What the toolbar's search box and the locator search: the active raster "
+                                           "layer, or every raster of a catalogue (one layer of hits)"))
+        self.search_in_combo.activated.connect(self._search_in_chosen)
+        self.add_catalog_button = QPushButton(tr("Add the active layer to the catalogue…"))
+        self.add_catalog_button.setToolTip(tr("Embed the active raster layer into the chosen catalogue (a new one "
+                                              "when the search is in the active layer)"))
+        self.add_catalog_button.clicked.connect(lambda: self.add_active_layer_to_catalog())
+        form.addRow(tr("Search in"), self.search_in_combo)
+        form.addRow(self.add_catalog_button)
+        self._fill_catalogs(None)
+
+    def _fill_catalogs(self, catalogs) -> None:
+        """The "Search in" choices: the active layer, the backend's catalogues (``catalogs``: GET /catalogs; None:
+        keep those known), catalogues named here, the settings' choice, and "New catalogue…"."""
+        try:
+            if catalogs is not None:
+                self.catalog_infos = {c["name"]: c for c in catalogs if c.get("name")}
+                self.catalogs_known = True
+            chosen = self._manager().settings.search_in or ""
+            combo = self.search_in_combo
+            combo.clear()
+            combo.addItem(tr("the active layer"), "")
+            names = list(self.catalog_infos) + [n for n in self.new_catalogs if n not in self.catalog_infos]
+            if chosen and chosen not in names:
+                names.append(chosen)
+            for name in names:
+                info = self.catalog_infos.get(name)
+                label = tr("catalogue {0} ({1} rasters)").format(name, info.get("rasters", 0)) if info else \
+                    tr("catalogue {0} (new)").format(name)
+                combo.addItem(label, name)
+            combo.addItem(tr("New catalogue…"), self.NEW_CATALOG)
+            combo.setCurrentIndex(max(0, combo.findData(chosen)))
+        except RuntimeError:  # the dock was deleted meanwhile
+            pass
+
+    def set_search_in(self, name: str) -> None:
+        """Search the active layer ("") or catalogue ``name`` from the toolbar and the locator (saved)."""
+        settings = self._manager().settings
+        settings.search_in = name or ""
+        if name and name not in self.catalog_infos and name not in self.new_catalogs:
+            self.new_catalogs.append(name)
+        try:
+            settings.save()
+        except Exception:  # noqa: BLE001 - settings that cannot be written still hold for this session
+            pass
+        self._fill_catalogs(None)
+
+    def _search_in_chosen(self, index: int) -> None:
+        data = self.search_in_combo.itemData(index)
+        if data == self.NEW_CATALOG:
+            self.new_catalog()
+        else:
+            self.set_search_in(data or "")
+
+    def new_catalog(self) -> str:
+        """Ask for a new catalogue's name and search in it (it is made by its first add); "" when none given."""
+        from .catalog import check_catalog_name
+
+        text = self.ask_catalog_name(self)
+        if not text:
+            self._fill_catalogs(None)  # back to the choice before
+            return ""
+        try:
+            name = check_catalog_name(text)
+        except ValueError as exc:
+            self._error(str(exc))
+            self._fill_catalogs(None)
+            return ""
+        self.set_search_in(name)
+        return name
+
+    def add_active_layer_to_catalog(self):
+        """Add the active raster layer to the chosen catalogue (asked for a new one's name when the search is in
+        the active layer), with the dock's model and tiling for a new catalogue; returns the task or None."""
+        try:
+            options = self.options()
+        except ValueError as exc:
+            self._error(str(exc))
+            return None
+        layer = self._raster_layer()
+        if layer is None:
+            return None
+        name = self._manager().settings.search_in or self.new_catalog()
+        if not name:
+            return None
+        return self.plugin.add_to_catalog(name, layer, options=options)
+
+    def refresh_catalogs(self) -> None:
+        """GET /catalogs from a backend already up, in a worker thread (nothing is started)."""
+        manager = self._manager()
+        relay = self._relay
+
+        def work():
+            from .catalog import fetch_catalogs
+
+            found = fetch_catalogs(manager)
+            try:
+                relay.catalogs.emit(found if found or manager.live_client() is not None else None)
+            except RuntimeError:  # the dock was closed meanwhile
+                pass
+
+        threading.Thread(target=work, name="remoteclip-catalogs", daemon=True).start()
 
     # ------------------------------------------------------------ status and models
 
@@ -585,6 +716,7 @@ class RemoteClipDock(QgsDockWidget):
         if answer.get("ok"):
             models = answer.get("models") or []
             self._fill_models(models)
+            self._fill_catalogs(answer.get("catalogs"))
             present = [m["name"] for m in models if m.get("present")]
             self.status_label.setText(tr("Backend running at {0} (version {1}); models with weights: {2}").format(
                 answer["url"], answer.get("version") or "?", ", ".join(present) or tr("none")))
@@ -698,13 +830,16 @@ class RemoteClipDock(QgsDockWidget):
         self._show_local_status(manager)  # a job may have started the backend: say so
         if not self.model_infos:  # and its models can be listed now
             self._fill_models(manager.models())
+        if not self.catalogs_known:  # and its catalogues
+            self.refresh_catalogs()
         layers = task.outcome.layers if isinstance(task.outcome, Done) else []
         if not layers:
             return
         ids = [layer.id() for layer in layers]
         title = task.params.title() or task.params.endpoint
         kinds = {"search": tr("search"), "classify": tr("classes"), "count": tr("counts"),
-                 "similar": tr("similar tiles"), "change": tr("change"), "fewshot": tr("more like these")}
+                 "similar": tr("similar tiles"), "change": tr("change"), "fewshot": tr("more like these"),
+                 "catalog/search": tr("catalogue search")}
         item = QTreeWidgetItem([title, kinds.get(task.params.endpoint, task.params.endpoint), str(len(ids))])
         item.setData(0, LAYER_IDS_ROLE, ids)
         item.setToolTip(0, "\n".join(layer.name() for layer in layers))

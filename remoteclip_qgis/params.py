@@ -195,6 +195,65 @@ def request_fields(route: str) -> frozenset[str]:
     return frozenset(f.name for f in fields(ROUTES[route]))
 
 
+@dataclass
+class CatalogSearchParams:
+    """A search over every raster of a catalogue (its model and tiling are the catalogue's own)."""
+
+    catalog: str
+    queries: list[str] = field(default_factory=list)
+    k: int = 10
+    output: str | None = None
+    precision: str = "exact"
+
+    endpoint = "catalog/search"
+
+    def request(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if not _unset(v)}
+
+    def title(self) -> str:
+        """"'storage tanks' in catalogue city" (the result layer's name)."""
+        return tr("'{0}' in catalogue {1}").format(" + ".join(self.queries), self.catalog)
+
+
+@dataclass
+class CatalogAddParams:
+    """Rasters to add to a catalogue; model and tiling count only when the catalogue is new."""
+
+    rasters: list[str]
+    model: str | None = None
+    weights: str | None = None
+    tile_size: int | None = None
+    ground_size_m: float | None = None
+    gsd: float | None = None
+    overlap: float = 0.0
+    bands: list[int] | None = None
+    min_valid: float | None = None
+    batch_size: int = 32
+    precision: str = "exact"
+
+    @classmethod
+    def from_embed(cls, params: EmbedParams, rasters: list[str]) -> CatalogAddParams:
+        """The model, tiling and precision of ``params`` (from build_params) for ``rasters``."""
+        return cls(rasters=list(rasters), **{k: v for k, v in asdict(params).items() if k in CATALOG_ADD_FIELDS})
+
+    def request(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if not _unset(v)}
+
+
+CATALOG_ADD_FIELDS = EMBED_FIELDS - {"raster"}
+
+
+@dataclass
+class CatalogRemoveParams:
+    rasters: list[str]
+
+
+# The catalogue's routes: their bodies are these (the drift test compares them with the backend's).
+CATALOG_ROUTES = {"/catalog/search": CatalogSearchParams, "/catalogs/{name}/rasters": CatalogAddParams,
+                  "/catalogs/{name}/remove": CatalogRemoveParams}
+ROUTES.update(CATALOG_ROUTES)
+
+
 DEFAULT_OVERLAP = 0.25  # the plugin's default overlap (settings, dock, Processing); the backend's is 0
 
 

@@ -54,7 +54,13 @@ class RemoteClipLocatorFilter(QgsLocatorFilter):
             return
         result = QgsLocatorResult()
         result.filter = self.origin or self
-        result.displayString = QCoreApplication.translate(CONTEXT, 'Search the active raster for "{0}"').format(text)
+        catalog = self.plugin.search_target()
+        if catalog:
+            result.displayString = QCoreApplication.translate(CONTEXT, 'Search catalogue {0} for "{1}"').format(
+                catalog, text)
+        else:
+            result.displayString = QCoreApplication.translate(CONTEXT, 'Search the active raster for "{0}"').format(
+                text)
         result.userData = text
         self.resultFetched.emit(result)
 
@@ -313,17 +319,124 @@ class RemoteClipPlugin:
         App.taskManager().addTask(task)
         return task
 
+    def search_target(self) -> str:
+        """What the toolbar and the locator search: "" for the active layer, else a catalogue's name (the dock's
+        "Search in", kept in the settings)."""
+        from .backend_process import get_manager
+
+        return getattr(get_manager().settings, "search_in", "") or ""
+
     def search(self, text: str):
         """Embed the active raster layer (once: the backend caches it), then search it for ``text``;
-        hits and the similarity heatmap are added to the project and the map zooms to the best hit."""
+        hits and the similarity heatmap are added to the project and the map zooms to the best hit. With a
+        catalogue chosen in "Search in", search every raster of it instead (search_catalog)."""
         queries = split_phrases(text or "")
         if not queries:
             return None
+        if self.search_target():
+            return self.search_catalog(self.search_target(), queries)
         job = self._job("search", queries=queries, k=10)
         if job is None:
             return None
         params, render, layer = job
         return self._start(params, self._search_done, render, layer.name())
+
+    # ------------------------------------------------------------ catalogues
+
+    def _watch(self, task, on_finished):
+        """Keep ``task`` (a catalogue task) alive, show it in the dock, start it; ``on_finished(task)`` after."""
+        from qgis.core import QgsApplication as App
+
+        def done(t) -> None:
+            self.tasks.discard(t)
+            if self.dock is not None:
+                self.dock.unwatch(t)
+            on_finished(t)
+
+        task.on_finished = done
+        self.tasks.add(task)
+        if self.dock is not None:
+            self.dock.watch(task)
+        App.taskManager().addTask(task)
+        return task
+
+    def search_catalog(self, name: str, queries: list[str], k: int = 10):
+        """Search every raster of catalogue ``name`` for ``queries``: one layer of hits (EPSG:4326) naming their
+        rasters. A raster that changed since it was embedded is offered for embedding again, then searched."""
+        from .backend_process import get_manager
+        from .catalog import CatalogSearchTask
+        from .params import CatalogSearchParams
+
+        settings = get_manager().settings
+        params = CatalogSearchParams(catalog=name, queries=list(queries), k=k, precision=settings.precision or "exact")
+        return self._watch(CatalogSearchTask(params, manager=get_manager(), iface=self.iface), self._catalog_done)
+
+    def _catalog_done(self, task) -> None:
+        from .catalog import Stale
+
+        if isinstance(task.outcome, Stale):
+            self.offer_reembed(task)
+            return
+        self._search_done(task)
+
+    def offer_reembed(self, task):
+        """A catalogue search found a raster changed on disk: ask, then embed it again through the catalogue
+        (``add_to_catalog``) and search again. Returns the add task, or None."""
+        from .catalog import CatalogSearchTask
+
+        raster, name = task.outcome.raster, task.params.catalog
+        if not CatalogSearchTask.ask(raster, name, self.iface):
+            from .jobs import report_error
+
+            report_error(self.tr("Catalogue {0} cannot be searched until {1} is embedded again").format(name, raster),
+                         self.iface)
+            return None
+
+        def again(add) -> None:
+            from .jobs import Done
+
+            if isinstance(add.outcome, Done):
+                task.follow_up = self.search_catalog(name, task.params.queries, task.params.k)
+
+        task.follow_up = self.add_to_catalog(name, backend_rasters=[raster], on_finished=again)
+        return task.follow_up
+
+    def add_to_catalog(self, name: str, layer=None, backend_rasters=(), options=None, on_finished=None):
+        """Add ``layer``'s raster (or ``backend_rasters``, names the backend knows) to catalogue ``name``, made
+        with the settings' (or ``options``') model and tiling when new: a task with progress and cancel."""
+        from .backend_process import get_manager
+        from .catalog import CatalogAddTask, check_catalog_name
+        from .jobs import report_error
+        from .params import JobOptions, build_params
+
+        try:
+            name = check_catalog_name(name)
+        except ValueError as exc:
+            report_error(str(exc), self.iface)
+            return None
+        sources, names = [], []
+        if layer is not None:
+            job = self._job("embed", options, layer)
+            if job is None:
+                return None
+            params, render, _ = job
+            sources, names = [(params.raster, render)], [layer.name()]
+        else:
+            try:
+                params = build_params("embed", "", options or JobOptions(), get_manager().settings)
+            except ValueError as exc:
+                report_error(str(exc), self.iface)
+                return None
+        task = CatalogAddTask(name, params, sources=sources, backend_rasters=list(backend_rasters),
+                              manager=get_manager(), iface=self.iface, layer_names=names)
+
+        def done(t) -> None:
+            if self.dock is not None:
+                self.dock.refresh_catalogs()
+            if on_finished is not None:
+                on_finished(t)
+
+        return self._watch(task, done)
 
     def _toggle_similar_tool(self, on: bool) -> None:
         canvas = self.iface.mapCanvas()

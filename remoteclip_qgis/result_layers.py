@@ -436,6 +436,30 @@ def add_result(gpkg: str | Path, endpoint: str, title: str, project: QgsProject 
     return layers
 
 
+def style_catalog_hits(layer: QgsVectorLayer) -> None:
+    """Hits of a catalogue: outlined boxes like a search's, labelled with their rank and their raster's file
+    name; the map tip and the display name give the raster's path and the score."""
+    style_hits(layer)
+    settings = QgsPalLayerSettings(layer.labeling().settings())
+    settings.fieldName = "concat(\"rank\", '  ', base_file_name(\"raster\"))"
+    settings.isExpression = True
+    layer.setLabeling(QgsVectorLayerSimpleLabeling(settings))
+    layer.setDisplayExpression("concat(\"rank\", '. ', \"raster\")")
+    layer.setMapTipTemplate('[% "rank" %]. [% base_file_name("raster") %] ([% format_number("score", 3) %])'
+                            '<br>[% "raster" %]')
+
+
+def add_catalog_result(gpkg: str | Path, title: str, project: QgsProject | None = None) -> list:
+    """The hits of a catalogue search (one GeoPackage layer in EPSG:4326, every raster's hits) as one styled
+    layer named ``title`` ("'storage tanks' in catalogue city"), added in its group; [] when it has none."""
+    layer = QgsVectorLayer(f"{gpkg}|layername=catalog_hits", title, "ogr")
+    if not layer.isValid() or layer.featureCount() == 0:
+        return []
+    style_catalog_hits(layer)
+    add_to_project([layer], title, project)
+    return [layer]
+
+
 def best_hit(layer: QgsVectorLayer):
     """The rank-1 feature of a hits / similar layer, or None."""
     best = None

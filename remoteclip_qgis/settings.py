@@ -78,6 +78,7 @@ class PluginSettings:
     confirm_above_s: int = 60      # ask before an embedding estimated to take longer (seconds; 0: never ask)
     base_python: str = ""          # Python to create the backend's venv from (empty: the best one found)
     torch_index: str = "auto"      # PyTorch build for that venv: auto, cpu, cuda, pypi or an index URL
+    search_in: str = ""            # what the toolbar and the locator search: "" the active layer, else a catalogue
 
     def resolved_interpreter(self) -> str:
         return self.interpreter or default_interpreter()

@@ -501,18 +501,11 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             print(f"{'embedded' if entry.store else 'pending ':<9} {entry.path}")
         return 0
     if args.catalog_command == "remove":
-        if not args.rasters:
-            catalogs.remove_catalog(args.name)
+        cat = orchestration.catalog_remove(args.name, args.rasters)
+        if cat is None:
             print(f"removed catalogue {args.name}", file=sys.stderr)
-            return 0
-        cat = catalogs.load_catalog(args.name)
-        wanted = {str(Path(r).resolve()) for r in args.rasters}
-        unknown = sorted(wanted - {e.path for e in cat.entries})
-        if unknown:
-            raise UserError(f"catalogue '{args.name}' has no raster {unknown[0]}")
-        cat.entries = [e for e in cat.entries if e.path not in wanted]
-        catalogs.save_catalog(cat)  # the index is rebuilt at the next search: its store keys no longer match
-        print(f"catalogue {args.name}: {len(cat.entries)} rasters left", file=sys.stderr)
+        else:
+            print(f"catalogue {args.name}: {len(cat.entries)} rasters left", file=sys.stderr)
         return 0
     args.raster = ""
     run = CliRun(args)

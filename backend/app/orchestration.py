@@ -439,13 +439,14 @@ def _entry_spec(catalog: catalogs.Catalog, path: str, precision: str | None = No
 
 
 def catalog_add(workspace: Workspace, name: str, sources: list[str], spec: RasterSpec, *,
-                embed_store: Callable[[Prepared], EmbeddingStore] | None = None, ranks: Ranks | None = None
-                ) -> catalogs.Catalog:
+                embed_store: Callable[[Prepared], EmbeddingStore] | None = None, ranks: Ranks | None = None,
+                before_embedding: Callable[[list[Prepared]], None] | None = None) -> catalogs.Catalog:
     """Add rasters (files, folders, tile indexes, STAC JSON) to catalogue ``name`` (made with ``spec``'s model
     and tiling), embed the ones without a store and extend its index.
 
     Every raster is described first: one without a CRS, or one missing, is refused before any is embedded.
-    ``embed_store(prepared)`` makes a missing store (default: ``workspace.when_missing``). Under torchrun the
+    ``embed_store(prepared)`` makes a missing store (default: ``workspace.when_missing``), after
+    ``before_embedding(missing)`` heard all of them (the service's job sums their tiles). Under torchrun the
     rasters are shared out by rank (entry i on rank i mod world size), each embedded by one process; after a
     barrier rank 0 writes the index and the catalogue, and the other ranks return None.
     """
@@ -455,12 +456,7 @@ def catalog_add(workspace: Workspace, name: str, sources: list[str], spec: Raste
 
     ranks = ranks or SINGLE
     catalogs.check_name(name)
-    paths = list(dict.fromkeys(p for source in sources for p in raster_paths(source)))
-    infos = [workspace.rasters.describe(resolve_raster(p)) for p in paths]
-    for info in infos:
-        if info.crs_wkt is None:
-            raise UserError(f"{info.path} has no CRS: a catalogue answers in longitude/latitude, so its rasters "
-                            "must be georeferenced")
+    paths, infos = catalog_rasters(workspace, sources)
     catalog = catalogs.load_catalog(name, must_exist=False)
     if catalog is None:
         catalog = catalogs.Catalog(name, require_model_name(spec.model), asdict(spec.tiling), weights=spec.weights)
@@ -473,11 +469,16 @@ def catalog_add(workspace: Workspace, name: str, sources: list[str], spec: Raste
         elif entry.identity != info.identity:  # changed on disk: its old store no longer stands for it
             entry.identity, entry.store = info.identity, None
     make = embed_store or workspace.when_missing
+    missing = []
     for i, entry in enumerate(catalog.entries):
         if i % ranks.world_size == ranks.rank and entry.path in paths:
             prepared = workspace.prepare(_entry_spec(catalog, entry.path, spec.precision))
             if workspace.stores.get(prepared.plan.key) is None:
-                make(prepared)
+                missing.append(prepared)
+    if before_embedding is not None:
+        before_embedding(missing)
+    for prepared in missing:
+        make(prepared)
     if ranks.distributed:
         import torch.distributed as dist
 
@@ -487,6 +488,34 @@ def catalog_add(workspace: Workspace, name: str, sources: list[str], spec: Raste
     stores = _catalog_stores(workspace, catalog, spec.precision)
     catalogs.update_index(catalog, stores)
     catalogs.save_catalog(catalog)
+    return catalog
+
+
+def catalog_rasters(workspace: Workspace, sources: list[str]) -> tuple[list[str], list[RasterInfo]]:
+    """The raster files ``sources`` name (files, ``upload:<sha256>``, folders, tile indexes, STAC JSON), each
+    described; one missing or without a CRS is refused (one line) before anything is embedded."""
+    paths = list(dict.fromkeys(p for source in sources for p in raster_paths(resolve_raster(source))))
+    infos = [workspace.rasters.describe(p) for p in paths]
+    for info in infos:
+        if info.crs_wkt is None:
+            raise UserError(f"{info.path} has no CRS: a catalogue answers in longitude/latitude, so its rasters "
+                            "must be georeferenced")
+    return paths, infos
+
+
+def catalog_remove(name: str, rasters: list[str] | None = None) -> catalogs.Catalog | None:
+    """Take ``rasters`` (paths, or ``upload:<sha256>``) out of catalogue ``name`` (their stores are kept; the
+    index is rebuilt at the next search), or with none the whole catalogue (None is returned)."""
+    if not rasters:
+        catalogs.remove_catalog(name)
+        return None
+    catalog = catalogs.load_catalog(name)
+    wanted = {str(Path(resolve_raster(r)).resolve()) for r in rasters}
+    unknown = sorted(wanted - {e.path for e in catalog.entries})
+    if unknown:
+        raise NotFoundError(f"catalogue '{name}' has no raster {unknown[0]}")
+    catalog.entries = [e for e in catalog.entries if e.path not in wanted]
+    catalogs.save_catalog(catalog)  # the index is rebuilt at the next search: its store keys no longer match
     return catalog
 
 

@@ -37,10 +37,9 @@ def checked_by(check: Callable[[Any], Any]) -> AfterValidator:
     return AfterValidator(lambda value: user_checked(lambda: check(value)))
 
 
-class RasterRequest(BaseModel):
-    """A raster and how to embed it; the same fields address the same cached store."""
+class EmbeddingOptions(BaseModel):
+    """How to embed a raster: model, weights, tiling and precision (a RasterRequest without its raster)."""
 
-    raster: str = Field(..., description="path of a raster file on the backend's machine, or upload:<sha256>")
     model: str | None = Field(None, description="model name from GET /models (default: the best one present)")
     weights: str | None = Field(None, description="checkpoint file instead of the registry's")
     tile_size: int | None = bounds.TILE_PX.field(None, description="tile side in raster pixels (default: the "
@@ -58,7 +57,7 @@ class RasterRequest(BaseModel):
                              "separate from exact ones")
 
     @model_validator(mode="after")
-    def _one_tile_size(self) -> RasterRequest:
+    def _one_tile_size(self) -> EmbeddingOptions:
         user_checked(self.tiling)  # only one of tile_size, ground_size_m and gsd
         return self
 
@@ -66,10 +65,19 @@ class RasterRequest(BaseModel):
         return TilingParams(tile_px=self.tile_size, ground_m=self.ground_size_m, gsd=self.gsd, overlap=self.overlap,
                             bands=tuple(self.bands) if self.bands else None, min_valid=self.min_valid)
 
+    def spec_for(self, raster: str) -> RasterSpec:
+        return RasterSpec(raster=raster, model=self.model, weights=self.weights, precision=self.precision,
+                          tiling=self.tiling())
+
+
+class RasterRequest(EmbeddingOptions):
+    """A raster and how to embed it; the same fields address the same cached store."""
+
+    raster: str = Field(..., description="path of a raster file on the backend's machine, or upload:<sha256>")
+
     def spec(self) -> RasterSpec:
         """What the orchestration needs to find or make this request's store."""
-        return RasterSpec(raster=self.raster, model=self.model, weights=self.weights, precision=self.precision,
-                          tiling=self.tiling())
+        return self.spec_for(self.raster)
 
 
 HEATMAP_HELP = ("GeoTIFF on the backend's machine to write the similarity to (float32, cell = tile stride, each "
@@ -203,6 +211,22 @@ class CatalogSearchRequest(BaseModel):
     k: int = bounds.K.field(10, description="number of distinct hits over all the catalogue's rasters")
     output: str | None = Field(None, description="GeoPackage to write the hits to (EPSG:4326)")
     precision: Literal["exact", "int8"] = Field("exact", description="as for one raster")
+
+
+RasterNames = Annotated[list[Annotated[str, Field(min_length=1, max_length=4096)]],
+                        Field(min_length=1, max_length=10000)]
+
+
+class CatalogAddRequest(EmbeddingOptions):
+    """Rasters to add to a catalogue; the model and tiling fields count only when the catalogue is new (its
+    first add fixes them), precision always (int8 stores are apart from exact ones)."""
+
+    rasters: RasterNames = Field(..., description="raster files, folders, tile indexes or STAC JSON on the "
+                                                  "backend's machine, or upload:<sha256>")
+
+
+class CatalogRemoveRequest(BaseModel):
+    rasters: RasterNames = Field(..., description="rasters to take out of the catalogue (their stores are kept)")
 
 
 class CatalogInfo(BaseModel):

@@ -33,7 +33,7 @@ from .caches import open_stores_limit
 from .guards import BodyLimit, LoopbackHosts, TokenCheck, refused_before_routing, unauthorized
 from .job_queue import Jobs
 from .orchestration import Workspace
-from .routes import embedding, health, models, queries, uploads
+from .routes import catalogs, embedding, health, models, queries, uploads
 from .schemas import USER_ERROR, ErrorBody
 
 # The HTTP status of each error, the most specific class of an error's MRO deciding (an error of none: 500).
@@ -136,7 +136,7 @@ def create_app(token: str, device: str | None = None, bound_host: str = "127.0.0
     app.state.token_check = TokenCheck(token)
     with_token = [Depends(app.state.token_check)]
     app.include_router(health.open_router)
-    for routes in (models.router, embedding.router, uploads.router, queries.router):
+    for routes in (models.router, embedding.router, uploads.router, queries.router, catalogs.router):
         app.include_router(routes, dependencies=with_token)
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=with_token)

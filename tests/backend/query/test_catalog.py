@@ -155,3 +155,91 @@ def test_torchrun_shares_the_rasters_out_by_rank(tmp_path, rasters, tiny_weights
     assert one.returncode == 0, one.stderr[-3000:]
     single = json.loads((single_cache / "catalogs" / "one" / "catalog.json").read_text())
     assert [e["store"] for e in spread["entries"]] == [e["store"] for e in single["entries"]]
+
+
+def _wait_job(client, headers, job: dict, timeout: float = 120.0) -> dict:
+    import time
+
+    deadline = time.time() + timeout
+    while job["state"] in ("queued", "running"):
+        assert time.time() < deadline, job
+        time.sleep(0.05)
+        job = client.get(f"/jobs/{job['id']}", headers=headers).json()
+    return job
+
+
+def test_http_adds_rasters_as_a_job_re_embeds_a_changed_one_and_removes(cache_dir, rasters, tiny_weights, tmp_path):
+    """POST /catalogs/{name}/rasters over HTTP: a job over the tiles of every raster to embed; a raster changed on
+    disk makes the search answer 409 naming it, adding it again embeds it again and the search answers 200."""
+    headers = {"Authorization": "Bearer t"}
+    body = {"rasters": [str(rasters[0]), str(rasters[1])], "model": "tiny-local", "weights": str(tiny_weights),
+            "tile_size": 32}
+    with TestClient(service.create_app("t", device="cpu"), base_url="http://127.0.0.1") as client:
+        r = client.post("/catalogs/city/rasters", json=body, headers=headers)
+        assert r.status_code == 202, r.text
+        job = _wait_job(client, headers, r.json())
+        assert job["state"] == "done", job
+        assert job["kind"] == "catalog" and job["total"] == 12 and job["done"] == 12  # 2 rasters x 3 x 2 tiles
+        assert job["result"] == {"name": "city", "model": "tiny-local", "rasters": 2, "embedded": 2, "added": 2}
+        assert client.get("/catalogs", headers=headers).json() == [
+            {"name": "city", "model": "tiny-local", "rasters": 2, "embedded": 2}]
+        search = {"catalog": "city", "queries": ["lake"], "k": 12}
+        r = client.post("/catalog/search", json=search, headers=headers)
+        assert r.status_code == 200, r.text
+        assert {f["properties"]["raster"] for f in r.json()["layers"]["catalog_hits"]["features"]} == {
+            str(rasters[0]), str(rasters[1])}
+        # adding a raster already embedded embeds nothing (its store is reused): no tiles to do
+        again = _wait_job(client, headers, client.post("/catalogs/city/rasters", json={"rasters": [str(rasters[1])]},
+                                                       headers=headers).json())
+        assert again["state"] == "done" and again["result"]["rasters"] == 2 and again["total"] == 1
+
+        with rasterio.open(rasters[0], "r+") as dst:  # new content, same file
+            dst.write(np.full((3, 64, 96), 7, dtype=np.uint8))
+        os.utime(rasters[0], ns=(os.stat(rasters[0]).st_atime_ns, os.stat(rasters[0]).st_mtime_ns + 10**9))
+        r = client.post("/catalog/search", json=search, headers=headers)
+        assert r.status_code == 409 and r.json()["raster"] == str(rasters[0])
+        old = catalogs.load_catalog("city").entries[0].store
+        redo = client.post("/catalogs/city/rasters", json={"rasters": [r.json()["raster"]]}, headers=headers)
+        job = _wait_job(client, headers, redo.json())
+        assert job["state"] == "done" and job["total"] == 6 and job["done"] == 6  # that raster alone, again
+        assert catalogs.load_catalog("city").entries[0].store not in (None, old)
+        r = client.post("/catalog/search", json=search, headers=headers)
+        assert r.status_code == 200, r.text
+
+        r = client.post("/catalogs/city/remove", json={"rasters": [str(rasters[1])]}, headers=headers)
+        assert r.status_code == 200 and r.json()["rasters"] == 1, r.text
+        r = client.post("/catalog/search", json=search, headers=headers)
+        assert {f["properties"]["raster"] for f in r.json()["layers"]["catalog_hits"]["features"]} == {
+            str(rasters[0])}
+        r = client.post("/catalogs/city/remove", json={"rasters": [str(rasters[1])]}, headers=headers)
+        assert r.status_code == 404 and "has no raster" in r.json()["error"]
+        assert client.delete("/catalogs/city", headers=headers).status_code == 200
+        assert client.get("/catalogs", headers=headers).json() == []
+        assert client.delete("/catalogs/city", headers=headers).status_code == 404
+
+
+def test_http_add_refuses_bad_input_in_one_line_and_cancels(cache_dir, rasters, tiny_weights, tmp_path):
+    headers = {"Authorization": "Bearer t"}
+    model = {"model": "tiny-local", "weights": str(tiny_weights), "tile_size": 32}
+    nocrs = rf.no_crs(tmp_path)
+    with TestClient(service.create_app("t", device="cpu"), base_url="http://127.0.0.1") as client:
+        r = client.post("/catalogs/bad/rasters", json={"rasters": [str(rasters[0]), str(nocrs)], **model},
+                        headers=headers)
+        assert r.status_code == 400 and "has no CRS" in r.json()["error"] and "\n" not in r.json()["error"]
+        assert not catalogs.catalog_dir("bad").exists()
+        r = client.post("/catalogs/bad name!/rasters", json={"rasters": [str(rasters[0])], **model}, headers=headers)
+        assert r.status_code == 400 and "catalogue name" in r.json()["error"]
+        r = client.post("/catalogs/bad/rasters", json={"rasters": [str(tmp_path / "none.tif")], **model},
+                        headers=headers)
+        assert r.status_code == 404 and "not found" in r.json()["error"]
+        assert client.post("/catalogs/bad/rasters", json={"rasters": [], **model}, headers=headers).status_code == 422
+        r = client.post("/catalogs/nope/remove", json={"rasters": [str(rasters[0])]}, headers=headers)
+        assert r.status_code == 404 and "no catalogue 'nope'" in r.json()["error"]
+        # cancelled: the job stops, nothing is written for the catalogue
+        big = rf.rgb_uint8(tmp_path, 1024, 1024, name="big.tif", seed=5)
+        r = client.post("/catalogs/big/rasters", json={"rasters": [str(big)], **model, "tile_size": 8},
+                        headers=headers)
+        client.post(f"/jobs/{r.json()['id']}/cancel", headers=headers)
+        job = _wait_job(client, headers, r.json())
+        assert job["state"] == "cancelled", job
+        assert not (catalogs.catalog_dir("big") / "catalog.json").exists()
