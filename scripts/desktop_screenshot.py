@@ -4,8 +4,9 @@ profile, a text search for "lake" on the NAIP sample through the plugin's toolba
 Two roles in one file:
 
 * run with the project's Python (``make screenshot``): lay out a fresh profile under ``build/``, unzip
-  ``remoteclip_qgis-offline.zip`` (``$RC_SHOT_ZIP``) into it, enable the plugin with no backend Python set (``$RC_SHOT_PYTHON`` names
-  one, to skip creating the environment while developing), copy the sample to a temp folder and start
+  ``remoteclip_qgis-offline.zip`` (``$RC_SHOT_ZIP``) into it, enable the plugin with no backend Python set
+  (``$RC_SHOT_PYTHON`` names one, to skip creating the environment while developing), copy the two samples
+  to a temp folder and start
   ``xvfb-run qgis --code <this file>``; exits with QGIS's status.
 * run by QGIS (``--code``, ``$RC_SHOT_IN_QGIS`` set): load the sample, save the bare map
   (``build/screenshot-bare.png``: what the class colours are blended over), search through the toolbar; the
@@ -14,8 +15,11 @@ Two roles in one file:
   for this machine) and then runs the search. Wait for the hits and the similarity heatmap, zoom, wait for
   the canvas, save ``build/screenshot.png``. Then classify through the dock (the classes typed into its list,
   its *Classify* button), wait for the class raster, hide the search's layers and save
-  ``build/screenshot-classes.png`` with the dock and the class legend in view; write ``build/screenshot.json``,
-  remove the layers and quit (non-zero on any failure, an overall timer so it never hangs).
+  ``build/screenshot-classes.png`` with the dock and the class legend in view. Then the change between the
+  two dates: load the 2020 NAIP scene, choose both in the dock's *Change between two dates* section, press
+  *Find changes* (both dates are embedded), wait for the changed tiles and the change heatmap and save
+  ``build/screenshot-change.png``; write ``build/screenshot.json``, remove the layers and quit (non-zero on any
+  failure, an overall timer so it never hangs).
 
 QGIS ``exec``s ``--code`` files without ``__file__``: the QGIS side reads everything from the environment.
 """
@@ -48,7 +52,8 @@ def launch() -> int:
     root = Path(__file__).resolve().parents[1]
     build = root / "build"
     png, report = build / "screenshot.png", build / "screenshot.json"
-    for path in (png, report, build / "screenshot-bare.png", build / "screenshot-classes.png"):
+    for path in (png, report, build / "screenshot-bare.png", build / "screenshot-classes.png",
+                 build / "screenshot-change.png"):
         path.unlink(missing_ok=True)
     zip_path = root / os.environ.get("RC_SHOT_ZIP", f"{PLUGIN}-offline.zip")  # the self-contained ZIP
     if not zip_path.exists():
@@ -76,11 +81,14 @@ def launch() -> int:
     try:
         sample = sample_dir / "naip_m_4709963_se_14_1_20190904.tif"
         shutil.copy(root / "resources" / "sample" / sample.name, sample)
+        after = sample_dir / "naip_m_4709963_se_14_1_20200831.tif"  # the same place a year later
+        shutil.copy(root / "resources" / "sample" / after.name, after)
         env = dict(os.environ)
         env.pop("QT_QPA_PLATFORM", None)      # real Xvfb, never Qt's offscreen platform
         env.pop("PYTHONPATH", None)
         env.update({
-            "RC_SHOT_IN_QGIS": "1", "RC_SHOT_SAMPLE": str(sample), "RC_SHOT_PNG": str(png),
+            "RC_SHOT_IN_QGIS": "1", "RC_SHOT_SAMPLE": str(sample), "RC_SHOT_AFTER": str(after),
+            "RC_SHOT_PNG": str(png),
             "RC_SHOT_JSON": str(report), "RC_SHOT_QUERY": QUERY, "RC_SHOT_TIMEOUT": str(IN_QGIS_TIMEOUT_S),
             "GDAL_PAM_ENABLED": "NO", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
             "REMOTECLIP_CACHE": str(work / "cache"),   # a fresh embedding store: the search embeds for real
@@ -122,11 +130,13 @@ def run_in_qgis() -> None:
 
     png, report = Path(os.environ["RC_SHOT_PNG"]), Path(os.environ["RC_SHOT_JSON"])
     bare_png, classes_png = png.with_name("screenshot-bare.png"), png.with_name("screenshot-classes.png")
+    change_png = png.with_name("screenshot-change.png")
     timeout_s = float(os.environ.get("RC_SHOT_TIMEOUT", IN_QGIS_TIMEOUT_S))
     info: dict = {"query": QUERY, "ok": False, "error": None, "layers": [], "env": {"offered": None},
-                  "shots": {}, "classes": None}
+                  "shots": {}, "classes": None, "change": None}
     state: dict = {"done": False, "t0": time.monotonic(), "task": None, "polls": 0, "rendered": False,
-                   "env_task": None, "env_t0": None, "classify_task": None, "class_polls": 0}
+                   "env_task": None, "env_t0": None, "classify_task": None, "class_polls": 0,
+                   "change_task": None, "change_polls": 0}
     timers: list = []
 
     def log(msg: str) -> None:
@@ -295,7 +305,67 @@ def run_in_qgis() -> None:
                                for i in range(dock.results_tree.topLevelItemCount())],
         }
         log(f"class raster in the project: {layer.name()}")
-        QTimer.singleShot(500, lambda: show_and_shoot(classes_png, lambda: finish(0)))
+        state["class_layers"] = [lyr for lyr in QgsProject.instance().mapLayers().values()
+                                 if lyr is not state["raster"]]
+        QTimer.singleShot(500, lambda: show_and_shoot(classes_png, start_change))
+
+    def start_change() -> None:
+        """The dock's change section, as a user would: the 2019 and 2020 layers, then *Find changes*."""
+        try:
+            root = QgsProject.instance().layerTreeRoot()
+            for other in state.get("class_layers", []):  # the change map alone over the image
+                node = root.findLayer(other.id())
+                if node is not None:
+                    node.setItemVisibilityChecked(False)
+            after = QgsRasterLayer(os.environ["RC_SHOT_AFTER"], "NAIP 2020")
+            if not after.isValid():
+                fail("the 2020 NAIP scene does not load")
+                return
+            QgsProject.instance().addMapLayer(after)
+            root.findLayer(after.id()).setItemVisibilityChecked(False)
+            state["after"] = after
+            box = plugins.get(PLUGIN).dock.change_box
+            box.before_combo.setLayer(state["raster"])
+            box.after_combo.setLayer(after)
+            box.k_spin.setValue(5)
+            before = set(plugins.get(PLUGIN).tasks)
+            box.run_button.click()
+            new = set(plugins.get(PLUGIN).tasks) - before
+            if not new:
+                fail("pressing Find changes in the dock started no task")
+                return
+            state["change_task"] = next(iter(new))
+            log(f"change task started: {state['change_task'].description()}")
+            change_timer.start(500)
+        except Exception:  # noqa: BLE001
+            fail(traceback.format_exc().strip().splitlines()[-1])
+
+    def change_poll() -> None:
+        from remoteclip_qgis.jobs import Failed
+
+        if state["done"]:
+            return
+        state["change_polls"] += 1
+        task = state["change_task"]
+        if isinstance(getattr(task, "outcome", None), Failed):
+            fail(f"change task failed: {task.outcome.reason}")
+            return
+        known = {id(lyr) for lyr in [state["raster"], state["after"], *state.get("class_layers", [])]}
+        new = [lyr for lyr in QgsProject.instance().mapLayers().values() if id(lyr) not in known]
+        hits = [lyr for lyr in new if lyr.type() == QgsMapLayerType.VectorLayer and "changed" in lyr.source()]
+        heat = [lyr for lyr in new if lyr.type() == QgsMapLayerType.RasterLayer and lyr.renderer() is not None
+                and lyr.renderer().type() == "singlebandpseudocolor"]
+        if not (hits and heat):
+            if state["change_polls"] % 20 == 0:
+                log(f"waiting for the change layers ({len(new)} new so far)")
+            return
+        change_timer.stop()
+        group = QgsProject.instance().layerTreeRoot().findLayer(hits[0].id()).parent()
+        info["change"] = {"hits": hits[0].featureCount(), "hits_name": hits[0].name(), "heatmap": heat[0].name(),
+                          "heatmap_renderer": heat[0].renderer().type(), "group": group.name(),
+                          "legend": [label for label, _colour in heat[0].renderer().legendSymbologyItems()]}
+        log(f"change layers in the project: {hits[0].name()}, {heat[0].name()}")
+        QTimer.singleShot(500, lambda: show_and_shoot(change_png, lambda: finish(0)))
 
     def answer_dialogs() -> None:
         """The plugin's question (create the backend environment?): read it and press Yes, as a user would."""
@@ -426,6 +496,9 @@ def run_in_qgis() -> None:
     class_timer = QTimer()
     class_timer.timeout.connect(class_poll)
     timers.append(class_timer)
+    change_timer = QTimer()
+    change_timer.timeout.connect(change_poll)
+    timers.append(change_timer)
     dialog_timer = QTimer()   # fires inside the dialog's own event loop too
     dialog_timer.timeout.connect(answer_dialogs)
     dialog_timer.start(500)
@@ -436,7 +509,7 @@ def run_in_qgis() -> None:
     deadline.start(int(timeout_s * 1000))
     timers.append(deadline)
     # QGIS execs us: keep the timers alive
-    globals()["_rc_shot_keep"] = (poll_timer, class_timer, dialog_timer, deadline, info, state)
+    globals()["_rc_shot_keep"] = (poll_timer, class_timer, change_timer, dialog_timer, deadline, info, state)
     # No window manager under Xvfb: showMaximized() would leave the default size; fill the screen instead.
     width, height = (int(v) for v in SCREEN.split("x")[:2])
     iface.mainWindow().showNormal()

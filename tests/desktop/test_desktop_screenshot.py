@@ -4,7 +4,8 @@ offer to create its backend's venv (answered Yes); the plugin creates it (pinned
 PyTorch build for this machine), starts the bundled backend in it, embeds the NAIP sample with the
 shipped small model and adds the result layers; then a screenshot is saved. Then a classification through the
 dock (classes typed into its list, *Classify* pressed): its class raster in name-keyed colours, the dock and the
-class legend in view, in a second screenshot checked against the bare map under it.
+class legend in view, in a second screenshot checked against the bare map under it. Last the change between the
+2019 and 2020 NAIP scenes from the dock's change section: its changed tiles and change heatmap, a third shot.
 
 Slow: creating the environment installs about 6 GB of wheels (2-4 minutes here), then half a minute.
 """
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PNG = ROOT / "build" / "screenshot.png"
 BARE_PNG = ROOT / "build" / "screenshot-bare.png"
 CLASSES_PNG = ROOT / "build" / "screenshot-classes.png"
+CHANGE_PNG = ROOT / "build" / "screenshot-change.png"
 REPORT = ROOT / "build" / "screenshot.json"
 CLASSES = ["farmland", "lake", "grassland", "road"]
 TIMEOUT_S = 1200
@@ -173,3 +175,25 @@ def test_classes_screenshot_shows_the_dock_and_the_class_colours(run):
     # the class map is drawn: each cell in its class colour over the bare map, at the layer's opacity
     checked, matched = class_cells_drawn(report)
     assert checked > 200 and matched >= 0.9 * checked, (checked, matched)
+
+
+def test_change_between_the_two_dates_from_the_dock(run):
+    """Both dates embedded, the 5 most changed tiles as boxes and the change as a pseudocolour heatmap whose
+    legend is in change units; the third screenshot differs from the bare map where the heatmap is drawn."""
+    import numpy as np
+    from PIL import Image as image_mod
+
+    change = json.loads(REPORT.read_text())["change"]
+    assert change is not None and change["hits"] == 5, change
+    assert change["heatmap_renderer"] == "singlebandpseudocolor"
+    assert any("change" in label for label in change["legend"]), change["legend"]
+    report = json.loads(REPORT.read_text())
+    shot, bare_shot = report["shots"]["screenshot-change.png"], report["shots"]["screenshot-bare.png"]
+    assert shot["extent"] == bare_shot["extent"]
+    with image_mod.open(CHANGE_PNG) as img:
+        shown = np.asarray(img.convert("RGB")).astype(float)
+    with image_mod.open(BARE_PNG) as img:
+        bare = np.asarray(img.convert("RGB")).astype(float)
+    x, y, w, h = shot["canvas"]
+    differs = np.abs(shown[y:y + h, x:x + w] - bare[y:y + h, x:x + w]).max(axis=2) > 30
+    assert differs.mean() > 0.05, float(differs.mean())  # the heatmap's upper classes and the boxes are drawn
