@@ -368,10 +368,13 @@ def run_in_qgis() -> None:
         QTimer.singleShot(500, lambda: show_and_shoot(change_png, lambda: finish(0)))
 
     def answer_dialogs() -> None:
-        """The plugin's question (create the backend environment?): read it and press Yes, as a user would."""
+        """The plugin's questions (create the backend environment? start a long embedding?): read them and press
+        Yes, as a user would; the environment offer is kept in the report, every question in ``questions``."""
         box = QApplication.activeModalWidget()
         if isinstance(box, QMessageBox) and box.button(QMessageBox.Yes) is not None:
-            info["env"]["offered"] = box.text()
+            info.setdefault("questions", []).append(box.text())
+            if "Create it now?" in box.text():
+                info["env"]["offered"] = box.text()
             log(f"dialog: {box.windowTitle()!r}; pressing Yes")
             box.button(QMessageBox.Yes).click()
 

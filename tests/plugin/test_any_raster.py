@@ -169,8 +169,9 @@ def test_a_view_without_imagery_is_one_clear_error(qgis_iface, processing, backe
         assert task is not None and task.render is not None
         wait_for(lambda: not plugin.tasks, timeout=120)
         assert isinstance(task.outcome, Failed), task.outcome
-        assert "no usable tiles" in task.outcome.reason and "\n" not in task.outcome.reason
-        assert any("no usable tiles" in m for m in qgis_iface.messageBar().get_messages(Qgis.Critical))
+        # refused before the model loads (the raster's pixels are probed): "has no valid pixels"
+        assert "no valid pixels" in task.outcome.reason and "\n" not in task.outcome.reason
+        assert any("no valid pixels" in m for m in qgis_iface.messageBar().get_messages(Qgis.Critical))
     finally:
         set_manager(None)
         plugin.unload()

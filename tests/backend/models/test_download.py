@@ -122,6 +122,7 @@ def online_hub(hf_cache, server, monkeypatch):
     from huggingface_hub import constants
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)  # make test sets it too: either one means offline
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setenv("HF_ENDPOINT", server.url)
     return hf_cache
