@@ -144,7 +144,8 @@ class FewShotRequest(RasterRequest):
     k: int = bounds.K.field(10, description="hits of a ranking")
     text_prior: bool = Field(True, description="a label that is a phrase adds its text embedding as an example")
     output: str | None = None
-    include_surface: bool = Field(True, description="return the per-tile scores of a ranking")
+    include_surface: bool = Field(True, description="return the per-tile layers (classes, or a ranking's scores); "
+                                                    "false with an output: they are in the GeoPackage only")
     class_raster: str | None = Field(None, description="GeoTIFF on the backend's machine for the classes (or the "
                                                        "ranking score) on the tile-stride grid")
 

@@ -70,7 +70,10 @@ def fewshot(req: FewShotRequest, workspace: WorkspaceDep) -> QueryAnswer:
     answer = orchestration.fewshot(workspace, req.spec(), examples_file=req.examples_file, features=req.examples,
                                    label_field=req.label_field, layer=req.layer, mode=req.mode, k=req.k,
                                    output=req.output, text_prior=req.text_prior, class_raster=req.class_raster)
-    names = {"fewshot_classes", "fewshot_hits"} | ({"fewshot_scores"} if req.include_surface else set())
+    # The per-tile layers (classes, or a ranking's scores) are the surface: with a GeoPackage written and no
+    # surface asked, the body carries the hits only (100,000 tiles of classes are about 90 MB of GeoJSON).
+    surface = req.include_surface or not req.output
+    names = {"fewshot_hits"} | ({"fewshot_classes", "fewshot_scores"} if surface else set())
     return _geojson(answer, names)
 
 

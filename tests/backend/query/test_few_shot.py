@@ -226,6 +226,10 @@ def test_cli_and_http(mosaic, tmp_path, mosaic_cache, small_model, capsys):
         assert r.status_code == 200, r.text
         layer = r.json()["layers"]["fewshot_classes"]
         assert len(layer["features"]) == 105 and {"class", "prob", "example"} <= set(layer["features"][0]["properties"])
+        to_file = {**body, "output": str(tmp_path / "http.gpkg"), "include_surface": False}
+        written = client.post("/fewshot", json=to_file, headers=headers)
+        assert written.status_code == 200 and "fewshot_classes" not in written.json()["layers"]  # in the file only
+        assert fiona.listlayers(tmp_path / "http.gpkg") == ["fewshot_classes"]
         both = client.post("/fewshot", json={**body, "examples": {"type": "FeatureCollection", "features": []}},
                            headers=headers)
         assert both.status_code == 400 and "not both" in both.json()["error"]
