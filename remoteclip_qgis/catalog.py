@@ -13,17 +13,15 @@ polls the backend's job (progress over the tiles it embeds, cancel).
 from __future__ import annotations
 
 import re
-import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from qgis.core import Qgis, QgsMessageLog, QgsTask
 
-from .backend_client import BackendClient, BackendError
+from .backend_client import BackendError
 from .i18n import tr
-from .jobs import LOG_TAG, POLL_S, Cancelled, Done, Failed, JobCancelled, report, report_error
+from .jobs import LOG_TAG, Cancelled, Done, Failed, JobCancelled, follow_job, report, report_error
 from .params import CatalogAddParams, CatalogSearchParams, EmbedParams
 
 CATALOG_LAYER = "catalog_hits"  # the backend's layer name (backend/query/catalog.py: hit_layer)
@@ -53,28 +51,6 @@ def fetch_catalogs(manager, start: bool = False) -> list[dict]:
         return []
 
 
-def poll_job(client: BackendClient, job: dict, progress: Callable[[float], None] | None = None,
-             is_canceled: Callable[[], bool] | None = None, poll_s: float = POLL_S) -> dict:
-    """Follow a backend job to its end (progress in percent of ``done``/``total``); a cancel is sent on to the
-    backend and raises JobCancelled; a failed job raises BackendError with its line."""
-    while True:
-        if is_canceled is not None and is_canceled():
-            try:
-                client.cancel(job["id"])
-            except BackendError:
-                pass
-            raise JobCancelled(job["id"])
-        if job["state"] in ("done", "failed", "cancelled"):
-            break
-        if progress is not None and job.get("total"):
-            progress(min(99.0, 100.0 * job["done"] / job["total"]))
-        time.sleep(poll_s)
-        job = client.job(job["id"])
-    if job["state"] == "failed":
-        raise BackendError(job.get("error") or tr("The catalogue could not be updated"))
-    if job["state"] == "cancelled":
-        raise JobCancelled(job["id"])
-    return job
 
 
 @dataclass(frozen=True)
@@ -174,7 +150,8 @@ class CatalogAddTask(_CatalogTask):
             body = CatalogAddParams.from_embed(self.params, rasters + self.backend_rasters).request()
             job = client.catalog_add(self.catalog, **body)
             self.job_id = job["id"]
-            job = poll_job(client, job, self.setProgress, self.isCanceled)
+            job = follow_job(client, job, self.setProgress, self.isCanceled, share=99.0,
+                             failed=tr("The catalogue could not be updated"))
             self.setProgress(100.0)
             return Done(job)
         except JobCancelled:

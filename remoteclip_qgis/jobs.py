@@ -60,13 +60,14 @@ def check_cost(client: BackendClient, params: EmbedParams, on_estimate: OnEstima
     return estimate
 
 
-def embed(client: BackendClient, params: EmbedParams, progress: Progress | None = None,
-          is_canceled: IsCanceled | None = None, on_job: Callable[[str], None] | None = None,
-          poll_s: float = POLL_S) -> dict:
-    """POST /embed and poll the job to its end; returns the job's final status (state "done")."""
-    job = client.embed(**params.embed_request())
-    if on_job is not None:
-        on_job(job["id"])
+def follow_job(client: BackendClient, job: dict, progress: Progress | None = None,
+               is_canceled: IsCanceled | None = None, poll_s: float = POLL_S, share: float = 100.0,
+               failed: str = "the backend's job failed") -> dict:
+    """Poll a backend job (embedding, a catalogue's rasters) to its end; returns its final status ("done").
+
+    ``progress`` hears ``share`` x done/total (percent); a cancel is sent on to the backend and raises
+    JobCancelled, as does a job the backend cancelled; a failed job raises BackendError with its line (or
+    ``failed``)."""
     while True:
         if is_canceled is not None and is_canceled():
             try:
@@ -77,13 +78,24 @@ def embed(client: BackendClient, params: EmbedParams, progress: Progress | None 
         if job["state"] in ("done", "failed", "cancelled"):
             break
         if progress is not None and job.get("total"):
-            progress(EMBED_SHARE * job["done"] / job["total"])
+            progress(share * job["done"] / job["total"])
         time.sleep(poll_s)
         job = client.job(job["id"])
     if job["state"] == "failed":
-        raise BackendError(job.get("error") or "embedding failed")
+        raise BackendError(job.get("error") or failed)
     if job["state"] == "cancelled":
         raise JobCancelled(job["id"])
+    return job
+
+
+def embed(client: BackendClient, params: EmbedParams, progress: Progress | None = None,
+          is_canceled: IsCanceled | None = None, on_job: Callable[[str], None] | None = None,
+          poll_s: float = POLL_S) -> dict:
+    """POST /embed and poll the job to its end; returns the job's final status (state "done")."""
+    job = client.embed(**params.embed_request())
+    if on_job is not None:
+        on_job(job["id"])
+    job = follow_job(client, job, progress, is_canceled, poll_s, share=EMBED_SHARE, failed="embedding failed")
     if progress is not None:
         progress(EMBED_SHARE)
     return job
