@@ -10,7 +10,7 @@ import numpy as np
 from ..embedding.store import EmbeddingStore
 from .hit_selection import ranking_scores, select_distinct
 from .prompts import DEFAULT_TEMPLATES, clean_phrases, phrase_embedding
-from .vector_index import ann_min_tiles, exact_scores, half_first_pass, half_min_tiles, half_mirror, store_ann
+from .vector_index import ann_min_tiles, exact_scores, int8_first_pass, int8_min_tiles, int8_mirror, store_ann
 from .vector_layer import VectorLayer
 
 
@@ -30,10 +30,11 @@ def rank_tiles(store: EmbeddingStore, query: np.ndarray, k: int, max_overlap: fl
                exclude: np.ndarray | None = None) -> RankedTiles:
     """Cosine similarity of every tile to a unit ``query`` vector, and the top-k distinct tiles.
 
-    Up to :func:`~.vector_index.half_min_tiles` tiles (200,000): exact, streamed over the memory-mapped
-    store in chunks. From there: the float16 first pass (:func:`~.vector_index.half_first_pass`), whose
-    candidates are rescored exactly, so the hits are the exact search's; the other tiles keep their
-    float16 scores (within 2e-3) on the similarity surface. From :func:`~.vector_index.ann_min_tiles`
+    Up to :func:`~.vector_index.int8_min_tiles` tiles (100,000): exact, streamed over the memory-mapped
+    store in chunks. From there: the int8 first pass (:func:`~.vector_index.int8_first_pass`), whose
+    candidates are rescored exactly, so the hits are the exact search's (checked: when padded candidates rank
+    below what a left-out tile could score, every tile is scored exactly); the other tiles keep their int8
+    scores (typically within 1e-3) on the similarity surface. From :func:`~.vector_index.ann_min_tiles`
     (2,000,000): the approximate index; only its candidates are scored (exactly), the other tiles' scores
     are -inf and they are left out of the similarity surface.
 
@@ -48,14 +49,20 @@ def rank_tiles(store: EmbeddingStore, query: np.ndarray, k: int, max_overlap: fl
         scores[ids] = candidate_scores
         return RankedTiles(scores, select_distinct(ranking_scores(scores, store.valid), store.windows, k,
                                                    max_overlap, exclude))
-    if n >= half_min_tiles():
-        scores, candidates = half_first_pass(store.embeddings, half_mirror(store.path, store.embeddings), query, want)
+    if n >= int8_min_tiles():
+        mirror = int8_mirror(store.path, store.embeddings)
+        scores, candidates, floor = int8_first_pass(store.embeddings, mirror, query, want)
         exact_only = np.full(n, -np.inf, dtype=np.float32)
         exact_only[candidates] = scores[candidates]
-        hits = select_distinct(ranking_scores(exact_only, store.valid), store.windows, k, max_overlap, exclude)
-        if len(hits) == min(k, n) or len(candidates) == n:
+        # The exact search discounts padded tiles from the mean of every tile's score: the same mean, exactly.
+        mean = float(mirror.column_mean @ np.asarray(query, dtype=np.float64))
+        ranks = ranking_scores(exact_only, store.valid, mean)
+        hits = select_distinct(ranks, store.windows, k, max_overlap, exclude)
+        # A left-out tile scores below ``floor``, and its ranking score is at most its score: hits ranked at
+        # least there are the exact search's.
+        if len(candidates) == n or (len(hits) == min(k, n) and ranks[hits[-1]] >= floor):
             return RankedTiles(scores, hits)
-        # Overlaps and exclusions used up every candidate before k hits: score every tile exactly.
+        # Overlaps, exclusions or padded tiles used up the candidates before k sure hits: score every tile.
     scores = exact_scores(store.embeddings, query)
     return RankedTiles(scores, select_distinct(ranking_scores(scores, store.valid), store.windows, k, max_overlap,
                                                exclude))
