@@ -182,6 +182,16 @@ class ErrorBody(BaseModel):
     raster: str | None = Field(None, description="409 only: the raster to POST /embed (a change request has two)")
 
 
+class RasterAnswer(BaseModel):
+    """A result raster carried in the answer: a GeoTIFF (float32 cosine similarity on the tile-stride grid, the
+    raster's CRS), base64-encoded."""
+
+    format: Literal["GTiff"] = "GTiff"
+    width: int
+    height: int
+    data: str = Field(..., description="the GeoTIFF file, base64")
+
+
 class QueryAnswer(BaseModel):
     """The answer of /search, /classify, /count, /similar and /change: result layers as GeoJSON in the raster's
     CRS."""
@@ -195,6 +205,9 @@ class QueryAnswer(BaseModel):
     raster: str | None = Field(None, description="heatmap or class GeoTIFF written, if one was asked for")
     summary: dict
     layers: dict[str, dict] = Field(..., description="layer name -> GeoJSON FeatureCollection")
+    rasters: dict[str, RasterAnswer] = Field(
+        default_factory=dict, description="layer name -> GeoTIFF: a store of at least "
+        "$REMOTECLIP_SURFACE_RASTER_MIN_TILES tiles (50,000) answers its surface ('similarity') here, not as polygons")
 
 
 class ModelInfo(BaseModel):

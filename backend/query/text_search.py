@@ -68,8 +68,10 @@ def rank_tiles(store: EmbeddingStore, query: np.ndarray, k: int, max_overlap: fl
                                                exclude))
 
 
-def hit_layers(store: EmbeddingStore, ranked: RankedTiles, label: str, hits_name: str = "hits") -> list[VectorLayer]:
-    """The hits (tile boxes with rank and score) and the similarity surface (tile cores with score)."""
+def hit_layers(store: EmbeddingStore, ranked: RankedTiles, label: str, hits_name: str = "hits",
+               surface: bool = True) -> list[VectorLayer]:
+    """The hits (tile boxes with rank and score) and, with ``surface``, the similarity surface (tile cores with
+    score; a million polygons take seconds to build, so a caller answering with a raster asks for none)."""
     hits = VectorLayer(
         hits_name,
         {"rank": int, "score": float, "tile_id": int, "query": str},
@@ -77,6 +79,8 @@ def hit_layers(store: EmbeddingStore, ranked: RankedTiles, label: str, hits_name
         [{"rank": r + 1, "score": float(ranked.scores[i]), "tile_id": int(i), "query": label}
          for r, i in enumerate(ranked.hits)],
     )
+    if not surface:
+        return [hits]
     scored = np.flatnonzero(np.isfinite(ranked.scores))  # every tile, except past the approximate-index size
     surface = VectorLayer(
         "similarity",
@@ -88,9 +92,10 @@ def hit_layers(store: EmbeddingStore, ranked: RankedTiles, label: str, hits_name
 
 
 def text_search(store: EmbeddingStore, model, queries: Sequence[str], k: int = 10,
-                templates: Sequence[str] = DEFAULT_TEMPLATES, max_overlap: float = 0.0
+                templates: Sequence[str] = DEFAULT_TEMPLATES, max_overlap: float = 0.0, surface: bool = True
                 ) -> tuple[RankedTiles, list[VectorLayer]]:
-    """Search a store for one or more phrases (their embeddings averaged); returns ranks and layers."""
+    """Search a store for one or more phrases (their embeddings averaged); returns ranks and layers (the
+    similarity polygons only with ``surface``)."""
     phrases = clean_phrases(queries)
     ranked = rank_tiles(store, phrase_embedding(model, phrases, templates), k, max_overlap)
-    return ranked, hit_layers(store, ranked, " | ".join(phrases))
+    return ranked, hit_layers(store, ranked, " | ".join(phrases), surface=surface)
