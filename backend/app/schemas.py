@@ -53,9 +53,11 @@ class RasterRequest(BaseModel):
         None, description="1 or 3 band numbers used as R, G, B (null or []: chosen from the colour interpretation)")
     min_valid: float = bounds.MIN_VALID.field(0.01, description="skip tiles with a smaller valid fraction")
     batch_size: int = bounds.BATCH.field(32, description="tiles per forward pass")
-    precision: Literal["exact", "int8"] = Field(
-        "exact", description="int8: the CPU fast path (about 1.6x faster, cosine 0.9997 to exact); its stores are "
-                             "separate from exact ones")
+    precision: Literal["exact", "int8", "openvino", "openvino-bf16"] = Field(
+        "exact", description="int8: the CPU fast path (torch dynamic int8 of Linear layers); openvino / "
+                             "openvino-bf16: the image tower in OpenVINO on the CPU (float32 / bfloat16); see "
+                             "docs/PERFORMANCE.md for each one's speed and accuracy. Their stores are separate from "
+                             "exact ones")
 
     @model_validator(mode="after")
     def _one_tile_size(self) -> RasterRequest:

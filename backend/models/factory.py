@@ -60,7 +60,7 @@ class LoadedModel:
     image_size: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
-    precision: str = "exact"  # "exact", or "int8": the CPU fast path (backend.models.fast_path)
+    precision: str = "exact"  # "exact", "int8" (backend.models.fast_path), "openvino", "openvino-bf16" (.engines)
 
     @property
     def logit_scale(self) -> float:
@@ -372,10 +372,12 @@ def load_model(name: str, weights: str | None = None, device: str | None = None,
     ``weights`` overrides where the checkpoint comes from; ``device`` is as for
     :func:`~backend.models.devices.select_device`. Runs in float16 on GPUs, float32 on the CPU.
     ``precision`` "int8" (CPU only) quantises the image tower (see :mod:`backend.models.fast_path`);
-    None or "exact" keeps full precision.
+    "openvino" and "openvino-bf16" (CPU only) run it in OpenVINO (:mod:`backend.models.engines`); None or
+    "exact" keeps full precision.
     """
     import open_clip
 
+    from .engines import ENGINE_PRECISIONS, openvino_image_tower
     from .fast_path import check_precision, quantize_image_tower
 
     spec = get_model_spec(name)
@@ -392,9 +394,11 @@ def load_model(name: str, weights: str | None = None, device: str | None = None,
         model.visual.to(memory_format=torch.channels_last)  # matches encode_images' NHWC input
     model.eval()
     model.requires_grad_(False)
+    size, mean, std = _preprocess(model)
     if precision == "int8":
         model = quantize_image_tower(model)
-    size, mean, std = _preprocess(model)
+    elif precision in ENGINE_PRECISIONS:
+        model = openvino_image_tower(model, size, precision)
     tokenizer = open_clip.get_tokenizer(spec.arch)
     log.info("loaded %s (%s) from %s on %s as %s", spec.name, spec.arch, path, dev, dtype)
     return LoadedModel(
