@@ -41,6 +41,27 @@ TRUST_ENV = "REMOTECLIP_TRUST_CHECKPOINTS"
 # Entries OpenAI's TorchScript archives keep in their state dict that are not model weights.
 _NON_WEIGHT_KEYS = ("input_resolution", "context_length", "vocab_size")
 _TEXT_BATCH = 256
+# A query's few phrases are encoded on one thread: a batch of 1 to 16 short texts is too small to split, and on
+# the shared 2-core bench machine two threads took 120-870 ms for one phrase of the small model's MiniLM tower
+# against 13-46 ms on one (every preemption of one thread stalls the other at the next barrier).
+_FEW_TEXTS = 16
+_THREADS_LOCK = threading.Lock()  # torch.set_num_threads also sets MKL's process-wide count: one change at a time
+
+
+@contextlib.contextmanager
+def text_threads(device: torch.device, n_texts: int) -> Iterator[None]:
+    """Run a few texts' forward passes on one CPU thread (the OpenMP count is per thread; MKL's is restored);
+    more than :data:`_FEW_TEXTS` texts, or a GPU, keep the threads as they are."""
+    if device.type != "cpu" or n_texts > _FEW_TEXTS:
+        yield
+        return
+    with _THREADS_LOCK:
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
 
 @dataclass
@@ -109,7 +130,7 @@ class LoadedModel:
         if not texts:
             return torch.empty(0, self.embed_dim, dtype=torch.float32)
         out = []
-        with torch.inference_mode():
+        with torch.inference_mode(), text_threads(self.device, len(texts)):
             for start in range(0, len(texts), _TEXT_BATCH):
                 tokens = self.tokenizer(texts[start:start + _TEXT_BATCH]).to(self.device)
                 features = self.model.encode_text(tokens)

@@ -10,7 +10,7 @@ import numpy as np
 from ..embedding.store import EmbeddingStore
 from .hit_selection import ranking_scores, select_distinct
 from .prompts import DEFAULT_TEMPLATES, clean_phrases, phrase_embedding
-from .vector_index import ann_min_tiles, exact_scores, int8_first_pass, int8_min_tiles, int8_mirror, store_ann
+from .vector_index import ann_min_tiles, exact_scores, int8_approx, int8_min_tiles, int8_mirror, rescore_best, store_ann
 from .vector_layer import VectorLayer
 
 
@@ -51,17 +51,21 @@ def rank_tiles(store: EmbeddingStore, query: np.ndarray, k: int, max_overlap: fl
                                                    max_overlap, exclude))
     if n >= int8_min_tiles():
         mirror = int8_mirror(store.path, store.embeddings)
-        scores, candidates, floor = int8_first_pass(store.embeddings, mirror, query, want)
-        exact_only = np.full(n, -np.inf, dtype=np.float32)
-        exact_only[candidates] = scores[candidates]
+        approx, bound = int8_approx(mirror, query)
         # The exact search discounts padded tiles from the mean of every tile's score: the same mean, exactly.
         mean = float(mirror.column_mean @ np.asarray(query, dtype=np.float64))
-        ranks = ranking_scores(exact_only, store.valid, mean)
-        hits = select_distinct(ranks, store.windows, k, max_overlap, exclude)
-        # A left-out tile scores below ``floor``, and its ranking score is at most its score: hits ranked at
-        # least there are the exact search's.
-        if len(candidates) == n or (len(hits) == min(k, n) and ranks[hits[-1]] >= floor):
-            return RankedTiles(scores, hits)
+        # First the few best (4k + 32: on 1 M synthetic tiles ~5x fewer rows to rescore than for 1024, the
+        # bound being ~8x the largest error seen), then ``want`` when overlaps or exclusions use them up.
+        for wanted in sorted({min(want, 4 * k + 32), want}):
+            scores, candidates, floor = rescore_best(store.embeddings, approx, bound, query, wanted)
+            exact_only = np.full(n, -np.inf, dtype=np.float32)
+            exact_only[candidates] = scores[candidates]
+            ranks = ranking_scores(exact_only, store.valid, mean)
+            hits = select_distinct(ranks, store.windows, k, max_overlap, exclude)
+            # A left-out tile scores below ``floor``, and its ranking score is at most its score: hits ranked
+            # at least there are the exact search's.
+            if len(candidates) == n or (len(hits) == min(k, n) and ranks[hits[-1]] >= floor):
+                return RankedTiles(scores, hits)
         # Overlaps, exclusions or padded tiles used up the candidates before k sure hits: score every tile.
     scores = exact_scores(store.embeddings, query)
     return RankedTiles(scores, select_distinct(ranking_scores(scores, store.valid), store.windows, k, max_overlap,

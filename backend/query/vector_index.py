@@ -267,11 +267,26 @@ def int8_first_pass(embeddings: np.ndarray, mirror: Int8Mirror, query: np.ndarra
     among the rescored rows. The other rows keep their int8 scores (within the bound; typically 1e-3).
     """
     q = _unit_query(query, embeddings.shape[1])
-    want = min(int(want), embeddings.shape[0])
+    approx, bound = int8_approx(mirror, q)
+    return rescore_best(embeddings, approx, bound, q, want)
+
+
+def int8_approx(mirror: Int8Mirror, query: np.ndarray) -> tuple[np.ndarray, float]:
+    """Every row's int8 score (float32 ``N``) and the bound on its distance to the float32 score."""
+    q = _unit_query(query, mirror.codes.shape[1])
     codes, t, bound = mirror.bound(q)
-    scores = _int8_scores(mirror, codes, t)
-    kth = scores[np.argpartition(-scores, want - 1)[want - 1]]
-    candidates = np.flatnonzero(scores >= kth - 2 * bound)  # sorted: memmap reads go forward
+    return _int8_scores(mirror, codes, t), bound
+
+
+def rescore_best(embeddings: np.ndarray, approx: np.ndarray, bound: float, query: np.ndarray,
+                 want: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """``approx`` (scores within ``bound`` of exact) with every row that could be among the ``want`` best
+    rescored in float32: (scores, rescored rows in order, ``floor``), as :func:`int8_first_pass`."""
+    q = _unit_query(query, embeddings.shape[1])
+    want = min(int(want), embeddings.shape[0])
+    kth = approx[np.argpartition(-approx, want - 1)[want - 1]]
+    candidates = np.flatnonzero(approx >= kth - 2 * bound)  # sorted: memmap reads go forward
+    scores = approx.copy()
     scores[candidates] = np.asarray(embeddings[candidates] @ q, dtype=np.float32)
     return scores, candidates, float(kth - bound)
 
