@@ -30,7 +30,7 @@ def rank_tiles(store: EmbeddingStore, query: np.ndarray, k: int, max_overlap: fl
                exclude: np.ndarray | None = None) -> RankedTiles:
     """Cosine similarity of every tile to a unit ``query`` vector, and the top-k distinct tiles.
 
-    Up to :func:`~.vector_index.int8_min_tiles` tiles (100,000): exact, streamed over the memory-mapped
+    Below :func:`~.vector_index.int8_min_tiles` tiles (1,000,000): exact, streamed over the memory-mapped
     store in chunks. From there: the int8 first pass (:func:`~.vector_index.int8_first_pass`), whose
     candidates are rescored exactly, so the hits are the exact search's (checked: when padded candidates rank
     below what a left-out tile could score, every tile is scored exactly); the other tiles keep their int8

@@ -41,11 +41,13 @@ def _env_tiles(name: str, default: int) -> int:
 
 # Rows per matmul when streaming a memory-mapped store (256 MiB of 512-d float32).
 CHUNK_ROWS = 131_072
-# Past this many tiles text and tile searches scan the int8 mirror first (measured on 1 M x 512: the int8 scan
-# 150-210 ms against 316 ms for numpy's float32 matrix-vector product on the loaded 2-core bench machine; below
-# 100,000 tiles the float32 scan takes under ~40 ms and the mirror is not worth a file);
-# $REMOTECLIP_INT8_MIN_TILES overrides it.
-INT8_MIN_TILES = 100_000
+# From this many tiles text and tile searches scan the int8 mirror first. Measured on the loaded 2-core bench
+# machine, 384-d synthetic stores, rank_tiles median of 20 text queries: 100 k tiles float32 19 ms, int8 28 ms;
+# 1 M float32 118 ms, int8 142 ms (the int8 product alone 67 ms against 133 ms for float32, but the selection of
+# rows to rescore and their reads cost the rest), so on this machine the chunked float32 scan stays below a
+# million tiles; `make bench` measures both at 1 M (rank_tiles_1m_ms_float32, _int8). $REMOTECLIP_INT8_MIN_TILES
+# overrides it.
+INT8_MIN_TILES = 1_000_000
 # Past this many tiles searches use the approximate index (exact search costs ~100 ms per million tiles);
 # $REMOTECLIP_ANN_MIN_TILES overrides it.
 ANN_MIN_TILES = 2_000_000

@@ -1,11 +1,22 @@
-"""`make bench`: embedding, fast-path, memory, query and reader figures, into tests/perf/results.json.
+"""`make bench`: the product's own paths beside their peers, into tests/perf/results.json and docs/PERFORMANCE.md.
 
-    python tests/perf/bench.py [--only embed,memory,query,readers] [--rounds 3] [-o tests/perf/results.json]
+    python tests/perf/bench.py [--only embed,memory,search,readers] [--rounds 3] [-o tests/perf/results.json]
 
-Every ratio is measured within one run with both sides interleaved round by round (the machine may be
-shared, so absolute rates drift; ratios of interleaved measurements do not). Random weights are used
-for ViT-B-32: speed does not depend on what the weights are. The table in docs/PERFORMANCE.md between
-the ``bench:table`` markers is rewritten from the results.
+- embed: the shipped trained model (remoteclip-qgis-small) on a GeoTIFF on disk. The product's embedding
+  (orchestration.embed: what `backend embed` and POST /embed run) beside torchgeo's usual pipeline
+  (RasterDataset + GridGeoSampler + DataLoader + open_clip encode_image, same model and tiles) and the model
+  alone, for torch float32 and every CPU engine (torch int8, ONNX Runtime float32 and dynamic int8, OpenVINO
+  float32 and bf16), interleaved round by round; the service's /embed and the CLI once each. Rates in tiles/s;
+  ratios are medians of per-round ratios.
+- search: POST /search on the service's app (TestClient: text encoding, store cached, ranking, the answer built
+  and serialised) on synthetic stores of 10 k, 100 k and 1 M tiles, beside a plain numpy float32 scan and top-10
+  in the same process, query by query; the exactness of the int8 first pass on 50 queries; the second query
+  over loopback HTTP to a real service process (100 k tiles); the faiss IVF index at 1 M. Times in ms.
+- memory: peak RSS (GB) of fresh processes embedding 20,000^2 and 40,000^2 px VRTs (tiny test model).
+- readers: reader threads against a torch DataLoader (tests/perf/bench_readers.py).
+
+The machine may be shared, so absolute rates drift; ratios of interleaved measurements do not. The table in
+docs/PERFORMANCE.md between the ``bench:table`` markers is rewritten from the results.
 """
 
 from __future__ import annotations
@@ -472,9 +483,21 @@ def bench_search(work: Path, sizes: list[int], n_queries: int) -> dict:
                 out["second_query_p90_ms_100k"] = round(float(np.percentile(second, 90)), 1)
                 log(f"second query over HTTP, 100k tiles: p50 {out['second_query_p50_ms_100k']} ms")
             if n == max(sizes):
+                f32, i8 = [], []  # the product's ranking alone, float32 scan or int8 first pass, interleaved
+                for q in texts:
+                    for bucket, threshold in ((f32, str(10 * n)), (i8, "1")):
+                        os.environ["REMOTECLIP_INT8_MIN_TILES"] = threshold
+                        t0 = time.perf_counter()
+                        rank_tiles(store, q, 10)
+                        bucket.append((time.perf_counter() - t0) * 1000)
+                os.environ.pop("REMOTECLIP_INT8_MIN_TILES")
+                out[f"rank_tiles_{label}_ms_float32"] = round(statistics.median(f32[1:]), 1)
+                out[f"rank_tiles_{label}_ms_int8"] = round(statistics.median(i8[1:]), 1)
                 queries = synthetic_queries(n_queries, SEARCH_DIM, clusters)
                 exact = [numpy_scan(e, q) for q in queries]
+                os.environ["REMOTECLIP_INT8_MIN_TILES"] = "1"  # the int8 pass's exactness, whatever the threshold
                 hits = [rank_tiles(store, q, 10).hits for q in queries]
+                os.environ.pop("REMOTECLIP_INT8_MIN_TILES")
                 out[f"search_{label}_top10_exact"] = round(float(np.mean([np.array_equal(a, b)
                                                                           for a, b in zip(hits, exact)])), 3)
                 t0 = time.perf_counter()
