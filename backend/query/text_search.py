@@ -54,8 +54,9 @@ def rank_tiles(store: EmbeddingStore, query: np.ndarray, k: int, max_overlap: fl
         approx, bound = int8_approx(mirror, query)
         # The exact search discounts padded tiles from the mean of every tile's score: the same mean, exactly.
         mean = float(mirror.column_mean @ np.asarray(query, dtype=np.float64))
-        # First the few best (4k + 32: on 1 M synthetic tiles ~5x fewer rows to rescore than for 1024, the
-        # bound being ~8x the largest error seen), then ``want`` when overlaps or exclusions use them up.
+        # First the few best (4k + 32), then ``want`` when overlaps or exclusions use them up: the rows to
+        # rescore are those within twice the bound of the wanted-th int8 score, and the bound is loose (0.020
+        # against a largest error of 0.0024 on 100 k synthetic 384-d tiles, 6,500 rows rescored for 1024).
         for wanted in sorted({min(want, 4 * k + 32), want}):
             scores, candidates, floor = rescore_best(store.embeddings, approx, bound, query, wanted)
             exact_only = np.full(n, -np.inf, dtype=np.float32)
