@@ -188,8 +188,10 @@ def bench_embed(work: Path, rounds: int, batch: int) -> dict:
     workspace = Workspace("cpu", load_model=models.get_model)
 
     def product(precision: str | None) -> tuple[int, np.ndarray]:
+        # A fresh workspace, as a CLI run has (a kept one would answer from its open store); models stay loaded.
+        fresh = Workspace("cpu", load_model=models.get_model)
         spec = RasterSpec(raster=str(tif), model=EMBED_MODEL, precision=precision, tiling=params)
-        store = orchestration.embed(workspace, workspace.prepare(spec)).store
+        store = orchestration.embed(fresh, fresh.prepare(spec)).store
         return store.n_tiles, np.asarray(store.embeddings)
 
     for precision in (None, *precision_of.values()):
@@ -215,6 +217,8 @@ def bench_embed(work: Path, rounds: int, batch: int) -> dict:
             else:
                 n, embeddings[name] = product(precision)
             per_round[-1][name] = n / (time.perf_counter() - t0)
+            if name.startswith("e2e") and n != rows * cols:
+                raise SystemExit(f"error: {name} embedded {n} tiles, not {rows * cols}")
             log(f"round {rnd + 1}/{rounds} {name}: {per_round[-1][name]:.2f} tiles/s")
 
     def med(key: str) -> float:
@@ -589,18 +593,28 @@ def main() -> int:
     results = json.loads(out.read_text()) if out.is_file() and sections != set(SECTIONS) else {}
     with tempfile.TemporaryDirectory(prefix="rc-bench-") as tmp:
         work = Path(tmp)
+        # Results are written after every section: a later one that fails (one DataLoader run segfaulted at its
+        # end on the loaded machine) keeps the earlier ones, and `--only` that section completes the file.
         if "embed" in sections:
             results.update(bench_embed(work, args.rounds, args.batch_size))
+            out.write_text(json.dumps(results, indent=1) + "\n")
         if "memory" in sections:
             sizes = [int(s) for s in args.memory_sizes.split(",")]
             results.update(bench_memory(work, sizes, args.memory_tile_size))
+            out.write_text(json.dumps(results, indent=1) + "\n")
         if "search" in sections:
             sizes = [int(s) for s in args.search_tiles.split(",")]
             results.update(bench_search(work, sizes, args.queries))
+            out.write_text(json.dumps(results, indent=1) + "\n")
         if "readers" in sections:
-            from tests.perf.bench_readers import run as bench_readers
-
-            results.update(bench_readers(work, rounds=args.rounds, batch=args.batch_size))
+            # In its own process: its DataLoader workers start by forkserver, and one run that did so from this
+            # process (OpenVINO, ONNX Runtime and a service's threads loaded) segfaulted at its end.
+            done = subprocess.run([sys.executable, str(ROOT / "tests" / "perf" / "bench_readers.py"), "--rounds",
+                                   str(args.rounds), "--batch-size", str(args.batch_size)], cwd=ROOT,
+                                  env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE, check=False)
+            if done.returncode != 0:
+                raise SystemExit(f"error: the readers section exited with {done.returncode}")
+            results.update(json.loads(done.stdout))
     results["machine"] = machine()
     results["date"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     results["command"] = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], ROOT)]
