@@ -1,6 +1,6 @@
 """`make bench`: the product's own paths beside their peers, into tests/perf/results.json and docs/PERFORMANCE.md.
 
-    python tests/perf/bench.py [--only embed,memory,search,readers] [--rounds 3] [-o tests/perf/results.json]
+    python tests/perf/bench.py [--only embed,memory,search,readers,plugin] [--rounds 3] [-o tests/perf/results.json]
 
 - embed: the shipped trained model (remoteclip-qgis-small) on a GeoTIFF on disk. The product's embedding
   (orchestration.embed: what `backend embed` and POST /embed run) beside torchgeo's usual pipeline
@@ -14,6 +14,8 @@
   over loopback HTTP to a real service process (100 k tiles); the faiss IVF index at 1 M. Times in ms.
 - memory: peak RSS (GB) of fresh processes embedding 20,000^2 and 40,000^2 px VRTs (tiny test model).
 - readers: reader threads against a torch DataLoader (tests/perf/bench_readers.py).
+- plugin: the plugin's round trip for a second query, a QgsTask timed through pytest-qgis
+  (tests/plugin/perf_round_trip.py), in ms.
 
 The machine may be shared, so absolute rates drift; ratios of interleaved measurements do not. The table in
 docs/PERFORMANCE.md between the ``bench:table`` markers is rewritten from the results.
@@ -43,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 from tests.perf.mosaic import mosaic_vrt  # noqa: E402
 
 DOC = ROOT / "docs" / "PERFORMANCE.md"
-SECTIONS = ("embed", "memory", "search", "readers")
+SECTIONS = ("embed", "memory", "search", "readers", "plugin")
 TARGETS = {  # key: (comparison, target)
     "e2e_over_model": (">=", 0.9),
     "peer_torchgeo_exact": (">=", 1.0),
@@ -615,10 +617,24 @@ def main() -> int:
             if done.returncode != 0:
                 raise SystemExit(f"error: the readers section exited with {done.returncode}")
             results.update(json.loads(done.stdout))
+            out.write_text(json.dumps(results, indent=1) + "\n")
+        if "plugin" in sections:
+            figure = work / "plugin.json"
+            env = dict(os.environ, PYTHONPATH=str(ROOT), REMOTECLIP_BENCH_OUT=str(figure), QT_QPA_PLATFORM="offscreen",
+                       HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+            done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                   str(ROOT / "tests" / "plugin" / "perf_round_trip.py")], cwd=ROOT, env=env,
+                                  capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise SystemExit(f"error: the plugin round trip failed: {done.stdout.strip().splitlines()[-1:]}")
+            results.update(json.loads(figure.read_text()))
+            log(f"plugin second query: {results['plugin_second_query_p50_ms']} ms")
     results["machine"] = machine()
     results["date"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    results["command"] = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], ROOT)]
-                                              + sys.argv[1:])
+    command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
+    # A partial run completes the results of an earlier one: both commands are named.
+    earlier = results.get("command") if sections != set(SECTIONS) else None
+    results["command"] = f"{earlier}, then {command}" if earlier else command
     results["bench_seconds"] = round(time.perf_counter() - started, 1)
     out.write_text(json.dumps(results, indent=1) + "\n")
     update_doc(results)
