@@ -43,10 +43,9 @@ def _env_tiles(name: str, default: int) -> int:
 CHUNK_ROWS = 131_072
 # From this many tiles text and tile searches scan the int8 mirror first. Measured on the loaded 2-core bench
 # machine, 384-d synthetic stores, rank_tiles median of 20 text queries: 100 k tiles float32 19 ms, int8 28 ms;
-# 1 M float32 118 ms, int8 142 ms (the int8 product alone 67 ms against 133 ms for float32, but the selection of
-# rows to rescore and their reads cost the rest), so on this machine the chunked float32 scan stays below a
-# million tiles; `make bench` measures both at 1 M (rank_tiles_1m_ms_float32, _int8). $REMOTECLIP_INT8_MIN_TILES
-# overrides it.
+# 1 M float32 118 ms, int8 142 ms in one run, 67.6 against 51.7 ms in `make bench` (the int8 product alone takes
+# half float32's time; choosing and reading the rows to rescore cost the rest). Below a million tiles the
+# float32 scan is cheap and the mirror not worth a file. $REMOTECLIP_INT8_MIN_TILES overrides it.
 INT8_MIN_TILES = 1_000_000
 # Past this many tiles searches use the approximate index (exact search costs ~100 ms per million tiles);
 # $REMOTECLIP_ANN_MIN_TILES overrides it.
