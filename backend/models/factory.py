@@ -49,10 +49,10 @@ _THREADS_LOCK = threading.Lock()  # torch.set_num_threads also sets MKL's proces
 
 
 @contextlib.contextmanager
-def text_threads(device: torch.device, n_texts: int) -> Iterator[None]:
+def text_threads(device: torch.device | str, n_texts: int) -> Iterator[None]:
     """Run a few texts' forward passes on one CPU thread (the OpenMP count is per thread; MKL's is restored);
     more than :data:`_FEW_TEXTS` texts, or a GPU, keep the threads as they are."""
-    if device.type != "cpu" or n_texts > _FEW_TEXTS:
+    if torch.device(device).type != "cpu" or n_texts > _FEW_TEXTS:
         yield
         return
     with _THREADS_LOCK:
