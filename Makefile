@@ -133,4 +133,6 @@ screenshot: setup package-offline
 BENCH_ARGS ?=
 .PHONY: bench
 bench: setup
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-bench.txt
 	$(TEST_ENV) $(PY) tests/perf/bench.py $(BENCH_ARGS)
+	$(TEST_ENV) $(PY) tests/perf/bench_fewshot.py

@@ -11,6 +11,7 @@ Progress is in percent.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import traceback
@@ -182,6 +183,12 @@ def run_to_gpkg(client: BackendClient, params: EmbedParams, remote: bool, progre
 
     write_geojson_gpkg(answer.get("layers") or {}, answer.get("crs_wkt"), local)
     answer["output"] = str(local)
+    # A large store answers its similarity surface as a GeoTIFF (base64) instead of polygons: written beside
+    # the GeoPackage, it is shown as the query's heatmap, as a local backend's --heatmap file is.
+    for raster in (answer.get("rasters") or {}).values():
+        tif = Path(local).with_suffix(".tif")
+        tif.write_bytes(base64.b64decode(raster["data"]))
+        answer["raster"] = str(tif)
     return answer
 
 

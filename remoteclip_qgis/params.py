@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass, field, fields
 from .i18n import tr
 
 LISTED_CLASSES = 4  # a classification's title lists up to this many classes, else says how many
-PRECISIONS = ("exact", "int8")  # int8: the backend's CPU fast path; its stores are separate from exact ones
+# int8: the backend's torch fast path; openvino(-bf16): its OpenVINO engine; their stores are separate from exact ones
+PRECISIONS = ("exact", "int8", "openvino", "openvino-bf16")
 
 
 @dataclass

@@ -79,9 +79,12 @@ def _model_options(p: argparse.ArgumentParser) -> None:
                         "one whose weights are present: RemoteCLIP, then the project's small model)")
     g.add_argument("--weights", help="checkpoint file to use instead of the registry's (open_clip state dict)")
     g.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)")
-    g.add_argument("--precision", choices=("exact", "int8"), default=None,
-                   help="exact (default) or int8: the CPU fast path, about 2x faster, embeddings within cosine "
-                        "0.99 of exact; its stores are kept apart from exact ones")
+    # backend.models.fast_path.PRECISIONS, spelled out: the CLI parses its arguments before importing torch.
+    g.add_argument("--precision", choices=("exact", "int8", "openvino", "openvino-bf16"), default=None,
+                   help="exact (default); int8: torch's dynamic int8 (Linear layers); openvino, openvino-bf16: the "
+                        "image tower in OpenVINO on the CPU (float32, bfloat16), for a convolutional tower such as "
+                        "the small model's the fastest (docs/PERFORMANCE.md); their stores are kept apart from "
+                        "exact ones")
     g.add_argument("--fast", action="store_const", const="int8", dest="precision",
                    help="same as --precision int8")
 

@@ -29,7 +29,14 @@ from ..query import change as change_detection
 from ..query import counting, similar_tiles, text_search, zero_shot  # modules: a test injects a fault into one
 from ..query import few_shot as few_shot_learning
 from ..query.marked_examples import examples_from_features, read_examples
-from ..query.surface_raster import check_raster_path, write_class_raster, write_heatmap
+from ..query.surface_raster import (
+    SurfaceRaster,
+    check_raster_path,
+    surface_raster_min_tiles,
+    surface_raster_of,
+    write_class_raster,
+    write_heatmap,
+)
 from ..query.vector_layer import VectorLayer, check_output_path, write_gpkg
 from ..raster.alignment import aligned_path, check_same_bands, overlap_bounds
 from ..raster.collections import raster_paths
@@ -91,6 +98,8 @@ class Answer:
     output: Path | None
     result: Any
     raster: Path | None = None  # the heatmap or class GeoTIFF written (if asked)
+    # The similarity surface as a raster (a large store asked for a raster answer: its polygons were not built).
+    surface: SurfaceRaster | None = None
 
 
 def plan_for(info: RasterInfo, model: LoadedModel, params: TilingParams) -> EmbeddingPlan:
@@ -268,17 +277,33 @@ def _with_heatmap(answer: Answer, heatmap: str | None, label: str) -> Answer:
     return replace(answer, raster=write_heatmap(heatmap, answer.store, answer.result.scores, label))
 
 
+def _as_raster(store: EmbeddingStore, surface_raster: bool, output: str | None) -> bool:
+    """Whether the similarity surface comes back as a raster instead of polygons: asked for, no GeoPackage (a
+    file gets its polygons), and a store of at least :func:`surface_raster_min_tiles` tiles."""
+    return surface_raster and not output and store.n_tiles >= surface_raster_min_tiles()
+
+
+def _with_surface(answer: Answer, as_raster: bool, label: str) -> Answer:
+    if not as_raster:
+        return answer
+    return replace(answer, surface=surface_raster_of(answer.store, answer.result.scores, label))
+
+
 def search(workspace: Workspace, spec: RasterSpec, queries: list[str], k: int = 10,
-           output: str | None = None, *, heatmap: str | None = None) -> Answer:
+           output: str | None = None, *, heatmap: str | None = None, surface_raster: bool = False) -> Answer:
     """Tiles matching the phrases (their embeddings averaged): layers ``hits`` and ``similarity``; with
-    ``heatmap``, the similarity as a GeoTIFF on the stride grid too."""
+    ``heatmap``, the similarity as a GeoTIFF on the stride grid too. ``surface_raster``: on a large store the
+    similarity comes back as ``Answer.surface`` (a GeoTIFF in memory) instead of the ``similarity`` polygons."""
     _check_output(output)
     _check_raster(heatmap)
     prepared, store = workspace.open(spec)
     model = prepared.model
-    ranked, layers = text_search.text_search(store, model, queries, k=k, templates=model.spec.prompt_templates)
+    as_raster = _as_raster(store, surface_raster, output)
+    ranked, layers = text_search.text_search(store, model, queries, k=k, templates=model.spec.prompt_templates,
+                                             surface=not as_raster)
     answer = _answer(model, store, layers, output, {"best_score": float(ranked.scores.max())}, ranked)
-    return _with_heatmap(answer, heatmap, " | ".join(queries))
+    label = " | ".join(queries)
+    return _with_surface(_with_heatmap(answer, heatmap, label), as_raster, label)
 
 
 def classify(workspace: Workspace, spec: RasterSpec, classes: list[str], output: str | None = None, *,
@@ -321,15 +346,18 @@ def count(workspace: Workspace, spec: RasterSpec, obj: str, output: str | None =
 
 def similar(workspace: Workspace, spec: RasterSpec, k: int = 10, tile_id: int | None = None,
             point: tuple[float, float] | None = None, output: str | None = None, *,
-            heatmap: str | None = None) -> Answer:
+            heatmap: str | None = None, surface_raster: bool = False) -> Answer:
     """Tiles like an example (a tile id, or the tile under a point in the raster's CRS): layers ``similar``
     and ``similarity``; with ``heatmap``, the similarity as a GeoTIFF too."""
     _check_output(output)
     _check_raster(heatmap)
     prepared, store = workspace.open(spec)
-    example, ranked, layers = similar_tiles.similar_tiles(store, k=k, tile_id=tile_id, point=point)
+    as_raster = _as_raster(store, surface_raster, output)
+    example, ranked, layers = similar_tiles.similar_tiles(store, k=k, tile_id=tile_id, point=point,
+                                                          surface=not as_raster)
     answer = _answer(prepared.model, store, layers, output, {"example_tile": example}, ranked)
-    return _with_heatmap(answer, heatmap, f"like tile {example}")
+    label = f"like tile {example}"
+    return _with_surface(_with_heatmap(answer, heatmap, label), as_raster, label)
 
 
 def change(workspace: Workspace, spec: RasterSpec, after: str, k: int = 10, output: str | None = None, *,

@@ -52,9 +52,11 @@ class EmbeddingOptions(BaseModel):
         None, description="1 or 3 band numbers used as R, G, B (null or []: chosen from the colour interpretation)")
     min_valid: float = bounds.MIN_VALID.field(0.01, description="skip tiles with a smaller valid fraction")
     batch_size: int = bounds.BATCH.field(32, description="tiles per forward pass")
-    precision: Literal["exact", "int8"] = Field(
-        "exact", description="int8: the CPU fast path (about 1.6x faster, cosine 0.9997 to exact); its stores are "
-                             "separate from exact ones")
+    precision: Literal["exact", "int8", "openvino", "openvino-bf16"] = Field(
+        "exact", description="int8: the CPU fast path (torch dynamic int8 of Linear layers); openvino / "
+                             "openvino-bf16: the image tower in OpenVINO on the CPU (float32 / bfloat16); see "
+                             "docs/PERFORMANCE.md for each one's speed and accuracy. Their stores are separate from "
+                             "exact ones")
 
     @model_validator(mode="after")
     def _one_tile_size(self) -> EmbeddingOptions:
@@ -191,6 +193,16 @@ class ErrorBody(BaseModel):
     raster: str | None = Field(None, description="409 only: the raster to POST /embed (a change request has two)")
 
 
+class RasterAnswer(BaseModel):
+    """A result raster carried in the answer: a GeoTIFF (float32 cosine similarity on the tile-stride grid, the
+    raster's CRS), base64-encoded."""
+
+    format: Literal["GTiff"] = "GTiff"
+    width: int
+    height: int
+    data: str = Field(..., description="the GeoTIFF file, base64")
+
+
 class QueryAnswer(BaseModel):
     """The answer of /search, /classify, /count, /similar and /change: result layers as GeoJSON in the raster's
     CRS."""
@@ -204,6 +216,9 @@ class QueryAnswer(BaseModel):
     raster: str | None = Field(None, description="heatmap or class GeoTIFF written, if one was asked for")
     summary: dict
     layers: dict[str, dict] = Field(..., description="layer name -> GeoJSON FeatureCollection")
+    rasters: dict[str, RasterAnswer] = Field(
+        default_factory=dict, description="layer name -> GeoTIFF: a store of at least "
+        "$REMOTECLIP_SURFACE_RASTER_MIN_TILES tiles (50,000) answers its surface ('similarity') here, not as polygons")
 
 
 class CatalogSearchRequest(BaseModel):

@@ -41,6 +41,27 @@ TRUST_ENV = "REMOTECLIP_TRUST_CHECKPOINTS"
 # Entries OpenAI's TorchScript archives keep in their state dict that are not model weights.
 _NON_WEIGHT_KEYS = ("input_resolution", "context_length", "vocab_size")
 _TEXT_BATCH = 256
+# A query's few phrases are encoded on one thread: a batch of 1 to 16 short texts is too small to split, and on
+# the shared 2-core bench machine two threads took 120-870 ms for one phrase of the small model's MiniLM tower
+# against 13-46 ms on one (every preemption of one thread stalls the other at the next barrier).
+_FEW_TEXTS = 16
+_THREADS_LOCK = threading.Lock()  # torch.set_num_threads also sets MKL's process-wide count: one change at a time
+
+
+@contextlib.contextmanager
+def text_threads(device: torch.device | str, n_texts: int) -> Iterator[None]:
+    """Run a few texts' forward passes on one CPU thread (the OpenMP count is per thread; MKL's is restored);
+    more than :data:`_FEW_TEXTS` texts, or a GPU, keep the threads as they are."""
+    if torch.device(device).type != "cpu" or n_texts > _FEW_TEXTS:
+        yield
+        return
+    with _THREADS_LOCK:
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
 
 @dataclass
@@ -60,7 +81,7 @@ class LoadedModel:
     image_size: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
-    precision: str = "exact"  # "exact", or "int8": the CPU fast path (backend.models.fast_path)
+    precision: str = "exact"  # "exact", "int8" (backend.models.fast_path), "openvino", "openvino-bf16" (.engines)
 
     @property
     def logit_scale(self) -> float:
@@ -109,7 +130,7 @@ class LoadedModel:
         if not texts:
             return torch.empty(0, self.embed_dim, dtype=torch.float32)
         out = []
-        with torch.inference_mode():
+        with torch.inference_mode(), text_threads(self.device, len(texts)):
             for start in range(0, len(texts), _TEXT_BATCH):
                 tokens = self.tokenizer(texts[start:start + _TEXT_BATCH]).to(self.device)
                 features = self.model.encode_text(tokens)
@@ -372,10 +393,12 @@ def load_model(name: str, weights: str | None = None, device: str | None = None,
     ``weights`` overrides where the checkpoint comes from; ``device`` is as for
     :func:`~backend.models.devices.select_device`. Runs in float16 on GPUs, float32 on the CPU.
     ``precision`` "int8" (CPU only) quantises the image tower (see :mod:`backend.models.fast_path`);
-    None or "exact" keeps full precision.
+    "openvino" and "openvino-bf16" (CPU only) run it in OpenVINO (:mod:`backend.models.engines`); None or
+    "exact" keeps full precision.
     """
     import open_clip
 
+    from .engines import ENGINE_PRECISIONS, openvino_image_tower
     from .fast_path import check_precision, quantize_image_tower
 
     spec = get_model_spec(name)
@@ -392,9 +415,11 @@ def load_model(name: str, weights: str | None = None, device: str | None = None,
         model.visual.to(memory_format=torch.channels_last)  # matches encode_images' NHWC input
     model.eval()
     model.requires_grad_(False)
+    size, mean, std = _preprocess(model)
     if precision == "int8":
         model = quantize_image_tower(model)
-    size, mean, std = _preprocess(model)
+    elif precision in ENGINE_PRECISIONS:
+        model = openvino_image_tower(model, size, precision)
     tokenizer = open_clip.get_tokenizer(spec.arch)
     log.info("loaded %s (%s) from %s on %s as %s", spec.name, spec.arch, path, dev, dtype)
     return LoadedModel(

@@ -23,17 +23,20 @@ import torch.nn.functional as F
 
 from ..errors import UserError
 
-PRECISIONS = ("exact", "int8")
+# exact, the int8 fast path, and the engines of backend.models.engines (OpenVINO float32 and bfloat16).
+PRECISIONS = ("exact", "int8", "openvino", "openvino-bf16")
 
 
 def check_precision(precision: str | None, device: torch.device) -> str:
     """``precision`` checked against the device; None means "exact". Raises UserError on a bad one."""
     text = (precision or "exact").strip().lower()
     if text not in PRECISIONS:
-        raise UserError(f"unknown precision '{precision}': use {' or '.join(PRECISIONS)}")
-    if text == "int8" and device.type != "cpu":
-        # Dynamic int8 kernels (fbgemm / oneDNN) exist for the CPU only; GPUs already run in float16.
-        raise UserError(f"precision int8 (--fast) runs on the CPU only, not on {device}: use --device cpu")
+        raise UserError(f"unknown precision '{precision}': use {', '.join(PRECISIONS)}")
+    if text != "exact" and device.type != "cpu":
+        # Dynamic int8 kernels (fbgemm / oneDNN) and the OpenVINO CPU plugin exist for the CPU only; GPUs
+        # already run in float16.
+        flag = " (--fast)" if text == "int8" else ""
+        raise UserError(f"precision {text}{flag} runs on the CPU only, not on {device}: use --device cpu")
     return text
 
 

@@ -32,11 +32,13 @@ def overlap_fraction(window: np.ndarray, others: np.ndarray) -> np.ndarray:
     return inter / np.maximum(smaller, 1)
 
 
-def ranking_scores(scores: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
+def ranking_scores(scores: np.ndarray, valid: np.ndarray | None, mean: float | None = None) -> np.ndarray:
     """The scores hits are ranked by: each tile's distance from the raster's mean score trusted in proportion
     to its valid fraction (``mean + valid * (score - mean)`` above the mean; below it the distance is stretched
     by the padded share instead, ``score - (1 - valid) * (mean - score)``). A full tile keeps its score; a padded
-    one always ranks below a full tile of the same score. Non-finite scores stay as they are.
+    one always ranks below a full tile of the same score. Non-finite scores stay as they are. ``mean``: the mean
+    score of all the raster's tiles when ``scores`` holds only some of them (a first pass's candidates); by default
+    the mean of the finite ``scores``.
 
     Why: an edge tile is padded by mirroring its own pixels, so the model sees a synthetic image in which the
     strip's content fills the tile several times over. On oils.tif (856 x 409 px, 125 px tiles, the small model)
@@ -52,10 +54,12 @@ def ranking_scores(scores: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
     finite = np.isfinite(scores)
     if not finite.any() or np.all(valid[finite] >= 1.0):
         return scores
-    mean = float(scores[finite].astype(np.float64).mean())
+    if mean is None:
+        mean = float(scores[finite].astype(np.float64).mean())
     distance = scores.astype(np.float64) - mean
     padded = 1.0 - valid
-    adjusted = np.where(distance >= 0, mean + valid * distance, scores + padded * distance)
+    with np.errstate(invalid="ignore"):  # unscored (-inf) rows: replaced by their own score just below
+        adjusted = np.where(distance >= 0, mean + valid * distance, scores + padded * distance)
     return np.where(finite, adjusted, scores).astype(np.float64)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -64,8 +65,13 @@ def class_embeddings(model, classes: Sequence[str], templates: Sequence[str] = D
     """
     import open_clip
 
-    weights = open_clip.build_zero_shot_classifier(
-        model.model, model.tokenizer, list(classes), list(templates), device=model.device)
+    from ..models.factory import text_threads
+
+    device = getattr(model, "device", None)
+    threads = text_threads(device, len(classes) * len(templates)) if device is not None else contextlib.nullcontext()
+    with threads:
+        weights = open_clip.build_zero_shot_classifier(
+            model.model, model.tokenizer, list(classes), list(templates), device=model.device)
     return weights.T.float().cpu().numpy()
 
 

@@ -35,8 +35,10 @@ def tile_at(store: EmbeddingStore, x: float, y: float) -> int:
 
 
 def similar_tiles(store: EmbeddingStore, k: int = 10, tile_id: int | None = None,
-                  point: tuple[float, float] | None = None) -> tuple[int, RankedTiles, list[VectorLayer]]:
-    """Tiles most like an example (a stored tile id, or the tile under a point); the example is excluded."""
+                  point: tuple[float, float] | None = None, surface: bool = True
+                  ) -> tuple[int, RankedTiles, list[VectorLayer]]:
+    """Tiles most like an example (a stored tile id, or the tile under a point); the example is excluded. The
+    similarity polygons only with ``surface``."""
     if (tile_id is None) == (point is None):
         raise UserError("give an example: a point (x and y in the raster's CRS) or a tile id, not both")
     if point is not None:
@@ -46,4 +48,4 @@ def similar_tiles(store: EmbeddingStore, k: int = 10, tile_id: int | None = None
     tile_id = int(tile_id)
     exclude = overlap_fraction(store.windows[tile_id], store.windows) > 0
     ranked = rank_tiles(store, np.asarray(store.embeddings[tile_id]), k, exclude=exclude)
-    return tile_id, ranked, hit_layers(store, ranked, f"like tile {tile_id}", hits_name="similar")
+    return tile_id, ranked, hit_layers(store, ranked, f"like tile {tile_id}", hits_name="similar", surface=surface)

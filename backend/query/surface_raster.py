@@ -12,6 +12,12 @@ Values: heatmap cells are cosine similarity (float32, unitless, -1 to 1; nodata 
 cells are class indices (uint8, 0 = the first class; nodata :data:`CLASS_NODATA`). Pure functions compute the
 array and its :class:`~affine.Affine`; the writers write tiled, DEFLATE-compressed GeoTIFFs with overviews,
 atomically (a temporary file renamed over the target).
+
+Large stores answer with a raster: past :func:`surface_raster_min_tiles` tiles (50,000; a GeoJSON surface of
+50,000 polygons is ~10 MB and takes seconds to build and to draw) the service returns the heatmap as a GeoTIFF
+held in memory (:class:`SurfaceRaster`, float32, LERC with a maximum error of 1e-4 in cosine, below the int8
+first pass's own error: 1 M cells of noise in 1.5 MB in 25 ms, where DEFLATE level 1 took 3.7 MB in 82 ms and no
+compression 4.2 MB) instead of the ``similarity`` polygons.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from affine import Affine
 
+from ..config import env_number
 from ..embedding.store import EmbeddingStore
 from ..errors import UserError
 from .class_colours import class_colour
@@ -34,6 +41,16 @@ from .vector_layer import check_output_folder
 HEAT_NODATA = -9999.0
 CLASS_NODATA = 255
 BLOCK_PX = 256  # GeoTIFF tile side (GDAL's default block for tiled files)
+
+
+SURFACE_RASTER_MIN_TILES = 50_000
+SURFACE_MAX_ERROR = 1e-4  # cosine similarity: LERC's bound on |cell value carried - cell value|
+
+
+def surface_raster_min_tiles() -> int:
+    """Tiles from which a service answer carries the similarity as a raster (``$REMOTECLIP_SURFACE_RASTER_MIN_TILES``,
+    read at each call)."""
+    return int(env_number("REMOTECLIP_SURFACE_RASTER_MIN_TILES", SURFACE_RASTER_MIN_TILES, "tiles", 1, whole=True))
 
 
 def class_rgba(name: str) -> tuple[int, int, int, int]:
@@ -84,6 +101,25 @@ def cell_means(store: EmbeddingStore, values: np.ndarray) -> tuple[np.ndarray, n
     """Per-cell mean of per-tile ``values`` (``N`` or ``N x C``, row-aligned with the store; non-finite rows do
     not count). Returns the means (``rows x cols`` or ``rows x cols x C``, NaN where no tile counts), the
     covering weight per cell (0: not scored) and the grid."""
+    grid = cell_grid(store)
+    values = np.asarray(values, dtype=np.float64)
+    flat = values.reshape(len(values), -1)
+    scored = np.isfinite(flat).all(axis=1)
+    tile_px = int(store.meta["tiling"]["tile_px"])
+    if tile_px == grid.stride_px:
+        # No overlap: each cell is one tile's (clipped at the raster's edge, it covers its cell's raster part
+        # whole), so the mean is that tile's value. The sparse products below take ~1 s on 1 M tiles.
+        ti, tj = store.windows[scored, 1] // tile_px, store.windows[scored, 0] // tile_px
+        weight = np.zeros((grid.n_rows, grid.n_cols))
+        weight[ti, tj] = 1.0
+        means = np.full((grid.n_rows, grid.n_cols, flat.shape[1]), np.nan)
+        means[ti, tj] = flat[scored]
+        return (means[..., 0] if values.ndim == 1 else means), weight, grid
+    return _sparse_cell_means(store, values)
+
+
+def _sparse_cell_means(store: EmbeddingStore, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, CellGrid]:
+    """The general case of :func:`cell_means`: sparse coverage products."""
     from scipy import sparse
 
     grid = cell_grid(store)
@@ -123,6 +159,36 @@ def class_array(store: EmbeddingStore, probabilities: np.ndarray) -> tuple[np.nd
     means, weight, grid = cell_means(store, probabilities)
     classes = np.nan_to_num(means, nan=-1.0).argmax(axis=2)
     return np.where(weight > 0, classes, CLASS_NODATA).astype(np.uint8), grid.transform
+
+
+@dataclass(frozen=True)
+class SurfaceRaster:
+    """A heatmap GeoTIFF in memory (float32 cosine similarity on the stride grid, nodata :data:`HEAT_NODATA`)."""
+
+    name: str
+    width: int
+    height: int
+    tiff: bytes
+
+
+def surface_raster_of(store: EmbeddingStore, scores: np.ndarray, label: str, name: str = "similarity",
+                      units: str = "cosine similarity") -> SurfaceRaster:
+    """The heatmap of per-tile ``scores`` as GeoTIFF bytes (tiled, LERC to within :data:`SURFACE_MAX_ERROR`), for
+    an HTTP answer."""
+    from rasterio.io import MemoryFile
+
+    array, transform = heatmap_array(store, scores)
+    profile = {"driver": "GTiff", "width": array.shape[1], "height": array.shape[0], "count": 1,
+               "dtype": "float32", "crs": store.crs_wkt, "transform": transform, "nodata": HEAT_NODATA,
+               "tiled": True, "blockxsize": BLOCK_PX, "blockysize": BLOCK_PX, "compress": "lerc",
+               "max_z_error": SURFACE_MAX_ERROR}
+    with MemoryFile() as mem:
+        with mem.open(**profile) as dst:
+            dst.write(array, 1)
+            dst.set_band_description(1, units)
+            dst.update_tags(QUERY=label, UNITS=units, STRIDE_PX=str(cell_grid(store).stride_px))
+        data = mem.read()
+    return SurfaceRaster(name, int(array.shape[1]), int(array.shape[0]), data)
 
 
 def check_raster_path(path: str | os.PathLike) -> Path:

@@ -3,6 +3,8 @@ embedded rasters (409 until a raster is embedded with the same model and tiling;
 
 from __future__ import annotations
 
+import base64
+
 from fastapi import APIRouter
 
 from .. import orchestration
@@ -15,6 +17,7 @@ from ..schemas import (
     CountRequest,
     FewShotRequest,
     QueryAnswer,
+    RasterAnswer,
     SearchRequest,
     SimilarRequest,
 )
@@ -30,12 +33,16 @@ def _geojson(answer: orchestration.Answer, include: set[str]) -> QueryAnswer:
         n_tiles=store.n_tiles, crs_wkt=store.crs_wkt, output=str(answer.output) if answer.output else None,
         raster=str(answer.raster) if answer.raster else None, summary=answer.summary,
         layers={layer.name: layer.geojson(store.crs_wkt) for layer in answer.layers if layer.name in include},
+        rasters={} if answer.surface is None or answer.surface.name not in include else {
+            answer.surface.name: RasterAnswer(width=answer.surface.width, height=answer.surface.height,
+                                              data=base64.b64encode(answer.surface.tiff).decode("ascii"))},
     )
 
 
 @router.post("/search")
 def search(req: SearchRequest, workspace: WorkspaceDep) -> QueryAnswer:
-    answer = orchestration.search(workspace, req.spec(), req.queries, req.k, req.output, heatmap=req.heatmap)
+    answer = orchestration.search(workspace, req.spec(), req.queries, req.k, req.output, heatmap=req.heatmap,
+                                  surface_raster=req.include_surface)
     return _geojson(answer, {"hits", "similarity"} if req.include_surface else {"hits"})
 
 
@@ -54,7 +61,7 @@ def count(req: CountRequest, workspace: WorkspaceDep) -> QueryAnswer:
 @router.post("/similar")
 def similar(req: SimilarRequest, workspace: WorkspaceDep) -> QueryAnswer:
     answer = orchestration.similar(workspace, req.spec(), req.k, req.tile_id, req.point(), req.output,
-                                    heatmap=req.heatmap)
+                                    heatmap=req.heatmap, surface_raster=req.include_surface)
     return _geojson(answer, {"similar", "similarity"} if req.include_surface else {"similar"})
 
 

@@ -233,3 +233,20 @@ def test_small_model_builds_offline_with_packaged_minilm(monkeypatch, tmp_path):
     images = m.encode_images(_pixels(1, 224))
     assert images.shape == (1, 384)
     _assert_unit_rows(images)
+
+
+def test_a_few_texts_run_on_one_thread_and_the_count_comes_back(tiny_model):
+    import torch
+
+    from backend.models import factory
+
+    before = torch.get_num_threads()
+    seen = []
+    with factory.text_threads("cpu", 4):
+        seen.append(torch.get_num_threads())
+    with factory.text_threads(torch.device("cpu"), factory._FEW_TEXTS + 1):  # many texts keep every thread
+        seen.append(torch.get_num_threads())
+    assert seen == [1, before] and torch.get_num_threads() == before
+    one = tiny_model.encode_texts(["a lake"])  # one thread
+    many = tiny_model.encode_texts(["a lake"] + ["x"] * factory._FEW_TEXTS)[:1]  # the usual threads
+    torch.testing.assert_close(one, many, atol=1e-6, rtol=0)

@@ -1,4 +1,4 @@
-"""Searching stores: exact chunked scores, the float16 first pass, the faiss index, memory mapping."""
+"""Searching stores: exact chunked scores, the float16 and int8 first passes, the faiss index, memory mapping."""
 
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ def test_bad_threshold_in_the_environment(monkeypatch, text):
 
 
 @pytest.mark.parametrize(("k", "max_overlap"), [(1, 0.0), (10, 0.0), (50, 0.5), (300, 0.0)])
-def test_rank_tiles_past_the_float16_size_gives_the_exact_hits(tmp_path, monkeypatch, k, max_overlap):
+def test_rank_tiles_past_the_int8_size_gives_the_exact_hits(tmp_path, monkeypatch, k, max_overlap):
     # A 2-D grid of overlapping windows (stride half a tile), so distinct hits skip neighbours.
     n, side = 40_000, 200
     e = _clustered(n, dim=64, clusters=300, seed=3)
@@ -140,24 +140,66 @@ def test_rank_tiles_past_the_float16_size_gives_the_exact_hits(tmp_path, monkeyp
     queries = [np.asarray(store.embeddings[i]) for i in rng.integers(n, size=3)]
     queries += [q / np.linalg.norm(q) for q in rng.standard_normal((2, 64)).astype(np.float32)]  # unlike any tile
     exact = [text_search.rank_tiles(store, q, k, max_overlap) for q in queries]
-    assert not (store.path / vector_index.HALF_FILE).exists()  # below the threshold: exact, no mirror
-    monkeypatch.setenv("REMOTECLIP_HALF_MIN_TILES", "10000")
+    assert not (store.path / vector_index.INT8_FILE).exists()  # below the threshold: exact, no mirror
+    monkeypatch.setenv("REMOTECLIP_INT8_MIN_TILES", "10000")
+    mirror = vector_index.int8_mirror(store.path, store.embeddings)
     for q, ex in zip(queries, exact):
         fast = text_search.rank_tiles(store, q, k, max_overlap)
         np.testing.assert_array_equal(fast.hits, ex.hits)
-        np.testing.assert_array_equal(fast.scores[fast.hits], ex.scores[ex.hits])  # exact scores for hits
+        # Float32 scores for hits (a gathered product may round its last bit unlike the full one).
+        np.testing.assert_allclose(fast.scores[fast.hits], ex.scores[ex.hits], rtol=0, atol=1e-6)
         assert np.all(np.isfinite(fast.scores))  # every tile stays on the similarity surface
-        assert np.max(np.abs(fast.scores - ex.scores)) <= 2 * vector_index.HALF_SCORE_ERROR
-    assert (store.path / vector_index.HALF_FILE).is_file()
+        assert np.max(np.abs(fast.scores - ex.scores)) <= mirror.bound(q)[2]
+    assert (store.path / vector_index.INT8_FILE).is_file() and (store.path / vector_index.INT8_META_FILE).is_file()
 
 
-def test_similar_tiles_past_the_float16_size_gives_the_exact_hits(tmp_path, monkeypatch):
+def test_int8_scan_gives_the_exact_top_10_and_a_sound_bound(tmp_path):
+    e = _clustered(20_000, dim=128, clusters=40, seed=8)
+    mirror = vector_index.int8_mirror(tmp_path, e)
+    assert mirror.codes.dtype == np.int8 and isinstance(mirror.codes, np.memmap)
+    np.testing.assert_allclose(mirror.column_mean, e.astype(np.float64).mean(axis=0), atol=1e-9)
+    rng = np.random.default_rng(9)
+    queries = [e[rng.integers(len(e))] + 0.1 * rng.standard_normal(128).astype(np.float32) for _ in range(6)]
+    queries += list(rng.standard_normal((4, 128)).astype(np.float32))  # text-like: unlike every tile
+    for q in queries:
+        q = (q / np.linalg.norm(q)).astype(np.float32)
+        exact = e @ q
+        scores, candidates, floor = vector_index.int8_first_pass(e, mirror, q, 10)
+        best = candidates[top_indices(scores[candidates], 10)]
+        np.testing.assert_array_equal(best, top_indices(exact, 10))
+        np.testing.assert_allclose(scores[candidates], exact[candidates], rtol=0, atol=1e-6)  # rescored in float32
+        bound = mirror.bound(q)[2]
+        left_out = np.setdiff1d(np.arange(len(e)), candidates)
+        assert np.all(exact[left_out] < floor) and np.max(np.abs(scores - exact)) <= bound
+        assert len(candidates) < len(e) // 4  # the bound rules most rows out
+    stale = vector_index.int8_mirror(tmp_path, e[:100])  # another store's shape: rebuilt, not reused
+    assert stale.codes.shape == (100, 128)
+
+
+def test_rank_tiles_int8_keeps_the_padded_tile_ranking(tmp_path, monkeypatch):
+    # Padded edge tiles are discounted from the mean of every tile's score: the int8 path must use that mean,
+    # not the mean of its candidates, or the hits change.
+    n = 30_000
+    e = _clustered(n, dim=32, clusters=60, seed=10)
+    store = _store(tmp_path, e)
+    valid = np.ones(n, np.float32)
+    valid[::7] = 0.3
+    monkeypatch.setattr(store, "valid", valid)
+    rng = np.random.default_rng(11)
+    queries = [np.asarray(e[i]) for i in rng.integers(n, size=3)]
+    exact = [text_search.rank_tiles(store, q, 20) for q in queries]
+    monkeypatch.setenv("REMOTECLIP_INT8_MIN_TILES", "10000")
+    for q, ex in zip(queries, exact):
+        np.testing.assert_array_equal(text_search.rank_tiles(store, q, 20).hits, ex.hits)
+
+
+def test_similar_tiles_past_the_int8_size_gives_the_exact_hits(tmp_path, monkeypatch):
     from backend.query.similar_tiles import similar_tiles
 
     n = 30_000
     store = _store(tmp_path, _clustered(n, dim=32, clusters=100, seed=5))
     exact = [similar_tiles(store, k=10, tile_id=t)[1] for t in (0, 123, 29_999)]
-    monkeypatch.setenv("REMOTECLIP_HALF_MIN_TILES", "10000")
+    monkeypatch.setenv("REMOTECLIP_INT8_MIN_TILES", "10000")
     for t, ex in zip((0, 123, 29_999), exact):
         _, fast, _ = similar_tiles(store, k=10, tile_id=t)
         np.testing.assert_array_equal(fast.hits, ex.hits)
@@ -171,7 +213,7 @@ def test_rank_tiles_falls_back_to_exact_when_candidates_run_out(tmp_path, monkey
     exclude = np.zeros(n, bool)
     exclude[np.argsort(-(np.asarray(store.embeddings) @ q))[:2000]] = True  # the best 2000 may not be hits
     exact = text_search.rank_tiles(store, q, 5, exclude=exclude)
-    monkeypatch.setenv("REMOTECLIP_HALF_MIN_TILES", "10000")
+    monkeypatch.setenv("REMOTECLIP_INT8_MIN_TILES", "10000")
     fast = text_search.rank_tiles(store, q, 5, exclude=exclude)
     np.testing.assert_array_equal(fast.hits, exact.hits)
     np.testing.assert_array_equal(fast.scores, exact.scores)  # the fallback scored every tile exactly
