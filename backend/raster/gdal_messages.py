@@ -14,10 +14,26 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import rasterio
+from rasterio.errors import NodataShadowWarning
+
+# Python warnings the product silences on purpose. rasterio's NodataShadowWarning (a raster with both a nodata value
+# and an alpha band): GDAL masks it by the nodata value, which is what the product reads; the line named backend
+# source paths and nothing a user could act on.
+SILENCED_WARNINGS: tuple[type[Warning], ...] = (NodataShadowWarning,)
+
+
+def silence_expected_warnings() -> None:
+    """Install the filters for :data:`SILENCED_WARNINGS` (done at import; tests that reset filters call it again)."""
+    for category in SILENCED_WARNINGS:
+        warnings.filterwarnings("ignore", category=category)
+
+
+silence_expected_warnings()
 
 DEBUG_LOG = logging.getLogger("backend.raster.gdal")
 _ROUTED = threading.Lock()

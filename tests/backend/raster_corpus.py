@@ -121,6 +121,13 @@ def alpha(d: Path) -> str:
     return write(d / "rgba.tif", data, colorinterp=["red", "green", "blue", "alpha"])
 
 
+def alpha_and_nodata(d: Path) -> str:
+    """An alpha band and a nodata value (rasterio's NodataShadowWarning case): GDAL masks by the nodata."""
+    data = _pixels("uint8", 4)
+    data[3] = 255
+    return write(d / "rgba_nodata.tif", data, colorinterp=["red", "green", "blue", "alpha"], nodata=0)
+
+
 def dataset_mask(d: Path) -> str:
     mask = np.zeros((H, W), dtype="uint8")
     mask[:, W // 4:] = 255
@@ -373,7 +380,8 @@ def _cases() -> list[Case]:
         "complex_int16", "complex64", "complex128")]
     cases += [Case("dtype_cint32", cint32, "ok"), Case("one_bit", one_bit, "ok")]
     cases += [Case(f"bands_{n}", bands(n), "ok") for n in (1, 2, 4, 5)]
-    cases += [Case("palette", palette, "ok"), Case("alpha", alpha, "ok"), Case("dataset_mask", dataset_mask, "ok"),
+    cases += [Case("palette", palette, "ok"), Case("alpha", alpha, "ok"),
+              Case("alpha_and_nodata", alpha_and_nodata, "ok"), Case("dataset_mask", dataset_mask, "ok"),
               Case("nodata_nan", float_nodata(float("nan"), "nan"), "ok"),
               Case("nodata_posinf", float_nodata(float("inf"), "posinf"), "ok"),
               Case("nodata_neginf", float_nodata(float("-inf"), "neginf"), "ok"),
