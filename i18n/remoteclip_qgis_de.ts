@@ -16,16 +16,16 @@ Embed it again now (in the background; cancel from the task manager), then searc
 Jetzt erneut einbetten (im Hintergrund; im Task-Manager abbrechbar) und dann erneut suchen?</translation>
     </message>
     <message>
-      <source>The catalogue could not be updated</source>
-      <translation>Der Katalog konnte nicht aktualisiert werden</translation>
-    </message>
-    <message>
       <source>A catalogue's name is 1 to 64 letters, digits, '_', '.' or '-', beginning with a letter or digit: '{0}' is not</source>
       <translation>Der Name eines Katalogs besteht aus 1 bis 64 Buchstaben, Ziffern, '_', '.' oder '-' und beginnt mit einem Buchstaben oder einer Ziffer: '{0}' tut das nicht</translation>
     </message>
     <message>
       <source>RemoteCLIP: add {0} to catalogue {1}</source>
       <translation>RemoteCLIP: {0} zum Katalog {1} hinzufügen</translation>
+    </message>
+    <message>
+      <source>The catalogue could not be updated</source>
+      <translation>Der Katalog konnte nicht aktualisiert werden</translation>
     </message>
     <message>
       <source>RemoteCLIP: search {0}</source>
@@ -164,6 +164,22 @@ Jetzt erneut einbetten (im Hintergrund; im Task-Manager abbrechbar) und dann ern
       <translation>Markierungen: {0}</translation>
     </message>
     <message>
+      <source>exact (PyTorch)</source>
+      <translation>exakt (PyTorch)</translation>
+    </message>
+    <message>
+      <source>int8 (PyTorch, faster, nearly the same)</source>
+      <translation>int8 (PyTorch, schneller, nahezu gleich)</translation>
+    </message>
+    <message>
+      <source>OpenVINO (the same results, faster)</source>
+      <translation>OpenVINO (gleiche Ergebnisse, schneller)</translation>
+    </message>
+    <message>
+      <source>OpenVINO bf16 (fastest, cosine 0.999 to exact)</source>
+      <translation>OpenVINO bf16 (am schnellsten, Kosinus 0,999 zu exakt)</translation>
+    </message>
+    <message>
       <source>RemoteCLIP: new catalogue</source>
       <translation>RemoteCLIP: neuer Katalog</translation>
     </message>
@@ -240,12 +256,8 @@ Jetzt erneut einbetten (im Hintergrund; im Task-Manager abbrechbar) und dann ern
       <translation>Bänder</translation>
     </message>
     <message>
-      <source>Fast (int8)</source>
-      <translation>Schnell (int8)</translation>
-    </message>
-    <message>
-      <source>Embed with the backend's int8 fast path (about 1.6 times faster on a CPU, nearly the same results); its embeddings are cached apart from exact ones</source>
-      <translation>Mit dem schnellen int8-Pfad des Backends einbetten (auf einer CPU etwa 1,6-mal schneller, nahezu gleiche Ergebnisse); seine Einbettungen werden getrennt von den exakten zwischengespeichert</translation>
+      <source>How the backend runs the image model on a CPU; each choice keeps its own cached embeddings. OpenVINO gives the same results as exact, several times faster (docs/PERFORMANCE.md)</source>
+      <translation>Wie das Backend das Bildmodell auf einer CPU ausführt; jede Wahl hat ihre eigenen zwischengespeicherten Einbettungen. OpenVINO liefert dieselben Ergebnisse wie exakt, um ein Mehrfaches schneller (docs/PERFORMANCE.md)</translation>
     </message>
     <message>
       <source>Precision</source>
@@ -1254,10 +1266,6 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
       <translation>Aufträge</translation>
     </message>
     <message>
-      <source>Embeddings</source>
-      <translation>Einbettungen</translation>
-    </message>
-    <message>
       <source>never ask</source>
       <translation>nie fragen</translation>
     </message>
@@ -1300,6 +1308,18 @@ Die festgelegten Pakete werden einmal heruntergeladen; das läuft im Hintergrund
     <message>
       <source>Test connection: unreachable ({0})</source>
       <translation>Verbindung testen: nicht erreichbar ({0})</translation>
+    </message>
+    <message>
+      <source>Fast (int8)</source>
+      <translation type="vanished">Schnell (int8)</translation>
+    </message>
+    <message>
+      <source>Embed with the backend's int8 fast path (about 1.6 times faster on a CPU, nearly the same results); its embeddings are cached apart from exact ones</source>
+      <translation type="vanished">Mit dem schnellen int8-Pfad des Backends einbetten (auf einer CPU etwa 1,6-mal schneller, nahezu gleiche Ergebnisse); seine Einbettungen werden getrennt von den exakten zwischengespeichert</translation>
+    </message>
+    <message>
+      <source>Embeddings</source>
+      <translation type="vanished">Einbettungen</translation>
     </message>
     <message>
       <source>Tile size (pixels)</source>

@@ -16,16 +16,16 @@ Embed it again now (in the background; cancel from the task manager), then searc
 Le plonger à nouveau maintenant (en arrière-plan ; annulable depuis le gestionnaire de tâches), puis relancer la recherche ?</translation>
     </message>
     <message>
-      <source>The catalogue could not be updated</source>
-      <translation>Le catalogue n'a pas pu être mis à jour</translation>
-    </message>
-    <message>
       <source>A catalogue's name is 1 to 64 letters, digits, '_', '.' or '-', beginning with a letter or digit: '{0}' is not</source>
       <translation>Le nom d'un catalogue compte 1 à 64 lettres, chiffres, '_', '.' ou '-' et commence par une lettre ou un chiffre : '{0}' ne convient pas</translation>
     </message>
     <message>
       <source>RemoteCLIP: add {0} to catalogue {1}</source>
       <translation>RemoteCLIP : ajouter {0} au catalogue {1}</translation>
+    </message>
+    <message>
+      <source>The catalogue could not be updated</source>
+      <translation>Le catalogue n'a pas pu être mis à jour</translation>
     </message>
     <message>
       <source>RemoteCLIP: search {0}</source>
@@ -164,6 +164,22 @@ Le plonger à nouveau maintenant (en arrière-plan ; annulable depuis le gestion
       <translation>Marques : {0}</translation>
     </message>
     <message>
+      <source>exact (PyTorch)</source>
+      <translation>exact (PyTorch)</translation>
+    </message>
+    <message>
+      <source>int8 (PyTorch, faster, nearly the same)</source>
+      <translation>int8 (PyTorch, plus rapide, presque identique)</translation>
+    </message>
+    <message>
+      <source>OpenVINO (the same results, faster)</source>
+      <translation>OpenVINO (mêmes résultats, plus rapide)</translation>
+    </message>
+    <message>
+      <source>OpenVINO bf16 (fastest, cosine 0.999 to exact)</source>
+      <translation>OpenVINO bf16 (le plus rapide, cosinus 0,999 à exact)</translation>
+    </message>
+    <message>
       <source>RemoteCLIP: new catalogue</source>
       <translation>RemoteCLIP : nouveau catalogue</translation>
     </message>
@@ -240,12 +256,8 @@ Le plonger à nouveau maintenant (en arrière-plan ; annulable depuis le gestion
       <translation>Bandes</translation>
     </message>
     <message>
-      <source>Fast (int8)</source>
-      <translation>Rapide (int8)</translation>
-    </message>
-    <message>
-      <source>Embed with the backend's int8 fast path (about 1.6 times faster on a CPU, nearly the same results); its embeddings are cached apart from exact ones</source>
-      <translation>Calculer les plongements avec le chemin rapide int8 du backend (environ 1,6 fois plus rapide sur un CPU, résultats presque identiques) ; ses plongements sont mis en cache à part des exacts</translation>
+      <source>How the backend runs the image model on a CPU; each choice keeps its own cached embeddings. OpenVINO gives the same results as exact, several times faster (docs/PERFORMANCE.md)</source>
+      <translation>Comment le backend exécute le modèle d'image sur un CPU ; chaque choix garde ses propres embeddings en cache. OpenVINO donne les mêmes résultats qu'exact, plusieurs fois plus vite (docs/PERFORMANCE.md)</translation>
     </message>
     <message>
       <source>Precision</source>
@@ -1254,10 +1266,6 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
       <translation>Tâches</translation>
     </message>
     <message>
-      <source>Embeddings</source>
-      <translation>Plongements</translation>
-    </message>
-    <message>
       <source>never ask</source>
       <translation>ne jamais demander</translation>
     </message>
@@ -1300,6 +1308,18 @@ Les paquets épinglés sont téléchargés une fois ; cela tourne en arrière-pl
     <message>
       <source>Test connection: unreachable ({0})</source>
       <translation>Tester la connexion : injoignable ({0})</translation>
+    </message>
+    <message>
+      <source>Fast (int8)</source>
+      <translation type="vanished">Rapide (int8)</translation>
+    </message>
+    <message>
+      <source>Embed with the backend's int8 fast path (about 1.6 times faster on a CPU, nearly the same results); its embeddings are cached apart from exact ones</source>
+      <translation type="vanished">Calculer les plongements avec le chemin rapide int8 du backend (environ 1,6 fois plus rapide sur un CPU, résultats presque identiques) ; ses plongements sont mis en cache à part des exacts</translation>
+    </message>
+    <message>
+      <source>Embeddings</source>
+      <translation type="vanished">Plongements</translation>
     </message>
     <message>
       <source>Tile size (pixels)</source>

@@ -38,7 +38,7 @@ from qgis.PyQt.QtWidgets import (
 
 from .i18n import tr
 from .model_weights import ModelDownloadTask, WeightsRow, model_label
-from .params import DEFAULT_OVERLAP, JobOptions, parse_bands, split_classes
+from .params import DEFAULT_OVERLAP, PRECISIONS, JobOptions, parse_bands, split_classes
 
 # Class names are model input: they stay in English whatever the UI language.
 PRESETS: dict[str, list[str]] = {
@@ -83,6 +83,14 @@ def layer_pixel_metres(layer) -> float | None:
 def default_tile_px(ground_m: float, pixel_m: float) -> int:
     """The backend's default tile side in pixels for a model's ``ground_m`` metres at ``pixel_m`` m pixels."""
     return max(MIN_TILE_PX, round(ground_m / pixel_m))
+
+
+def precision_choices() -> list[tuple[str, str]]:
+    """(value, label) of each precision the backend offers (``params.PRECISIONS``), for the dock's choice."""
+    labels = {"exact": tr("exact (PyTorch)"), "int8": tr("int8 (PyTorch, faster, nearly the same)"),
+              "openvino": tr("OpenVINO (the same results, faster)"),
+              "openvino-bf16": tr("OpenVINO bf16 (fastest, cosine 0.999 to exact)")}
+    return [(value, labels.get(value, value)) for value in PRECISIONS]
 
 
 class _Relay(QObject):
@@ -200,17 +208,20 @@ class RemoteClipDock(QgsDockWidget):
         self.bands_edit = QLineEdit()
         self.bands_edit.setPlaceholderText(tr("automatic, e.g. 3,2,1"))
         form.addRow(tr("Bands"), self.bands_edit)
-        self.fast_check = QCheckBox(tr("Fast (int8)"))
-        self.fast_check.setToolTip(tr("Embed with the backend's int8 fast path (about 1.6 times faster on a CPU, "
-                                      "nearly the same results); its embeddings are cached apart from exact ones"))
-        form.addRow(tr("Precision"), self.fast_check)
+        self.precision_combo = QComboBox()
+        for value, label in precision_choices():
+            self.precision_combo.addItem(label, value)
+        self.precision_combo.setToolTip(tr("How the backend runs the image model on a CPU; each choice keeps its own "
+                                           "cached embeddings. OpenVINO gives the same results as exact, several "
+                                           "times faster (docs/PERFORMANCE.md)"))
+        form.addRow(tr("Precision"), self.precision_combo)
         outer.addWidget(box)
         # one tiling state: what is set here is saved and used by the toolbar, the locator and the map tool too
         self.tile_spin.valueChanged.connect(self._save_tiling)
         self.ground_spin.valueChanged.connect(self._save_tiling)
         self.overlap_spin.valueChanged.connect(self._save_tiling)
         self.bands_edit.textChanged.connect(self._save_tiling)
-        self.fast_check.toggled.connect(self._save_tiling)
+        self.precision_combo.currentIndexChanged.connect(self._save_tiling)
         self.model_combo.currentIndexChanged.connect(self.update_tile_hint)
 
         # --- the running job
@@ -440,12 +451,20 @@ class RemoteClipDock(QgsDockWidget):
             self.ground_spin.setValue(float(getattr(settings, "ground_size_m", 0.0) or 0.0))
             self.overlap_spin.setValue(float(getattr(settings, "overlap", DEFAULT_OVERLAP)))
             self.bands_edit.setText(getattr(settings, "bands", "") or "")
-            self.fast_check.setChecked(settings.precision == "int8")
+            self.set_precision(settings.precision)
         finally:
             self._loading = False
         self._fill_models(manager.models())
         self._show_local_status(manager)
         self.update_tile_hint()
+
+    def precision(self) -> str:
+        """The chosen precision, one of ``params.PRECISIONS``."""
+        return self.precision_combo.currentData() or "exact"
+
+    def set_precision(self, value: str) -> None:
+        index = self.precision_combo.findData(value or "exact")
+        self.precision_combo.setCurrentIndex(max(0, index))
 
     def _save_tiling(self, *_) -> None:
         """The Tiling panel into the plugin's settings (saved), where every entry point reads it."""
@@ -456,7 +475,7 @@ class RemoteClipDock(QgsDockWidget):
         settings.ground_size_m = float(self.ground_spin.value() or 0.0)
         settings.overlap = float(self.overlap_spin.value())
         settings.bands = self.bands_edit.text().strip()
-        settings.precision = "int8" if self.fast_check.isChecked() else "exact"
+        settings.precision = self.precision()
         try:
             settings.save()
         except Exception:  # noqa: BLE001 - settings that cannot be written still hold for this session
@@ -751,7 +770,7 @@ class RemoteClipDock(QgsDockWidget):
         return JobOptions(model=self.model_combo.currentData() or "", tile_size=0 if ground else self.tile_spin.value(),
                           ground_size_m=ground, overlap=float(self.overlap_spin.value()),
                           bands=parse_bands(self.bands_edit.text()),
-                          precision="int8" if self.fast_check.isChecked() else "exact")
+                          precision=self.precision())
 
     def _job(self, endpoint: str, **query):
         """(params, render) for ``endpoint`` on the active raster with the dock's choices; None after a message."""

@@ -12,7 +12,6 @@ import threading
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtCore import QObject, Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -147,11 +146,6 @@ class SettingsDialog(QDialog):
         # --- jobs
         box = QGroupBox(tr("Jobs"))
         form = QFormLayout(box)
-        self.fast = QCheckBox(tr("Fast (int8)"))
-        self.fast.setChecked(settings.precision == "int8")
-        self.fast.setToolTip(tr("Embed with the backend's int8 fast path (about 1.6 times faster on a CPU, nearly "
-                                "the same results); its embeddings are cached apart from exact ones"))
-        form.addRow(tr("Embeddings"), self.fast)
         self.output = QgsFileWidget()
         self.output.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.output.setFilePath(settings.output_folder)
@@ -223,6 +217,6 @@ class SettingsDialog(QDialog):
                               token=self.token.text().strip() if remote else o.token,
                               default_model=o.default_model, weights=o.weights,
                               output_folder=self.output.filePath(), tile_size=o.tile_size,
-                              precision="int8" if self.fast.isChecked() else "exact",
+                              precision=o.precision,  # the dock's Tiling panel sets it
                               confirm_above_s=self.confirm.value(), base_python=self.base_python.filePath(),
                               torch_index=self.torch_index.currentText().strip() or "auto")

@@ -110,7 +110,7 @@ def test_settings_dialog_shows_and_returns_settings(qgis_app):
                        tile_size=64, output_folder="/tmp/o", confirm_above_s=120, base_python="/usr/bin/python3",
                        torch_index="cpu", precision="int8")
     dialog = SettingsDialog(s)
-    assert dialog.settings() == s and dialog.fast.isChecked()
+    assert dialog.settings() == s and not hasattr(dialog, "fast")  # precision: the dock's panel, not a second field
     assert not hasattr(dialog, "tile_size")  # one tiling state: the dock's panel, not a second field here
     dialog.torch_index.setCurrentText("https://mirror.example/whl")
     dialog.confirm.setValue(0)

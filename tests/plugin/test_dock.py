@@ -107,6 +107,24 @@ def test_presets_fill_the_class_list(plugin):
     assert dock.classes() == ["forest", "lake", "road", "field"]
 
 
+def test_the_precision_choice_offers_every_engine_and_is_the_requests(plugin, qgis_iface, with_backend):
+    """The dock offers each precision the backend takes (exact, int8, OpenVINO, OpenVINO bf16); the choice is
+    saved with the tiling and sent by every entry point."""
+    from remoteclip_qgis.params import PRECISIONS
+    from remoteclip_qgis.settings import PluginSettings
+
+    dock = plugin.dock
+    offered = [dock.precision_combo.itemData(i) for i in range(dock.precision_combo.count())]
+    assert offered == list(PRECISIONS)
+    _add_sample(qgis_iface)
+    dock.set_precision("openvino")
+    assert with_backend.settings.precision == "openvino" and PluginSettings.load().precision == "openvino"
+    assert plugin._job("search", queries=["lake"], k=10)[0].embed_request()["precision"] == "openvino"
+    assert dock._job("classify", classes=["a", "b"])[0].embed_request()["precision"] == "openvino"
+    dock.set_precision("exact")  # the module's backend is shared: leave it as found
+    assert with_backend.settings.precision == "exact"
+
+
 def test_bad_input_says_so_and_starts_no_task(plugin, qgis_iface):
     dock = plugin.dock
     bar = qgis_iface.messageBar()
@@ -139,6 +157,7 @@ def test_bad_input_says_so_and_starts_no_task(plugin, qgis_iface):
     check(dock.count, "Bands")
     dock.classify_button.click()  # the buttons go the same way: a message, no task, no traceback
     assert not plugin.tasks
+    dock.bands_edit.setText("")  # the Tiling panel is saved into the current backend's settings: leave it clean
 
 
 def test_classify_and_count_from_the_dock(plugin, qgis_iface, qgis_canvas, with_backend):
@@ -150,7 +169,7 @@ def test_classify_and_count_from_the_dock(plugin, qgis_iface, qgis_canvas, with_
     assert len(plugin.tasks) == 1 and len(dock.tasks) == 1
     tasks = list(dock.tasks)
     dock.object_edit.setText("storage tank")
-    dock.fast_check.setChecked(True)
+    dock.set_precision("int8")
     assert not dock.count_button.isEnabled() and not dock.classify_button.isEnabled()  # while a job runs
     dock.count_button.click()
     assert len(plugin.tasks) == 1
