@@ -404,14 +404,10 @@ class RemoteClipDock(QgsDockWidget):
     def add_active_layer_to_catalog(self):
         """Add the active raster layer to the chosen catalogue (asked for a new one's name when the search is in
         the active layer), with the dock's model and tiling for a new catalogue; returns the task or None."""
-        try:
-            options = self.options()
-        except ValueError as exc:
-            self._error(str(exc))
+        chosen = self._options_and_layer()
+        if chosen is None:
             return None
-        layer = self._raster_layer()
-        if layer is None:
-            return None
+        options, layer = chosen
         name = self._manager().settings.search_in or self.new_catalog()
         if not name:
             return None
@@ -772,16 +768,22 @@ class RemoteClipDock(QgsDockWidget):
                           bands=parse_bands(self.bands_edit.text()),
                           precision=self.precision())
 
-    def _job(self, endpoint: str, **query):
-        """(params, render) for ``endpoint`` on the active raster with the dock's choices; None after a message."""
+    def _options_and_layer(self):
+        """(the dock's choices, the active raster layer), or None after one message (malformed bands, no raster)."""
         try:
             options = self.options()
         except ValueError as exc:
             self._error(str(exc))
             return None
         layer = self._raster_layer()
-        if layer is None:
+        return None if layer is None else (options, layer)
+
+    def _job(self, endpoint: str, **query):
+        """(params, render) for ``endpoint`` on the active raster with the dock's choices; None after a message."""
+        chosen = self._options_and_layer()
+        if chosen is None:
             return None
+        options, layer = chosen
         job = self.plugin._job(endpoint, options, layer, **query)
         return None if job is None else (job[0], job[1], job[2].name())
 

@@ -43,6 +43,18 @@ def sample_raster(tmp_path) -> Path:
     return dst
 
 
+def wait_for_job(client, job: dict, headers: dict | None = None, timeout: float = 120.0) -> dict:
+    """Poll a service job (a ``POST /embed`` or catalogue answer, or ``{"id": ...}``) until it leaves queued/running;
+    returns its last status. Fails the test past ``timeout`` seconds."""
+    deadline = time.time() + timeout
+    job = job if "state" in job else client.get(f"/jobs/{job['id']}", headers=headers).json()
+    while job["state"] in ("queued", "running"):
+        assert time.time() < deadline, job
+        time.sleep(0.05)
+        job = client.get(f"/jobs/{job['id']}", headers=headers).json()
+    return job
+
+
 def backend_env(cache: Path, **extra: str) -> dict[str, str]:
     """Environment for a backend subprocess: private cache, offline hub, the tests' extra models."""
     env = dict(os.environ)

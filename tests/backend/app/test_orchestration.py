@@ -7,8 +7,6 @@ In-process (the CLI's ``main`` and Starlette's TestClient) because the counts co
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import rasterio
 from fastapi.testclient import TestClient
@@ -30,6 +28,8 @@ from backend.errors import (
 )
 from backend.raster.reader import TilingParams, describe
 from backend.raster.uploads import UploadTooLarge
+
+from ..conftest import wait_for_job
 
 
 @pytest.fixture
@@ -84,21 +84,6 @@ def test_cli_search_on_an_embedded_raster_opens_it_and_its_store_once(cache_dir,
     assert opens == {"raster": 1, "store": 1}  # before: the raster 2 times, the store looked up twice
 
 
-def _wait(client: TestClient, job_id: str) -> dict:
-    deadline = time.time() + 120
-    while (job := client.get(f"/jobs/{job_id}").json())["state"] in ("queued", "running"):
-        assert time.time() < deadline, job
-        time.sleep(0.05)
-    return job
-
-
-@pytest.fixture
-def client(cache_dir):
-    with TestClient(service.create_app("tok", device="cpu"), base_url="http://127.0.0.1",
-                    headers={"Authorization": "Bearer tok"}) as c:
-        yield c
-
-
 def test_plugin_flow_plans_once_and_a_second_search_reads_nothing(client, sample_raster, tiny_weights, opens,
                                                                  monkeypatch):
     """The plugin's search of a new raster: /search (409), /estimate, /embed, /search; then /search again."""
@@ -114,7 +99,7 @@ def test_plugin_flow_plans_once_and_a_second_search_reads_nothing(client, sample
     r = client.post("/embed", json=body)
     assert r.status_code == 202
     assert len(planned) == 1  # the 409, the estimate and the embed request planned from one opening
-    assert _wait(client, r.json()["id"])["state"] == "done"
+    assert wait_for_job(client, {"id": r.json()["id"]})["state"] == "done"
     opens.update(raster=0, store=0)
     first = client.post("/search", json=search)
     assert first.status_code == 200, first.text
@@ -127,7 +112,7 @@ def test_plugin_flow_plans_once_and_a_second_search_reads_nothing(client, sample
 
 def test_a_store_changed_under_the_service_is_looked_up_again(client, sample_raster, tiny_weights, opens):
     body = {"raster": str(sample_raster), "model": "tiny-local", "weights": str(tiny_weights), "tile_size": 64}
-    job = _wait(client, client.post("/embed", json=body).json()["id"])
+    job = wait_for_job(client, client.post("/embed", json=body).json())
     store = client.app.state.workspace.stores.get(job["result"]["store"])
     (store.path / "tiles.npz").write_bytes(b"damaged")
     r = client.post("/search", json=dict(body, queries=["lake"]))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import open_clip
-import pytest
 from fastapi.testclient import TestClient
 
 from backend.app import orchestration, service
@@ -21,6 +20,8 @@ from backend.models.registry import get_model_spec
 from backend.query.prompts import count_prompts
 from backend.query.transductive import transductive_or_zero_shot
 from backend.raster.reader import TilingParams
+
+from ..conftest import wait_for_job
 
 ENSEMBLE = ("a satellite photo of {}.", "an aerial photograph of {}.", "a satellite image of {}.",
             "{} seen from above.")
@@ -61,17 +62,8 @@ def test_transductive_classify_on_the_cli(cache_dir, sample_raster, tiny_weights
                      "plain zero-shot used"]
 
 
-@pytest.fixture
-def client(cache_dir):
-    with TestClient(service.create_app("tok", device="cpu"), base_url="http://127.0.0.1",
-                    headers={"Authorization": "Bearer tok"}) as c:
-        yield c
-
-
 def _embed(client: TestClient, body: dict) -> None:
-    job = client.post("/embed", json=body).json()
-    while job["state"] in ("queued", "running"):
-        job = client.get(f"/jobs/{job['id']}").json()
+    job = wait_for_job(client, client.post("/embed", json=body).json())
     assert job["state"] == "done", job
 
 

@@ -11,22 +11,14 @@ import rasterio
 from fastapi.testclient import TestClient
 from rasterio.io import MemoryFile
 
-from backend.app import service
 from backend.embedding.store import write_store
 from backend.query import surface_raster
 
-
-@pytest.fixture
-def client(cache_dir):
-    with TestClient(service.create_app("tok", device="cpu"), base_url="http://127.0.0.1",
-                    headers={"Authorization": "Bearer tok"}) as c:
-        yield c
+from ..conftest import wait_for_job
 
 
 def _embed(client: TestClient, body: dict) -> None:
-    job = client.post("/embed", json=body).json()
-    while job["state"] in ("queued", "running"):
-        job = client.get(f"/jobs/{job['id']}").json()
+    job = wait_for_job(client, client.post("/embed", json=body).json())
     assert job["state"] == "done", job
 
 

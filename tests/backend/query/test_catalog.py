@@ -19,7 +19,7 @@ from backend.embedding.store import EmbeddingStore
 from backend.query import catalog as catalogs
 
 from .. import raster_factory as rf
-from ..conftest import PYTHON, ROOT, backend_env
+from ..conftest import PYTHON, ROOT, backend_env, wait_for_job
 
 
 def model_args(weights) -> list[str]:
@@ -157,17 +157,6 @@ def test_torchrun_shares_the_rasters_out_by_rank(tmp_path, rasters, tiny_weights
     assert [e["store"] for e in spread["entries"]] == [e["store"] for e in single["entries"]]
 
 
-def _wait_job(client, headers, job: dict, timeout: float = 120.0) -> dict:
-    import time
-
-    deadline = time.time() + timeout
-    while job["state"] in ("queued", "running"):
-        assert time.time() < deadline, job
-        time.sleep(0.05)
-        job = client.get(f"/jobs/{job['id']}", headers=headers).json()
-    return job
-
-
 def test_http_adds_rasters_as_a_job_re_embeds_a_changed_one_and_removes(cache_dir, rasters, tiny_weights, tmp_path):
     """POST /catalogs/{name}/rasters over HTTP: a job over the tiles of every raster to embed; a raster changed on
     disk makes the search answer 409 naming it, adding it again embeds it again and the search answers 200."""
@@ -177,7 +166,7 @@ def test_http_adds_rasters_as_a_job_re_embeds_a_changed_one_and_removes(cache_di
     with TestClient(service.create_app("t", device="cpu"), base_url="http://127.0.0.1") as client:
         r = client.post("/catalogs/city/rasters", json=body, headers=headers)
         assert r.status_code == 202, r.text
-        job = _wait_job(client, headers, r.json())
+        job = wait_for_job(client, r.json(), headers)
         assert job["state"] == "done", job
         assert job["kind"] == "catalog" and job["total"] == 12 and job["done"] == 12  # 2 rasters x 3 x 2 tiles
         assert job["result"] == {"name": "city", "model": "tiny-local", "rasters": 2, "embedded": 2, "added": 2}
@@ -189,8 +178,8 @@ def test_http_adds_rasters_as_a_job_re_embeds_a_changed_one_and_removes(cache_di
         assert {f["properties"]["raster"] for f in r.json()["layers"]["catalog_hits"]["features"]} == {
             str(rasters[0]), str(rasters[1])}
         # adding a raster already embedded embeds nothing (its store is reused): no tiles to do
-        again = _wait_job(client, headers, client.post("/catalogs/city/rasters", json={"rasters": [str(rasters[1])]},
-                                                       headers=headers).json())
+        readd = client.post("/catalogs/city/rasters", json={"rasters": [str(rasters[1])]}, headers=headers)
+        again = wait_for_job(client, readd.json(), headers)
         assert again["state"] == "done" and again["result"]["rasters"] == 2 and again["total"] == 1
 
         with rasterio.open(rasters[0], "r+") as dst:  # new content, same file
@@ -200,7 +189,7 @@ def test_http_adds_rasters_as_a_job_re_embeds_a_changed_one_and_removes(cache_di
         assert r.status_code == 409 and r.json()["raster"] == str(rasters[0])
         old = catalogs.load_catalog("city").entries[0].store
         redo = client.post("/catalogs/city/rasters", json={"rasters": [r.json()["raster"]]}, headers=headers)
-        job = _wait_job(client, headers, redo.json())
+        job = wait_for_job(client, redo.json(), headers)
         assert job["state"] == "done" and job["total"] == 6 and job["done"] == 6  # that raster alone, again
         assert catalogs.load_catalog("city").entries[0].store not in (None, old)
         r = client.post("/catalog/search", json=search, headers=headers)
@@ -240,6 +229,6 @@ def test_http_add_refuses_bad_input_in_one_line_and_cancels(cache_dir, rasters, 
         r = client.post("/catalogs/big/rasters", json={"rasters": [str(big)], **model, "tile_size": 8},
                         headers=headers)
         client.post(f"/jobs/{r.json()['id']}/cancel", headers=headers)
-        job = _wait_job(client, headers, r.json())
+        job = wait_for_job(client, r.json(), headers)
         assert job["state"] == "cancelled", job
         assert not (catalogs.catalog_dir("big") / "catalog.json").exists()

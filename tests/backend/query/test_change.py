@@ -18,7 +18,7 @@ from backend.app.orchestration import RasterSpec, Workspace, change
 from backend.models.factory import load_model
 from backend.raster.reader import TilingParams
 
-from ..conftest import SHARED_RASTERS
+from ..conftest import SHARED_RASTERS, wait_for_job
 
 NAIP_2019 = SHARED_RASTERS / "m_4709963_se_14_1_20190904.tif"
 NAIP_2020 = SHARED_RASTERS / "m_4709963_se_14_1_20200831.tif"
@@ -198,8 +198,7 @@ def test_change_over_http_names_the_raster_to_embed(tmp_path, cache_dir, small_m
                 break
             to_embed = r.json()["raster"]
             job = client.post("/embed", json={**body, "raster": to_embed}, headers=headers).json()
-            while (state := client.get(f"/jobs/{job['id']}", headers=headers).json())["state"] in ("queued", "running"):
-                time.sleep(0.2)
+            state = wait_for_job(client, job, headers)
             assert state["state"] == "done", json.dumps(state)
         assert r.status_code == 200, r.text
         answer = r.json()
