@@ -286,7 +286,9 @@ def _as_raster(store: EmbeddingStore, surface_raster: bool, output: str | None) 
 def _with_surface(answer: Answer, as_raster: bool, label: str) -> Answer:
     if not as_raster:
         return answer
-    return replace(answer, surface=surface_raster_of(answer.store, answer.result.scores, label))
+    result = answer.result
+    return replace(answer, surface=surface_raster_of(answer.store, result.scores, label,
+                                                     query=getattr(result, "query", None)))
 
 
 def search(workspace: Workspace, spec: RasterSpec, queries: list[str], k: int = 10,
@@ -299,8 +301,10 @@ def search(workspace: Workspace, spec: RasterSpec, queries: list[str], k: int = 
     prepared, store = workspace.open(spec)
     model = prepared.model
     as_raster = _as_raster(store, surface_raster, output)
+    # A raster answer's surface comes from the pooled levels: the hits alone need scoring, unless a heatmap file
+    # (every tile) is written too.
     ranked, layers = text_search.text_search(store, model, queries, k=k, templates=model.spec.prompt_templates,
-                                             surface=not as_raster)
+                                             surface=not as_raster, every_score=not as_raster or bool(heatmap))
     answer = _answer(model, store, layers, output, {"best_score": float(ranked.scores.max())}, ranked)
     label = " | ".join(queries)
     return _with_surface(_with_heatmap(answer, heatmap, label), as_raster, label)
@@ -354,7 +358,8 @@ def similar(workspace: Workspace, spec: RasterSpec, k: int = 10, tile_id: int | 
     prepared, store = workspace.open(spec)
     as_raster = _as_raster(store, surface_raster, output)
     example, ranked, layers = similar_tiles.similar_tiles(store, k=k, tile_id=tile_id, point=point,
-                                                          surface=not as_raster)
+                                                          surface=not as_raster,
+                                                          every_score=not as_raster or bool(heatmap))
     answer = _answer(prepared.model, store, layers, output, {"example_tile": example}, ranked)
     label = f"like tile {example}"
     return _with_surface(_with_heatmap(answer, heatmap, label), as_raster, label)

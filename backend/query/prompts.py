@@ -71,7 +71,7 @@ def class_embeddings(model, classes: Sequence[str], templates: Sequence[str] = D
     threads = text_threads(device, len(classes) * len(templates)) if device is not None else contextlib.nullcontext()
     with threads:
         weights = open_clip.build_zero_shot_classifier(
-            model.model, model.tokenizer, list(classes), list(templates), device=model.device)
+            model.model, model.tokenize, list(classes), list(templates), device=model.device)
     return weights.T.float().cpu().numpy()
 
 

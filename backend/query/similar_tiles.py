@@ -35,10 +35,10 @@ def tile_at(store: EmbeddingStore, x: float, y: float) -> int:
 
 
 def similar_tiles(store: EmbeddingStore, k: int = 10, tile_id: int | None = None,
-                  point: tuple[float, float] | None = None, surface: bool = True
+                  point: tuple[float, float] | None = None, surface: bool = True, every_score: bool = True
                   ) -> tuple[int, RankedTiles, list[VectorLayer]]:
     """Tiles most like an example (a stored tile id, or the tile under a point); the example is excluded. The
-    similarity polygons only with ``surface``."""
+    similarity polygons only with ``surface`` (which needs ``every_score``, see :func:`.text_search.rank_tiles`)."""
     if (tile_id is None) == (point is None):
         raise UserError("give an example: a point (x and y in the raster's CRS) or a tile id, not both")
     if point is not None:
@@ -47,5 +47,6 @@ def similar_tiles(store: EmbeddingStore, k: int = 10, tile_id: int | None = None
         raise UserError(f"tile {tile_id} does not exist: the store has tiles 0 to {store.n_tiles - 1}")
     tile_id = int(tile_id)
     exclude = overlap_fraction(store.windows[tile_id], store.windows) > 0
-    ranked = rank_tiles(store, np.asarray(store.embeddings[tile_id]), k, exclude=exclude)
+    ranked = rank_tiles(store, np.asarray(store.embeddings[tile_id]), k, exclude=exclude,
+                        every_score=every_score or surface)
     return tile_id, ranked, hit_layers(store, ranked, f"like tile {tile_id}", hits_name="similar", surface=surface)

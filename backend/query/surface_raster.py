@@ -171,13 +171,30 @@ class SurfaceRaster:
     tiff: bytes
 
 
-def surface_raster_of(store: EmbeddingStore, scores: np.ndarray, label: str, name: str = "similarity",
-                      units: str = "cosine similarity") -> SurfaceRaster:
+def surface_raster_of(store: EmbeddingStore, scores: np.ndarray | None, label: str, name: str = "similarity",
+                      units: str = "cosine similarity", query: np.ndarray | None = None) -> SurfaceRaster:
     """The heatmap of per-tile ``scores`` as GeoTIFF bytes (tiled, LERC to within :data:`SURFACE_MAX_ERROR`), for
-    an HTTP answer."""
+    an HTTP answer; a grid of more than :func:`~.surface_levels.surface_max_cells` cells comes at the coarser
+    level that fits (block means, :mod:`.surface_levels`): from the pooled embeddings when the scores are a unit
+    ``query``'s cosine similarities (``scores`` may then be None or partial), else from ``scores``."""
     from rasterio.io import MemoryFile
 
-    array, transform = heatmap_array(store, scores)
+    from .surface_levels import block_means, level_for, level_heatmap, surface_level, surface_max_cells
+
+    grid = cell_grid(store)
+    f = level_for(grid.n_rows, grid.n_cols, surface_max_cells())
+    if f > 1 and query is not None:
+        level = surface_level(store, f)
+        array, transform = level_heatmap(level, query, HEAT_NODATA), level.transform
+    else:
+        if query is not None and (scores is None or not np.isfinite(scores).all()):
+            from .vector_index import exact_scores
+
+            scores = exact_scores(store.embeddings, query)  # hits-only scores (the approximate index): all of them
+        if scores is None:
+            raise ValueError("a surface at full resolution needs every tile's score")
+        array, transform = heatmap_array(store, scores)
+        array, transform = block_means(array, HEAT_NODATA, f), transform @ Affine.scale(f)
     profile = {"driver": "GTiff", "width": array.shape[1], "height": array.shape[0], "count": 1,
                "dtype": "float32", "crs": store.crs_wkt, "transform": transform, "nodata": HEAT_NODATA,
                "tiled": True, "blockxsize": BLOCK_PX, "blockysize": BLOCK_PX, "compress": "lerc",
@@ -186,7 +203,8 @@ def surface_raster_of(store: EmbeddingStore, scores: np.ndarray, label: str, nam
         with mem.open(**profile) as dst:
             dst.write(array, 1)
             dst.set_band_description(1, units)
-            dst.update_tags(QUERY=label, UNITS=units, STRIDE_PX=str(cell_grid(store).stride_px))
+            dst.update_tags(QUERY=label, UNITS=units, STRIDE_PX=str(grid.stride_px), LEVEL=str(f),
+                            CELL_PX=str(grid.stride_px * f))
         data = mem.read()
     return SurfaceRaster(name, int(array.shape[1]), int(array.shape[0]), data)
 

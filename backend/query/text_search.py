@@ -16,10 +16,12 @@ from .vector_layer import VectorLayer
 
 @dataclass
 class RankedTiles:
-    """Scores of every stored tile and the chosen hits (row indices into the store, best first)."""
+    """Scores of the stored tiles and the chosen hits (row indices into the store, best first); ``query`` is the
+    unit vector they were scored against. Tiles not scored (hits only, from the approximate index) are -inf."""
 
     scores: np.ndarray
     hits: np.ndarray
+    query: np.ndarray | None = None
 
 
 # Candidates per wanted hit taken from the approximate index (more than k: overlapping ones are dropped).
@@ -27,28 +29,41 @@ ANN_CANDIDATES_PER_HIT = 64
 
 
 def rank_tiles(store: EmbeddingStore, query: np.ndarray, k: int, max_overlap: float = 0.0,
-               exclude: np.ndarray | None = None) -> RankedTiles:
-    """Cosine similarity of every tile to a unit ``query`` vector, and the top-k distinct tiles.
+               exclude: np.ndarray | None = None, every_score: bool = True) -> RankedTiles:
+    """Cosine similarity of the tiles to a unit ``query`` vector, and the top-k distinct tiles.
 
-    Below :func:`~.vector_index.int8_min_tiles` tiles (1,000,000): exact, streamed over the memory-mapped
-    store in chunks. From there: the int8 first pass (:func:`~.vector_index.int8_first_pass`), whose
-    candidates are rescored exactly, so the hits are the exact search's (checked: when padded candidates rank
-    below what a left-out tile could score, every tile is scored exactly); the other tiles keep their int8
-    scores (typically within 1e-3) on the similarity surface. From :func:`~.vector_index.ann_min_tiles`
-    (2,000,000): the approximate index; only its candidates are scored (exactly), the other tiles' scores
-    are -inf and they are left out of the similarity surface.
+    With ``every_score`` (a caller that shows or writes every tile's score): below
+    :func:`~.vector_index.int8_min_tiles` tiles (1,000,000) exact, streamed over the memory-mapped store in
+    chunks; from there the int8 first pass (:func:`~.vector_index.int8_first_pass`), whose candidates are rescored
+    exactly, so the hits are the exact search's (checked: when padded candidates rank below what a left-out tile
+    could score, every tile is scored exactly); the other tiles keep their int8 scores (typically within 1e-3).
+
+    Without it (hits only: a service answer whose surface comes from :mod:`.surface_levels`), from
+    :func:`~.vector_index.ann_min_tiles` tiles (1,000,000) the approximate index gives the candidates, scored
+    exactly; the other tiles are -inf.
 
     Hits are chosen by :func:`~.hit_selection.ranking_scores` (padded edge tiles discounted by their padded
     share); ``scores`` stay the raw cosine similarities, which the layers show.
     """
     n = store.n_tiles
+    query = np.asarray(query, dtype=np.float32)
     want = min(n, max(1024, ANN_CANDIDATES_PER_HIT * k))
-    if n >= ann_min_tiles():
-        ids, candidate_scores = store_ann(store).search(store.embeddings, query, want)
+    if not every_score and n >= ann_min_tiles():
+        ann = store_ann(store)
+        mean = float(ann.column_mean @ query)  # the mean score of every tile, for the padded-tile discount
+        # First the few best (4k + 32: each rescored candidate is a random read of the store), then ``want``
+        # when overlaps or exclusions use them up.
+        for wanted in sorted({min(want, 4 * k + 32), want}):
+            ids, candidate_scores = ann.search(store.embeddings, query, wanted)
+            order = np.argsort(ids)  # in tile order: ties go to the lower tile id, as in the exact search
+            ids, candidate_scores = ids[order], candidate_scores[order]
+            chosen = select_distinct(ranking_scores(candidate_scores, store.valid[ids], mean), store.windows[ids],
+                                     k, max_overlap, None if exclude is None else exclude[ids])
+            if len(chosen) == min(k, n):
+                break
         scores = np.full(n, -np.inf, dtype=np.float32)
         scores[ids] = candidate_scores
-        return RankedTiles(scores, select_distinct(ranking_scores(scores, store.valid), store.windows, k,
-                                                   max_overlap, exclude))
+        return RankedTiles(scores, ids[chosen], query)
     if n >= int8_min_tiles():
         mirror = int8_mirror(store.path, store.embeddings)
         approx, bound = int8_approx(mirror, query)
@@ -66,11 +81,11 @@ def rank_tiles(store: EmbeddingStore, query: np.ndarray, k: int, max_overlap: fl
             # A left-out tile scores below ``floor``, and its ranking score is at most its score: hits ranked
             # at least there are the exact search's.
             if len(candidates) == n or (len(hits) == min(k, n) and ranks[hits[-1]] >= floor):
-                return RankedTiles(scores, hits)
+                return RankedTiles(scores, hits, query)
         # Overlaps, exclusions or padded tiles used up the candidates before k sure hits: score every tile.
     scores = exact_scores(store.embeddings, query)
     return RankedTiles(scores, select_distinct(ranking_scores(scores, store.valid), store.windows, k, max_overlap,
-                                               exclude))
+                                               exclude), query)
 
 
 def hit_layers(store: EmbeddingStore, ranked: RankedTiles, label: str, hits_name: str = "hits",
@@ -97,10 +112,11 @@ def hit_layers(store: EmbeddingStore, ranked: RankedTiles, label: str, hits_name
 
 
 def text_search(store: EmbeddingStore, model, queries: Sequence[str], k: int = 10,
-                templates: Sequence[str] = DEFAULT_TEMPLATES, max_overlap: float = 0.0, surface: bool = True
-                ) -> tuple[RankedTiles, list[VectorLayer]]:
+                templates: Sequence[str] = DEFAULT_TEMPLATES, max_overlap: float = 0.0, surface: bool = True,
+                every_score: bool = True) -> tuple[RankedTiles, list[VectorLayer]]:
     """Search a store for one or more phrases (their embeddings averaged); returns ranks and layers (the
-    similarity polygons only with ``surface``)."""
+    similarity polygons only with ``surface``, which needs ``every_score``)."""
     phrases = clean_phrases(queries)
-    ranked = rank_tiles(store, phrase_embedding(model, phrases, templates), k, max_overlap)
+    ranked = rank_tiles(store, phrase_embedding(model, phrases, templates), k, max_overlap,
+                        every_score=every_score or surface)
     return ranked, hit_layers(store, ranked, " | ".join(phrases), surface=surface)

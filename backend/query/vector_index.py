@@ -25,7 +25,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,9 +49,10 @@ CHUNK_ROWS = 131_072
 # half float32's time; choosing and reading the rows to rescore cost the rest). Below a million tiles the
 # float32 scan is cheap and the mirror not worth a file. $REMOTECLIP_INT8_MIN_TILES overrides it.
 INT8_MIN_TILES = 1_000_000
-# Past this many tiles searches use the approximate index (exact search costs ~100 ms per million tiles);
-# $REMOTECLIP_ANN_MIN_TILES overrides it.
-ANN_MIN_TILES = 2_000_000
+# From this many tiles a search that answers its hits alone (its surface comes from the pooled levels of
+# ``surface_levels``) takes them from the approximate index: a float32 scan of a million 384-d tiles reads 1.5 GB
+# (50-60 ms on the 2-core bench machine), the index's candidates ~1 ms. $REMOTECLIP_ANN_MIN_TILES overrides it.
+ANN_MIN_TILES = 1_000_000
 
 
 def int8_min_tiles() -> int:
@@ -199,23 +202,35 @@ class Int8Mirror:
         return codes, t, bound
 
 
-def int8_mirror(store_dir: Path, embeddings: np.ndarray) -> Int8Mirror:
-    """The int8 mirror of a store's embeddings (codes memory-mapped); written (atomically) when missing or not
-    matching the store's shape."""
+def load_int8_mirror(store_dir: Path, shape: tuple[int, int], name: str = "embeddings") -> Int8Mirror | None:
+    """The int8 mirror ``<name>_i8.npy`` / ``.npz`` beside a store (codes memory-mapped), or None when missing,
+    unreadable or not of ``shape`` rows x dimensions."""
     store_dir = Path(store_dir)
-    codes_path, meta_path = store_dir / INT8_FILE, store_dir / INT8_META_FILE
-    n, dim = embeddings.shape
+    n, dim = shape
     try:
-        codes = np.load(codes_path, mmap_mode="r")
-        with np.load(meta_path) as meta:
+        codes = np.load(store_dir / f"{name}_i8.npy", mmap_mode="r")
+        with np.load(store_dir / f"{name}_i8.npz") as meta:
             scale, bounds, column_mean = meta["scale"], meta["bounds"], meta["column_mean"]
-        if codes.shape == (n, dim) and scale.shape == (n,) and column_mean.shape == (dim,):
-            return Int8Mirror(codes, scale, float(bounds[0]), float(bounds[1]), column_mean)
     except (OSError, ValueError, KeyError):
-        pass
+        return None
+    if codes.shape == (n, dim) and scale.shape == (n,) and column_mean.shape == (dim,):
+        return Int8Mirror(codes, scale, float(bounds[0]), float(bounds[1]), column_mean)
+    return None
+
+
+def int8_mirror(store_dir: Path, embeddings: np.ndarray, name: str = "embeddings") -> Int8Mirror:
+    """The int8 mirror of ``embeddings`` (``N x D``, may be a memmap; the store's own are ``embeddings_i8.npy``
+    and ``embeddings_i8.npz``, other arrays' go by ``name``): loaded, or written (atomically) when missing or not
+    matching their shape."""
+    store_dir = Path(store_dir)
+    n, dim = embeddings.shape
+    found = load_int8_mirror(store_dir, (n, dim), name)
+    if found is not None:
+        return found
+    codes_path, meta_path = store_dir / f"{name}_i8.npy", store_dir / f"{name}_i8.npz"
     fd, tmp = tempfile.mkstemp(prefix=".i8.", suffix=".npy", dir=store_dir)
     os.close(fd)
-    tmp_meta = store_dir / f".{INT8_META_FILE}.tmp.npz"
+    tmp_meta = store_dir / f".{name}_i8.tmp.npz"
     try:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.int8, shape=(n, dim))
         scale = np.empty(n, dtype=np.float32)
@@ -299,6 +314,9 @@ class AnnIndex:
     index: object  # faiss.IndexIVFScalarQuantizer
     nprobe: int
     rescore: int  # candidates per wanted hit that are rescored exactly
+    # The mean embedding (float64, D): the mean score of every tile is ``column_mean @ q`` without a scan, which
+    # the padded-tile discount of hits taken from candidates alone needs. None for an index saved without it.
+    column_mean: np.ndarray | None = None
 
     @staticmethod
     def build(embeddings: np.ndarray, seed: int = 0) -> AnnIndex:
@@ -318,9 +336,12 @@ class AnnIndex:
         index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
                                               faiss.METRIC_INNER_PRODUCT)
         index.train(np.ascontiguousarray(embeddings[train_rows], dtype=np.float32))
+        total = np.zeros(dim, dtype=np.float64)
         for start in range(0, n, CHUNK_ROWS):
-            index.add(np.ascontiguousarray(embeddings[start:start + CHUNK_ROWS], dtype=np.float32))
-        ann = AnnIndex(index, nprobe=1, rescore=4)
+            rows = np.ascontiguousarray(embeddings[start:start + CHUNK_ROWS], dtype=np.float32)
+            index.add(rows)
+            total += rows.sum(axis=0, dtype=np.float64)
+        ann = AnnIndex(index, nprobe=1, rescore=4, column_mean=total / max(n, 1))
         ann.nprobe = ann._tune(embeddings, rng)
         return ann
 
@@ -368,7 +389,8 @@ class AnnIndex:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        meta = json.dumps({"nprobe": self.nprobe, "rescore": self.rescore, "ntotal": int(self.index.ntotal)})
+        meta = json.dumps({"nprobe": self.nprobe, "rescore": self.rescore, "ntotal": int(self.index.ntotal),
+                           "column_mean": None if self.column_mean is None else self.column_mean.tolist()})
         tmp_meta = store_dir / f".{ANN_META_FILE}.tmp"
         tmp_meta.write_text(meta)
         os.replace(tmp_meta, store_dir / ANN_META_FILE)
@@ -386,13 +408,31 @@ class AnnIndex:
             return None
         if int(index.ntotal) != n_rows or int(meta.get("ntotal", -1)) != n_rows:
             return None
-        return AnnIndex(index, nprobe=int(meta["nprobe"]), rescore=int(meta["rescore"]))
+        mean = meta.get("column_mean")
+        return AnnIndex(index, nprobe=int(meta["nprobe"]), rescore=int(meta["rescore"]),
+                        column_mean=None if mean is None else np.asarray(mean, dtype=np.float64))
+
+
+# Indexes held in memory, most recent last: reading a million tiles' index from disk takes ~80 ms, a query ~3 ms.
+# Two: a store and its change partner, or two stores searched in turn (each ~400 MB per million 384-d tiles).
+_ANN_HELD = 2
+_ANN_CACHE: OrderedDict[tuple[str, int], AnnIndex] = OrderedDict()
+_ANN_LOCK = threading.Lock()
 
 
 def store_ann(store) -> AnnIndex:
-    """The approximate index of an EmbeddingStore: loaded from beside it, or built and saved there."""
-    ann = AnnIndex.load(store.path, store.n_tiles)
-    if ann is None:
-        ann = AnnIndex.build(store.embeddings)
-        ann.save(store.path)
-    return ann
+    """The approximate index of an EmbeddingStore: held in memory, else loaded from beside it, else built and
+    saved there (tens of seconds on a million tiles)."""
+    key = (str(store.path), store.n_tiles)
+    with _ANN_LOCK:
+        ann = _ANN_CACHE.get(key)
+        if ann is None or not (Path(store.path) / ANN_FILE).is_file():  # a file removed under the cache: rebuilt
+            ann = AnnIndex.load(store.path, store.n_tiles)
+            if ann is None or ann.column_mean is None:
+                ann = AnnIndex.build(store.embeddings)
+                ann.save(store.path)
+            _ANN_CACHE[key] = ann
+            while len(_ANN_CACHE) > _ANN_HELD:
+                _ANN_CACHE.popitem(last=False)
+        _ANN_CACHE.move_to_end(key)
+        return ann

@@ -78,3 +78,37 @@ def test_no_overlap_cell_means_equal_the_sparse_ones(tmp_path, width):
     slow, slow_weight, _ = surface_raster._sparse_cell_means(store, values)
     np.testing.assert_array_equal(weight > 0, slow_weight > 0)
     np.testing.assert_allclose(fast, slow, rtol=1e-12, equal_nan=True)
+
+
+def test_past_the_index_size_the_hits_stay_exact_and_the_surface_comes_at_a_coarser_level(
+        client, sample_raster, tiny_weights, monkeypatch, tmp_path):
+    from backend.query.surface_levels import block_means
+
+    body = {"raster": str(sample_raster), "model": "tiny-local", "weights": str(tiny_weights), "tile_size": 64,
+            "overlap": 0.5}
+    _embed(client, body)
+    exact = client.post("/search", json=dict(body, queries=["lake"], k=3, heatmap=str(tmp_path / "heat.tif"))).json()
+    with rasterio.open(tmp_path / "heat.tif") as src:
+        cells = src.read(1)
+        transform = src.transform
+    n, (rows, cols) = exact["n_tiles"], cells.shape
+    monkeypatch.setenv("REMOTECLIP_SURFACE_RASTER_MIN_TILES", str(n))
+    monkeypatch.setenv("REMOTECLIP_ANN_MIN_TILES", str(n))  # hits from the approximate index's candidates
+    monkeypatch.setenv("REMOTECLIP_SURFACE_MAX_CELLS", str(-(-rows // 2) * -(-cols // 2)))  # level 2 fits
+    r = client.post("/search", json=dict(body, queries=["lake"], k=3))
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["layers"]["hits"] == exact["layers"]["hits"]
+    with MemoryFile(base64.b64decode(answer["rasters"]["similarity"]["data"])) as mem, mem.open() as src:
+        coarse, tags = src.read(1), src.tags()
+        assert src.shape == (-(-rows // 2), -(-cols // 2)) and tags["LEVEL"] == "2"
+        assert src.transform == transform @ rasterio.Affine.scale(2)
+    expected = block_means(cells, surface_raster.HEAT_NODATA, 2)
+    np.testing.assert_array_equal(coarse == surface_raster.HEAT_NODATA, expected == surface_raster.HEAT_NODATA)
+    assert np.abs(coarse - expected).max() < 5e-3  # the int8 mirror of the pooled embeddings (and LERC's 1e-4)
+    from backend.config import cache_root
+
+    store_dir = cache_root() / "stores" / answer["store"]
+    assert (store_dir / "ann.faiss").is_file() and (store_dir / "surface_level2.json").is_file()
+    similar = client.post("/similar", json=dict(body, tile_id=0, k=3)).json()
+    assert set(similar["rasters"]) == {"similarity"} and len(similar["layers"]["similar"]["features"]) == 3

@@ -250,3 +250,19 @@ def test_a_few_texts_run_on_one_thread_and_the_count_comes_back(tiny_model):
     one = tiny_model.encode_texts(["a lake"])  # one thread
     many = tiny_model.encode_texts(["a lake"] + ["x"] * factory._FEW_TEXTS)[:1]  # the usual threads
     torch.testing.assert_close(one, many, atol=1e-6, rtol=0)
+
+
+def test_padding_is_cut_for_a_tower_that_masks_it_and_the_embeddings_stay(tiny_model):
+    from backend.models.factory import load_model
+
+    small = load_model("remoteclip-qgis-small", device="cpu")  # the shipped weights: a Hugging Face text tower
+    texts = ["a lake", "a satellite photo of dense residential houses beside a river."]
+    padded = small.tokenizer(texts)
+    cut = small.tokenize(texts)
+    assert cut.shape[1] < padded.shape[1] and (padded[:, cut.shape[1]:] == 0).all()
+    torch.testing.assert_close(cut, padded[:, :cut.shape[1]])
+    with torch.inference_mode():
+        full = torch.nn.functional.normalize(small.model.encode_text(padded).float(), dim=-1)
+    torch.testing.assert_close(small.encode_texts(texts), full, atol=2e-6, rtol=0)
+    # CLIP's own text transformer adds a positional embedding of its whole context: its padding stays.
+    assert tiny_model.tokenize(["a lake"]).shape == tiny_model.tokenizer(["a lake"]).shape
