@@ -1,9 +1,12 @@
 """Coarser levels of the similarity surface, answered without scoring every tile.
 
-A surface answered over HTTP holds at most :func:`surface_max_cells` cells (262,144 = 512 x 512: more than a
-screen shows of a whole raster). A larger stride grid (:mod:`.surface_raster`) is answered at level ``f``, the
-smallest power of two whose ``f x f`` blocks of cells fit: each block is the mean of its scored cells, as the
-heatmap GeoTIFF's "average" overview at that level is.
+A surface answered over HTTP holds at most :func:`surface_max_cells` cells (131,072, about 362 x 362: a preview
+of the whole raster, ~0.2 MB of LERC; the heatmap GeoTIFF a local client asks for keeps every cell). A larger
+stride grid (:mod:`.surface_raster`) is answered at level ``f``, the smallest whole factor whose ``f x f`` blocks
+of cells fit: each block is the mean of its scored cells, as an "average" overview of the heatmap at that factor
+is. Why not more cells: on the 2-core bench machine the level's scan is the largest part of a million-tile
+``/search`` after the phrase's encoding (10 ms); at 250,000 cells (level 2) it took 5-15 ms from run to run
+(memory bandwidth shared with other machines), at 111,556 (level 3) a little under half that.
 
 That mean is exact without a per-tile score. A cell's value is ``sum_t w_ct s_t / W_c`` (``w_ct``: the share of
 cell ``c`` tile ``t`` covers, ``W_c = sum_t w_ct``), and a tile's score ``s_t = e_t . q`` is linear in its
@@ -11,8 +14,8 @@ embedding, so block ``b``'s value is ``P_b . q`` with the block's pooled embeddi
 ``P_b = sum_{c in b, W_c > 0} sum_t w_ct e_t / (W_c n_b)`` (``n_b``: the block's scored cells). The pooled
 embeddings are computed once per (store, level), kept beside the store as an int8 mirror
 (:class:`~.vector_index.Int8Mirror`: a quarter of the bytes, within its bound of the float32 product; typically
-1e-3 in cosine), and a query scans ``f**2`` times fewer rows: on a million 384-d tiles (1000 x 1000 cells, level 2)
-250,000 int8 rows, 96 MB instead of the 1.5 GB a float32 scan of the tiles reads.
+1e-3 in cosine), and a query scans ``f**2`` times fewer rows: on a million 384-d tiles (1000 x 1000 cells, level 3)
+111,556 int8 rows, 43 MB instead of the 1.5 GB a float32 scan of the tiles reads.
 
 Units: cells and blocks count stride cells of the store's raster; values are cosine similarity (unitless).
 """
@@ -33,7 +36,7 @@ from ..config import env_number
 from ..embedding.store import EmbeddingStore
 from .vector_index import CHUNK_ROWS, Int8Mirror, int8_approx, int8_mirror, load_int8_mirror
 
-SURFACE_MAX_CELLS = 512 * 512
+SURFACE_MAX_CELLS = 2**17
 LEVEL_META = "surface_level{f}.json"  # the level's grid and which blocks are scored (the rows of its mirror)
 
 
@@ -43,11 +46,11 @@ def surface_max_cells() -> int:
 
 
 def level_for(n_rows: int, n_cols: int, max_cells: int) -> int:
-    """The smallest power of two ``f`` with ``ceil(n_rows / f) * ceil(n_cols / f) <= max_cells`` (1: the grid
-    fits as it is)."""
-    f = 1
+    """The smallest whole ``f`` with ``ceil(n_rows / f) * ceil(n_cols / f) <= max_cells`` (1: the grid fits as it
+    is)."""
+    f = max(1, int(np.sqrt(n_rows * n_cols / max_cells)))  # a lower bound: ceil(r / f) ceil(c / f) >= r c / f^2
     while -(-n_rows // f) * -(-n_cols // f) > max_cells:
-        f *= 2
+        f += 1
     return f
 
 

@@ -112,3 +112,17 @@ def test_past_the_index_size_the_hits_stay_exact_and_the_surface_comes_at_a_coar
     assert (store_dir / "ann.faiss").is_file() and (store_dir / "surface_level2.json").is_file()
     similar = client.post("/similar", json=dict(body, tile_id=0, k=3)).json()
     assert set(similar["rasters"]) == {"similarity"} and len(similar["layers"]["similar"]["features"]) == 3
+
+
+def test_embedding_a_large_store_builds_its_index_and_answer_level(client, sample_raster, tiny_weights, monkeypatch):
+    from backend.config import cache_root
+
+    monkeypatch.setenv("REMOTECLIP_ANN_MIN_TILES", "1")  # every store counts as large
+    monkeypatch.setenv("REMOTECLIP_SURFACE_MAX_CELLS", "4")
+    body = {"raster": str(sample_raster), "model": "tiny-local", "weights": str(tiny_weights), "tile_size": 64}
+    job = wait_for_job(client, client.post("/embed", json=body).json())
+    assert job["state"] == "done", job
+    found = client.post("/search", json=dict(body, queries=["lake"], k=2, include_surface=False)).json()
+    folder = cache_root() / "stores" / found["store"]
+    assert (folder / "ann.faiss").is_file()
+    assert len(list(folder.glob("surface_level*.json"))) == 1  # the one level its answers carry

@@ -40,11 +40,15 @@ def make_store(folder: Path, width: int, height: int, tile: int, overlap: float,
                           np.zeros((n, 4, 2)), np.zeros((n, 4, 2)), np.ones(n, np.float32))
 
 
-def test_the_level_is_the_smallest_power_of_two_that_fits():
+def test_the_level_is_the_smallest_factor_that_fits():
     assert level_for(100, 100, 10_000) == 1
-    assert level_for(1000, 1000, 512 * 512) == 2  # a million tiles answer 500 x 500 cells
-    assert level_for(1001, 1000, 250_000) == 4  # 501 x 500 > 250,000: the next power
-    assert level_for(3, 5, 1) == 8
+    assert level_for(1000, 1000, surface_levels.SURFACE_MAX_CELLS) == 3  # a million tiles: 334 x 334 cells
+    assert level_for(1000, 1000, 250_000) == 2
+    assert level_for(1001, 1000, 250_000) == 3  # 501 x 500 > 250,000
+    assert level_for(3, 5, 1) == 5
+    for rows, cols, cap in ((7, 9, 4), (1000, 10, 37), (250, 400, 131_072), (12, 1, 5)):
+        f = level_for(rows, cols, cap)
+        assert -(-rows // f) * -(-cols // f) <= cap and (f == 1 or -(-rows // (f - 1)) * -(-cols // (f - 1)) > cap)
 
 
 def test_block_means_average_the_valid_cells_of_each_block():
@@ -58,7 +62,7 @@ def test_block_means_average_the_valid_cells_of_each_block():
 @pytest.mark.parametrize(("width", "height", "tile", "overlap", "f"), [
     (200, 120, 10, 0.0, 2),     # no overlap, whole blocks
     (205, 117, 10, 0.5, 2),     # half overlap, the raster's edge inside the last cells and blocks
-    (230, 190, 16, 0.25, 4),    # a tile side that is not a multiple of the stride (16 over 12 px)
+    (230, 190, 16, 0.25, 3),    # a tile side that is not a multiple of the stride (16 over 12 px), blocks of 3
 ])
 def test_a_pooled_level_is_the_block_mean_of_the_full_heatmap(tmp_path, width, height, tile, overlap, f):
     store = make_store(tmp_path / "s", width, height, tile, overlap)
