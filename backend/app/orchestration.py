@@ -28,10 +28,10 @@ from ..query import catalog as catalogs
 from ..query import change as change_detection
 from ..query import counting, similar_tiles, text_search, zero_shot  # modules: a test injects a fault into one
 from ..query import few_shot as few_shot_learning
+from ..query.cell_grid import cell_grid
 from ..query.marked_examples import examples_from_features, read_examples
 from ..query.surface_raster import (
     SurfaceRaster,
-    cell_grid,
     check_raster_path,
     surface_raster_min_tiles,
     surface_raster_of,

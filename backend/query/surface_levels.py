@@ -34,6 +34,7 @@ from affine import Affine
 
 from ..config import env_number
 from ..embedding.store import EmbeddingStore
+from .cell_grid import cell_grid
 from .vector_index import CHUNK_ROWS, Int8Mirror, int8_approx, int8_mirror, load_int8_mirror
 
 SURFACE_MAX_CELLS = 2**17
@@ -72,7 +73,7 @@ def block_means(array: np.ndarray, nodata: float, f: int) -> np.ndarray:
 
 def _axis_cover(starts: np.ndarray, size: int, stride: int, extent: int) -> tuple[np.ndarray, np.ndarray]:
     """Per tile start along one axis: the cells it covers (``len(starts) x K``, -1 padding) and the fraction of
-    each cell's raster part it covers (0 for padding), as ``surface_raster._coverage``."""
+    each cell's raster part it covers (0 for padding), as ``surface_raster._coverage`` does."""
     cells, shares = [], []
     for start in starts.tolist():
         end = min(start + size, extent)
@@ -99,8 +100,6 @@ def pooling_matrix(store: EmbeddingStore, f: int):
     heatmap of per-tile ``scores`` (every tile scored), and the scored blocks' flat indices (row-major over the
     level's ``ceil(n_rows / f) x ceil(n_cols / f)`` grid): ``(M restricted to scored blocks, block ids, shape)``."""
     from scipy import sparse
-
-    from .surface_raster import cell_grid
 
     grid = cell_grid(store)
     raster = store.meta["raster"]
@@ -161,8 +160,6 @@ _LEVELS_LOCK = threading.Lock()
 def surface_level(store: EmbeddingStore, f: int) -> SurfaceLevel:
     """Level ``f`` of the store's surface: held in memory, else loaded from beside the store, else computed and
     written there (atomically; a few seconds on a million tiles)."""
-    from .surface_raster import cell_grid
-
     key = (str(store.path), store.n_tiles, f)
     with _LEVELS_LOCK:
         folder = Path(store.path)

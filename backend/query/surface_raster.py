@@ -35,6 +35,7 @@ from affine import Affine
 from ..config import env_number
 from ..embedding.store import EmbeddingStore
 from ..errors import UserError
+from .cell_grid import CellGrid, cell_grid  # noqa: F401 - the stride grid, also imported from here
 from .class_colours import class_colour
 from .vector_layer import check_output_folder
 
@@ -58,25 +59,6 @@ def class_rgba(name: str) -> tuple[int, int, int, int]:
     plugin's class polygons: water blue, forest green, whatever else was asked), opaque."""
     colour = class_colour(name)
     return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16), 255
-
-
-@dataclass(frozen=True)
-class CellGrid:
-    """The stride grid of a store's raster: ``n_rows`` x ``n_cols`` cells of ``stride_px`` raster pixels."""
-
-    stride_px: int
-    n_rows: int
-    n_cols: int
-    transform: Affine
-
-
-def cell_grid(store: EmbeddingStore) -> CellGrid:
-    """The stride grid over the store's raster (origin and CRS of the raster, cell = stride pixels)."""
-    raster = store.meta["raster"]
-    stride = int(store.meta["tiling"]["stride_px"])
-    n_rows = -(-int(raster["height"]) // stride)
-    n_cols = -(-int(raster["width"]) // stride)
-    return CellGrid(stride, n_rows, n_cols, Affine(*store.transform[:6]) @ Affine.scale(stride))
 
 
 def _coverage(starts: np.ndarray, size: int, stride: int, extent: int, n_cells: int):
