@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from affine import Affine
 
 from ..embedding.store import EmbeddingStore
@@ -31,3 +32,28 @@ def cell_grid(store: EmbeddingStore) -> CellGrid:
     n_rows = -(-int(raster["height"]) // stride)
     n_cols = -(-int(raster["width"]) // stride)
     return CellGrid(stride, n_rows, n_cols, Affine(*store.transform[:6]) @ Affine.scale(stride))
+
+
+def axis_cover(starts: np.ndarray, size: int, stride: int, extent: int) -> tuple[np.ndarray, np.ndarray]:
+    """Along one axis, for tiles of ``size`` px starting at ``starts`` (px) on a raster ``extent`` px long: the cells
+    each covers (``len(starts) x K``, -1 padding) and the fraction of each cell's raster part it covers (0 for the
+    padding). A cell past the raster's edge counts its raster part only."""
+    cells, shares = [], []
+    for start in starts.tolist():
+        end = min(start + size, extent)
+        row_c, row_w = [], []
+        for cell in range(start // stride, -(-end // stride)):
+            c0, c1 = cell * stride, min((cell + 1) * stride, extent)
+            covered = min(c1, end) - max(c0, start)
+            if covered > 0:
+                row_c.append(cell)
+                row_w.append(covered / (c1 - c0))
+        cells.append(row_c)
+        shares.append(row_w)
+    k = max(1, max((len(c) for c in cells), default=1))
+    out_c = np.full((len(starts), k), -1, dtype=np.int64)
+    out_w = np.zeros((len(starts), k))
+    for i, (c, w) in enumerate(zip(cells, shares)):
+        out_c[i, :len(c)] = c
+        out_w[i, :len(w)] = w
+    return out_c, out_w

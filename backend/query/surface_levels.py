@@ -34,7 +34,7 @@ from affine import Affine
 
 from ..config import env_number
 from ..embedding.store import EmbeddingStore
-from .cell_grid import cell_grid
+from .cell_grid import axis_cover, cell_grid
 from .vector_index import CHUNK_ROWS, Int8Mirror, int8_approx, int8_mirror, load_int8_mirror
 
 SURFACE_MAX_CELLS = 2**17
@@ -71,30 +71,6 @@ def block_means(array: np.ndarray, nodata: float, f: int) -> np.ndarray:
     return np.where(counts > 0, means, nodata).astype(np.float32)
 
 
-def _axis_cover(starts: np.ndarray, size: int, stride: int, extent: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per tile start along one axis: the cells it covers (``len(starts) x K``, -1 padding) and the fraction of
-    each cell's raster part it covers (0 for padding), as ``surface_raster._coverage`` does."""
-    cells, shares = [], []
-    for start in starts.tolist():
-        end = min(start + size, extent)
-        row_c, row_w = [], []
-        for cell in range(start // stride, -(-end // stride)):
-            c0, c1 = cell * stride, min((cell + 1) * stride, extent)
-            covered = min(c1, end) - max(c0, start)
-            if covered > 0:
-                row_c.append(cell)
-                row_w.append(covered / (c1 - c0))
-        cells.append(row_c)
-        shares.append(row_w)
-    k = max(1, max(len(c) for c in cells))
-    out_c = np.full((len(starts), k), -1, dtype=np.int64)
-    out_w = np.zeros((len(starts), k))
-    for i, (c, w) in enumerate(zip(cells, shares)):
-        out_c[i, :len(c)] = c
-        out_w[i, :len(w)] = w
-    return out_c, out_w
-
-
 def pooling_matrix(store: EmbeddingStore, f: int):
     """The sparse ``blocks x tiles`` matrix ``M`` with ``M @ scores`` = the level-``f`` block means of the
     heatmap of per-tile ``scores`` (every tile scored), and the scored blocks' flat indices (row-major over the
@@ -106,8 +82,8 @@ def pooling_matrix(store: EmbeddingStore, f: int):
     tile_px = int(store.meta["tiling"]["tile_px"])
     col_starts, tj = np.unique(store.windows[:, 0], return_inverse=True)
     row_starts, ti = np.unique(store.windows[:, 1], return_inverse=True)
-    cx, wx = _axis_cover(col_starts, tile_px, grid.stride_px, int(raster["width"]))
-    cy, wy = _axis_cover(row_starts, tile_px, grid.stride_px, int(raster["height"]))
+    cx, wx = axis_cover(col_starts, tile_px, grid.stride_px, int(raster["width"]))
+    cy, wy = axis_cover(row_starts, tile_px, grid.stride_px, int(raster["height"]))
     n = store.n_tiles
     # Every (tile, covered row cell, covered column cell) with its share: n x Ky x Kx, padding weighs 0.
     cell_r = np.broadcast_to(cy[ti][:, :, None], (n, cy.shape[1], cx.shape[1]))

@@ -35,7 +35,7 @@ from affine import Affine
 from ..config import env_number
 from ..embedding.store import EmbeddingStore
 from ..errors import UserError
-from .cell_grid import CellGrid, cell_grid  # noqa: F401 - the stride grid, also imported from here
+from .cell_grid import CellGrid, axis_cover, cell_grid  # noqa: F401 - the stride grid, also imported from here
 from .class_colours import class_colour
 from .vector_layer import check_output_folder
 
@@ -63,20 +63,13 @@ def class_rgba(name: str) -> tuple[int, int, int, int]:
 
 def _coverage(starts: np.ndarray, size: int, stride: int, extent: int, n_cells: int):
     """``n_cells x len(starts)`` (scipy sparse): the fraction of each cell's raster part that each tile span
-    covers."""
+    covers (:func:`~.cell_grid.axis_cover`)."""
     from scipy import sparse  # imported here: 70 ms the service's start does not need
 
-    rows, cols, vals = [], [], []
-    for t, start in enumerate(starts):
-        end = min(int(start) + size, extent)
-        for cell in range(int(start) // stride, min(n_cells, -(-end // stride))):
-            c0, c1 = cell * stride, min((cell + 1) * stride, extent)
-            covered = min(c1, end) - max(c0, int(start))
-            if covered > 0:
-                rows.append(cell)
-                cols.append(t)
-                vals.append(covered / (c1 - c0))
-    return sparse.csr_matrix((vals, (rows, cols)), shape=(n_cells, len(starts)))
+    cells, shares = axis_cover(np.asarray(starts), size, stride, extent)
+    keep = shares > 0
+    tiles = np.broadcast_to(np.arange(len(starts))[:, None], cells.shape)
+    return sparse.csr_matrix((shares[keep], (cells[keep], tiles[keep])), shape=(n_cells, len(starts)))
 
 
 def cell_means(store: EmbeddingStore, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, CellGrid]:
