@@ -17,7 +17,8 @@ Large stores answer with a raster: past :func:`surface_raster_min_tiles` tiles (
 50,000 polygons is ~10 MB and takes seconds to build and to draw) the service returns the heatmap as a GeoTIFF
 held in memory (:class:`SurfaceRaster`, float32, LERC with a maximum error of 1e-4 in cosine, below the int8
 first pass's own error: 1 M cells of noise in 1.5 MB in 25 ms, where DEFLATE level 1 took 3.7 MB in 82 ms and no
-compression 4.2 MB) instead of the ``similarity`` polygons.
+compression 4.2 MB) instead of the ``similarity`` polygons; a grid larger than the answer's cell budget comes at a
+coarser level of exact block means (:mod:`.surface_levels`).
 """
 
 from __future__ import annotations
