@@ -28,7 +28,6 @@ from ..query import catalog as catalogs
 from ..query import change as change_detection
 from ..query import counting, similar_tiles, text_search, zero_shot  # modules: a test injects a fault into one
 from ..query import few_shot as few_shot_learning
-from ..query.cell_grid import cell_grid
 from ..query.marked_examples import examples_from_features, read_examples
 from ..query.surface_raster import (
     SurfaceRaster,
@@ -259,14 +258,13 @@ def prepare_search(store: EmbeddingStore) -> None:
     """Build beside a large new store what its first raster-answered search would otherwise build: from
     :func:`~backend.query.vector_index.ann_min_tiles` tiles the approximate index (about 18 s per million 384-d
     tiles on the 2-core bench machine, against hours of embedding) and the surface level its answers carry."""
-    from ..query.surface_levels import level_for, surface_level, surface_max_cells
+    from ..query.surface_levels import answer_level, surface_level
     from ..query.vector_index import ann_min_tiles, store_ann
 
     if store.n_tiles < ann_min_tiles():
         return
     store_ann(store)
-    grid = cell_grid(store)
-    f = level_for(grid.n_rows, grid.n_cols, surface_max_cells())
+    f = answer_level(store)
     if f > 1:
         surface_level(store, f)
 

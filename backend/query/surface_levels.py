@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from affine import Affine
 from ..config import env_number
 from ..embedding.store import EmbeddingStore
 from .cell_grid import axis_cover, cell_grid
-from .vector_index import CHUNK_ROWS, Int8Mirror, int8_approx, int8_mirror, load_int8_mirror
+from .vector_index import CHUNK_ROWS, HeldByStore, Int8Mirror, int8_approx, int8_mirror, load_int8_mirror
 
 SURFACE_MAX_CELLS = 2**17
 LEVEL_META = "surface_level{f}.json"  # the level's grid and which blocks are scored (the rows of its mirror)
@@ -53,6 +52,13 @@ def level_for(n_rows: int, n_cols: int, max_cells: int) -> int:
     while -(-n_rows // f) * -(-n_cols // f) > max_cells:
         f += 1
     return f
+
+
+def answer_level(store: EmbeddingStore) -> int:
+    """The level a service answer carries the store's surface at (:func:`level_for` its stride grid and
+    :func:`surface_max_cells`)."""
+    grid = cell_grid(store)
+    return level_for(grid.n_rows, grid.n_cols, surface_max_cells())
 
 
 def block_means(array: np.ndarray, nodata: float, f: int) -> np.ndarray:
@@ -129,39 +135,38 @@ def _pooled_embeddings(store: EmbeddingStore, f: int) -> tuple[np.ndarray, np.nd
     return pooled, blocks, shape
 
 
-_LEVELS: dict[tuple[str, int, int], SurfaceLevel] = {}
-_LEVELS_LOCK = threading.Lock()
+# Levels held in memory (their codes memory-mapped), as the approximate indexes are.
+_LEVELS = HeldByStore()
 
 
 def surface_level(store: EmbeddingStore, f: int) -> SurfaceLevel:
     """Level ``f`` of the store's surface: held in memory, else loaded from beside the store, else computed and
     written there (atomically; a few seconds on a million tiles)."""
-    key = (str(store.path), store.n_tiles, f)
-    with _LEVELS_LOCK:
-        folder = Path(store.path)
-        meta_path = folder / LEVEL_META.format(f=f)
-        if key in _LEVELS and meta_path.is_file():  # a file removed under the cache: computed again
-            return _LEVELS[key]
-        name = f"surface_level{f}"
-        try:
-            meta = json.loads(meta_path.read_text())
-            if meta["n_tiles"] != store.n_tiles:
-                raise ValueError("a level of another store")
-            blocks = np.asarray(meta["blocks"], dtype=np.int64)
-            shape = (int(meta["shape"][0]), int(meta["shape"][1]))
-            mirror = load_int8_mirror(folder, (len(blocks), store.embeddings.shape[1]), name)
-            if mirror is None:
-                raise ValueError("no mirror of this level")
-        except (OSError, ValueError, KeyError):
-            pooled, blocks, shape = _pooled_embeddings(store, f)
-            mirror = int8_mirror(folder, pooled, name)
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".json", dir=folder)
-            with os.fdopen(fd, "w") as fh:
-                json.dump({"n_tiles": store.n_tiles, "shape": list(shape), "blocks": blocks.tolist()}, fh)
-            os.replace(tmp, meta_path)  # last: a mirror without its blocks is computed again
-        level = SurfaceLevel(f, shape, blocks, mirror, cell_grid(store).transform @ Affine.scale(f))
-        _LEVELS[key] = level
-        return level
+    meta_path = Path(store.path) / LEVEL_META.format(f=f)
+    return _LEVELS.get((str(store.path), store.n_tiles, f), meta_path, lambda: _load_or_make_level(store, f))
+
+
+def _load_or_make_level(store: EmbeddingStore, f: int) -> SurfaceLevel:
+    folder = Path(store.path)
+    meta_path = folder / LEVEL_META.format(f=f)
+    name = f"surface_level{f}"
+    try:
+        meta = json.loads(meta_path.read_text())
+        if meta["n_tiles"] != store.n_tiles:
+            raise ValueError("a level of another store")
+        blocks = np.asarray(meta["blocks"], dtype=np.int64)
+        shape = (int(meta["shape"][0]), int(meta["shape"][1]))
+        mirror = load_int8_mirror(folder, (len(blocks), store.embeddings.shape[1]), name)
+        if mirror is None:
+            raise ValueError("no mirror of this level")
+    except (OSError, ValueError, KeyError):
+        pooled, blocks, shape = _pooled_embeddings(store, f)
+        mirror = int8_mirror(folder, pooled, name)
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".json", dir=folder)
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"n_tiles": store.n_tiles, "shape": list(shape), "blocks": blocks.tolist()}, fh)
+        os.replace(tmp, meta_path)  # last: a mirror without its blocks is computed again
+    return SurfaceLevel(f, shape, blocks, mirror, cell_grid(store).transform @ Affine.scale(f))
 
 
 def level_heatmap(level: SurfaceLevel, query: np.ndarray, nodata: float) -> np.ndarray:

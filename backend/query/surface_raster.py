@@ -155,10 +155,10 @@ def surface_raster_of(store: EmbeddingStore, scores: np.ndarray | None, label: s
     ``query``'s cosine similarities (``scores`` may then be None or partial), else from ``scores``."""
     from rasterio.io import MemoryFile
 
-    from .surface_levels import block_means, level_for, level_heatmap, surface_level, surface_max_cells
+    from .surface_levels import answer_level, block_means, level_heatmap, surface_level
 
     grid = cell_grid(store)
-    f = level_for(grid.n_rows, grid.n_cols, surface_max_cells())
+    f = answer_level(store)
     if f > 1 and query is not None:
         level = surface_level(store, f)
         array, transform = level_heatmap(level, query, HEAT_NODATA), level.transform

@@ -413,26 +413,47 @@ class AnnIndex:
                         column_mean=None if mean is None else np.asarray(mean, dtype=np.float64))
 
 
-# Indexes held in memory, most recent last: reading a million tiles' index from disk takes ~80 ms, a query ~3 ms.
-# Two: a store and its change partner, or two stores searched in turn (each ~400 MB per million 384-d tiles).
-_ANN_HELD = 2
-_ANN_CACHE: OrderedDict[tuple[str, int], AnnIndex] = OrderedDict()
-_ANN_LOCK = threading.Lock()
+class HeldByStore:
+    """What a store's searches read on every query and is costly to open (its approximate index, its surface
+    levels), held in memory for the last ``limit`` keys, most recent last; a value whose file was removed under it
+    is made again. Reading a million tiles' index from disk took ~80 ms per query, its search ~3 ms. Two: a store
+    and its change partner, or two stores searched in turn (an index is ~400 MB per million 384-d tiles)."""
+
+    def __init__(self, limit: int = 2) -> None:
+        self.limit = limit
+        self._held: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, file: Path, make):
+        """The value held for ``key``, or ``make()`` (held from now on) when there is none or ``file`` is gone."""
+        with self._lock:
+            value = self._held.get(key)
+            if value is None or not Path(file).is_file():
+                value = self._held[key] = make()
+                while len(self._held) > self.limit:
+                    self._held.popitem(last=False)
+            self._held.move_to_end(key)
+            return value
+
+    def clear(self) -> None:
+        """Forget every held value (the next ``get`` of each makes it again)."""
+        with self._lock:
+            self._held.clear()
+
+
+_ANN_HELD = HeldByStore()
 
 
 def store_ann(store) -> AnnIndex:
     """The approximate index of an EmbeddingStore: held in memory, else loaded from beside it, else built and
     saved there (tens of seconds on a million tiles)."""
-    key = (str(store.path), store.n_tiles)
-    with _ANN_LOCK:
-        ann = _ANN_CACHE.get(key)
-        if ann is None or not (Path(store.path) / ANN_FILE).is_file():  # a file removed under the cache: rebuilt
-            ann = AnnIndex.load(store.path, store.n_tiles)
-            if ann is None or ann.column_mean is None:
-                ann = AnnIndex.build(store.embeddings)
-                ann.save(store.path)
-            _ANN_CACHE[key] = ann
-            while len(_ANN_CACHE) > _ANN_HELD:
-                _ANN_CACHE.popitem(last=False)
-        _ANN_CACHE.move_to_end(key)
-        return ann
+    return _ANN_HELD.get((str(store.path), store.n_tiles), Path(store.path) / ANN_FILE,
+                         lambda: _load_or_build_ann(store))
+
+
+def _load_or_build_ann(store) -> AnnIndex:
+    ann = AnnIndex.load(store.path, store.n_tiles)
+    if ann is None or ann.column_mean is None:
+        ann = AnnIndex.build(store.embeddings)
+        ann.save(store.path)
+    return ann
