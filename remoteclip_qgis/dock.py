@@ -10,8 +10,6 @@ model for every entry point, and a model without weights offers a download or a 
 
 from __future__ import annotations
 
-import threading
-
 from qgis.core import QgsCoordinateTransform, QgsMapLayerType, QgsProject, QgsRectangle
 from qgis.gui import QgsDockWidget
 from qgis.PyQt.QtCore import QObject, Qt, pyqtSignal
@@ -36,6 +34,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from .background import in_background
 from .i18n import tr
 from .model_weights import ModelDownloadTask, WeightsRow, model_label
 from .params import DEFAULT_OVERLAP, PRECISIONS, JobOptions, parse_bands, split_classes
@@ -418,16 +417,13 @@ class RemoteClipDock(QgsDockWidget):
         manager = self._manager()
         relay = self._relay
 
-        def work():
+        def catalogs():
             from .catalog import fetch_catalogs
 
             found = fetch_catalogs(manager)
-            try:
-                relay.catalogs.emit(found if found or manager.live_client() is not None else None)
-            except RuntimeError:  # the dock was closed meanwhile
-                pass
+            return found if found or manager.live_client() is not None else None
 
-        threading.Thread(target=work, name="remoteclip-catalogs", daemon=True).start()
+        in_background("remoteclip-catalogs", catalogs, lambda found: relay.catalogs.emit(found))
 
     # ------------------------------------------------------------ status and models
 
@@ -715,15 +711,7 @@ class RemoteClipDock(QgsDockWidget):
         self.status_label.setText(tr("Connecting to the backend…"))
         manager = self._manager()
         relay = self._relay
-
-        def work():
-            answer = fetch_status(manager)
-            try:
-                relay.status.emit(answer)
-            except RuntimeError:  # the dock was closed meanwhile
-                pass
-
-        threading.Thread(target=work, name="remoteclip-status", daemon=True).start()
+        in_background("remoteclip-status", lambda: fetch_status(manager), lambda answer: relay.status.emit(answer))
 
     def _show_status(self, answer: dict) -> None:
         self._refreshing = False

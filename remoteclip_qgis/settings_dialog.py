@@ -7,8 +7,6 @@ weights file as they are. Times are seconds.
 
 from __future__ import annotations
 
-import threading
-
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtCore import QObject, Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
@@ -26,6 +24,7 @@ from qgis.PyQt.QtWidgets import (
     QVBoxLayout,
 )
 
+from .background import in_background
 from .i18n import tr
 from .settings import PluginSettings, default_interpreter, fallback_output_folder, short_path
 
@@ -194,15 +193,8 @@ class SettingsDialog(QDialog):
                                                                 settings.token):
             manager = None  # other settings than the running backend's: test those
         relay = self._relay
-
-        def work() -> None:
-            line = connection_line(settings, manager)
-            try:
-                relay.line.emit(line)
-            except RuntimeError:  # the dialog was closed meanwhile
-                pass
-
-        threading.Thread(target=work, name="remoteclip-test-connection", daemon=True).start()
+        in_background("remoteclip-test-connection", lambda: connection_line(settings, manager),
+                      lambda line: relay.line.emit(line))
 
     def _tested(self, line: str) -> None:
         self.testing = False
